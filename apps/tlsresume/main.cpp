@@ -1,0 +1,159 @@
+// tlsresume: CLI parsing and dispatch only; the work lives in src/.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "server/config.hpp"
+#include "server/ctl.hpp"
+#include "server/serve.hpp"
+
+using namespace tlsresume::server;
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+struct ServeFlags {
+  std::string config_file;
+  std::vector<std::string> listen;
+  std::string cert, key, backend, admin, log_level;
+  unsigned workers = 0;
+  bool workers_set = false;
+};
+
+// Flags override the file, which overrides the embedded defaults.
+Config buildConfig(const ServeFlags& f, CLI::App& cmd) {
+  Config c = f.config_file.empty() ? Config{} : loadConfigFile(f.config_file);
+  if (c.source.empty()) c.source = "command line";
+  if (!f.listen.empty()) {
+    c.listen.clear();
+    for (const auto& l : f.listen) c.listen.push_back(parseEndpoint(l, "--listen"));
+  }
+  if (!f.cert.empty() || !f.key.empty()) {
+    if (f.cert.empty() || f.key.empty()) throw ConfigError("--cert and --key must be given together");
+    c.hosts[0].cert_file = f.cert;
+    c.hosts[0].key_file = f.key;
+  }
+  if (!f.backend.empty()) {
+    if (f.backend != "builtin") parseEndpoint(f.backend, "--backend");
+    c.backend = f.backend;
+  }
+  if (!f.admin.empty()) {
+    if (f.admin == "off") c.admin.reset();
+    else c.admin = parseEndpoint(f.admin, "--admin");
+  }
+  if (cmd.count("--workers")) c.workers = f.workers;
+  if (!f.log_level.empty()) c.log_level = f.log_level;
+  validate(c);
+  return c;
+}
+
+int runCtl(const std::string& admin, const std::string& method, const std::string& target) {
+  Endpoint ep;
+  try {
+    ep = parseEndpoint(admin, "--admin");
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "tlsresume ctl: %s\n", e.what());
+    return 2;
+  }
+  const CtlResult r = adminRequest(ep, method, target);
+  if (r.status == 0) {
+    std::fprintf(stderr, "tlsresume ctl: %s\n", r.error.c_str());
+    return 1;
+  }
+  std::fwrite(r.body.data(), 1, r.body.size(), r.status / 100 == 2 ? stdout : stderr);
+  return r.status / 100 == 2 ? 0 : 1;
+}
+
+std::string urlEncode(const std::string& s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') out.push_back(static_cast<char>(c));
+    else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"tlsresume: a TLS terminator built around safe, fast session resumption.\n"
+               "Session ids and stateful tickets resume from a bounded, revocable cache;\n"
+               "stateless tickets are sealed with in-memory, rotating, per-host keys."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", kVersion);
+
+  ServeFlags sf;
+  CLI::App* serve_cmd = app.add_subcommand(
+      "serve", "Terminate TLS and proxy to a TCP backend (defaults: 127.0.0.1:8443, built-in responder,\n"
+               "self-signed ECDSA P-256 certificate for localhost made in memory, admin on 127.0.0.1:9443)");
+  serve_cmd->add_option("-c,--config", sf.config_file, "TOML configuration file (see docs/configuration.md)");
+  serve_cmd->add_option("-l,--listen", sf.listen, "HOST:PORT to accept TLS on (repeatable) [127.0.0.1:8443]");
+  serve_cmd->add_option("--cert", sf.cert, "PEM certificate (chain) of the default host [generated self-signed]");
+  serve_cmd->add_option("--key", sf.key, "PEM private key of the default host");
+  serve_cmd->add_option("-b,--backend", sf.backend, "HOST:PORT of the TCP backend, or 'builtin' [builtin]");
+  serve_cmd->add_option("--admin", sf.admin, "HOST:PORT of the admin endpoint, or 'off' [127.0.0.1:9443]");
+  serve_cmd->add_option("-w,--workers", sf.workers, "worker threads [number of cores]")->check(CLI::Range(1, 256));
+  serve_cmd->add_option("--log-level", sf.log_level, "debug | info | warn | error [info]")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+
+  std::string admin = "127.0.0.1:9443";
+  CLI::App* ctl = app.add_subcommand("ctl", "Talk to a running server's admin endpoint");
+  ctl->add_option("--admin", admin, "HOST:PORT of the admin endpoint [127.0.0.1:9443]");
+  ctl->require_subcommand(1);
+  std::string revoke_id, revoke_host, revoke_before;
+  bool revoke_all = false;
+  CLI::App* revoke = ctl->add_subcommand("revoke", "Revoke sessions and tickets: the next connection gets a full handshake");
+  revoke->add_option("--id", revoke_id, "one session id or ticket resumption id (hex, as the built-in responder shows it)");
+  revoke->add_option("--host", revoke_host, "every session and ticket of this virtual host issued until now");
+  revoke->add_option("--before", revoke_before, "everything issued before this time (Unix seconds, or 'now')");
+  revoke->add_flag("--all", revoke_all, "everything issued until now (same as --before now)");
+  CLI::App* ctl_health = ctl->add_subcommand("health", "GET /healthz");
+  CLI::App* ctl_metrics = ctl->add_subcommand("metrics", "GET /metrics (Prometheus text format)");
+  CLI::App* ctl_revocations = ctl->add_subcommand("revocations", "List the revocation list");
+  CLI::App* ctl_keys = ctl->add_subcommand("keys", "List ticket keys: ids, states and times (never key material)");
+  CLI::App* ctl_rotate = ctl->add_subcommand("rotate", "Force a ticket key rotation");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  if (serve_cmd->parsed()) {
+    Config config;
+    try {
+      config = buildConfig(sf, *serve_cmd);
+    } catch (const ConfigError& e) {
+      std::fprintf(stderr, "tlsresume: %s\n", e.what());
+      return kExitBadConfig;
+    }
+    return serve(config);
+  }
+  if (ctl->parsed()) {
+    if (revoke->parsed()) {
+      const int given = !revoke_id.empty() + !revoke_host.empty() + !revoke_before.empty() + revoke_all;
+      if (given != 1) {
+        std::fprintf(stderr, "tlsresume ctl revoke: give exactly one of --id, --host, --before, --all\n");
+        return 2;
+      }
+      std::string q = !revoke_id.empty()     ? "id=" + urlEncode(revoke_id)
+                      : !revoke_host.empty() ? "host=" + urlEncode(revoke_host)
+                      : revoke_all           ? "before=now"
+                                             : "before=" + urlEncode(revoke_before);
+      return runCtl(admin, "POST", "/revoke?" + q);
+    }
+    if (ctl_health->parsed()) return runCtl(admin, "GET", "/healthz");
+    if (ctl_metrics->parsed()) return runCtl(admin, "GET", "/metrics");
+    if (ctl_revocations->parsed()) return runCtl(admin, "GET", "/revocations");
+    if (ctl_keys->parsed()) return runCtl(admin, "GET", "/keys");
+    if (ctl_rotate->parsed()) return runCtl(admin, "POST", "/rotate");
+  }
+  return 2;
+}

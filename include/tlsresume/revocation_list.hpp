@@ -1,0 +1,63 @@
+#pragma once
+// RevocationList: lets the server forget sessions and tickets it issued. Checked on every
+// resumption (session id, stateful ticket or stateless ticket); a revoked session costs
+// the client a full handshake, never an error.
+//
+// Three kinds of entry:
+// - one resumption id (a session id, or the random id carried in a ticket's app data);
+// - a whole virtual host: everything of that host issued before the revocation time;
+// - everything issued before a time T.
+// Entries expire: an id entry once the longest lifetime has passed (the session it names
+// can no longer resume anyway), a time entry never needs more than one per host.
+//
+// Thread-safe. Readers (the handshake path) take an immutable snapshot: no lock.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "tlsresume/clock.hpp"
+
+namespace tlsresume {
+
+struct RevocationEntryView {
+  std::string kind;   // "id" | "host" | "before"
+  std::string subject;  // hex id, host name, or empty
+  TimePoint time;     // for "host"/"before": issued-before; for "id": when it expires
+};
+
+class RevocationList {
+ public:
+  explicit RevocationList(const Clock& clock);
+
+  // `until`: when the entry may be dropped (the longest time the session could live).
+  void revokeId(std::string_view resumption_id, TimePoint until);
+  void revokeHost(std::string_view host, TimePoint issued_before);
+  void revokeAllBefore(TimePoint issued_before);
+
+  bool isRevoked(std::string_view host, std::string_view resumption_id,
+                 TimePoint issued_at) const noexcept;
+
+  // Drops id entries whose `until` has passed. Cheap; call from a timer.
+  void expire();
+  std::vector<RevocationEntryView> entries() const;
+  std::size_t size() const noexcept;
+
+ private:
+  struct Snapshot {
+    std::unordered_map<std::string, TimePoint> ids;     // id -> until
+    std::unordered_map<std::string, TimePoint> hosts;   // host -> issued before
+    TimePoint all_before{};                             // epoch = nothing
+  };
+  void publish(std::shared_ptr<const Snapshot> next);
+
+  const Clock& clock_;
+  std::mutex writer_;  // serialises writers; readers never take it
+  std::atomic<std::shared_ptr<const Snapshot>> current_;
+};
+
+}  // namespace tlsresume

@@ -1,0 +1,36 @@
+#pragma once
+// StatsSink: the narrow interface through which the engine reports what happened.
+// The server binds it to Prometheus counters; tests bind it to a recorder.
+// Labels are low-cardinality enums only: never ids, names of keys, or client data.
+#include <chrono>
+#include <cstddef>
+
+namespace tlsresume {
+
+enum class HandshakeKind { full, session_id, stateful_ticket, ticket, failed };
+inline constexpr std::size_t kHandshakeKinds = 5;
+
+// Why a ticket did or did not resume. Counted by reason: no peer reports this, we do.
+enum class TicketResult { ok, renewed, unknown_key, bad_mac, expired, revoked, foreign_host, malformed };
+inline constexpr std::size_t kTicketResults = 8;
+
+const char* toString(HandshakeKind k) noexcept;
+const char* toString(TicketResult r) noexcept;
+
+class StatsSink {
+ public:
+  virtual ~StatsSink() = default;
+  virtual void onTicketOpen(TicketResult result) noexcept = 0;
+  // Age of a ticket or session at the moment it resumed (server clock, not the client's).
+  virtual void onResumptionAge(std::chrono::seconds age) noexcept = 0;
+  virtual void onSessionRevokedAtResume() noexcept = 0;
+};
+
+class NullStatsSink final : public StatsSink {
+ public:
+  void onTicketOpen(TicketResult) noexcept override {}
+  void onResumptionAge(std::chrono::seconds) noexcept override {}
+  void onSessionRevokedAtResume() noexcept override {}
+};
+
+}  // namespace tlsresume

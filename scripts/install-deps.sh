@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian package that building, testing and demoing tlsresume needs.
+# Idempotent: packages already present are left alone, so a second run costs one dpkg query.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config g++ clang lld libclang-rt-14-dev
+  libssl-dev openssl libtomlplusplus-dev libcli11-dev libhiredis-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # real clients and peers used by the integration tests, the demo and the benchmarks
+  python3 curl gnutls-bin redis-server nginx-light haproxy gnuplot-nox procps iproute2
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}" >&2
+  echo "install-deps: run as root (or: sudo apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts the services it installs; our tests start their own on free loopback ports.
+for svc in nginx haproxy redis-server; do
+  if command -v systemctl >/dev/null 2>&1; then systemctl stop "$svc" >/dev/null 2>&1 || true; fi
+  if command -v service >/dev/null 2>&1; then service "$svc" stop >/dev/null 2>&1 || true; fi
+done
+echo "install-deps: done"

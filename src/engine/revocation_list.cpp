@@ -1,0 +1,91 @@
+#include "tlsresume/revocation_list.hpp"
+
+#include <algorithm>
+
+namespace tlsresume {
+namespace {
+std::string toHex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+}  // namespace
+
+RevocationList::RevocationList(const Clock& clock)
+    : clock_(clock), current_(std::make_shared<const Snapshot>()) {}
+
+void RevocationList::publish(std::shared_ptr<const Snapshot> next) {
+  current_.store(std::move(next), std::memory_order_release);
+}
+
+// Writers copy the snapshot: revocations are rare, resumptions are not.
+void RevocationList::revokeId(std::string_view resumption_id, TimePoint until) {
+  std::lock_guard lock(writer_);
+  auto next = std::make_shared<Snapshot>(*current_.load());
+  auto& slot = next->ids[std::string(resumption_id)];
+  slot = std::max(slot, until);
+  publish(std::move(next));
+}
+
+void RevocationList::revokeHost(std::string_view host, TimePoint issued_before) {
+  std::lock_guard lock(writer_);
+  auto next = std::make_shared<Snapshot>(*current_.load());
+  auto& slot = next->hosts[std::string(host)];
+  slot = std::max(slot, issued_before);
+  publish(std::move(next));
+}
+
+void RevocationList::revokeAllBefore(TimePoint issued_before) {
+  std::lock_guard lock(writer_);
+  auto next = std::make_shared<Snapshot>(*current_.load());
+  next->all_before = std::max(next->all_before, issued_before);
+  publish(std::move(next));
+}
+
+bool RevocationList::isRevoked(std::string_view host, std::string_view resumption_id,
+                               TimePoint issued_at) const noexcept {
+  const auto snap = current_.load(std::memory_order_acquire);
+  // Strictly before: a session issued in the same instant as the revocation is the one
+  // the revocation was aimed at, so "<=" is used (revocation time is taken after issue).
+  if (issued_at <= snap->all_before) return true;
+  if (!snap->hosts.empty()) {
+    if (auto it = snap->hosts.find(std::string(host)); it != snap->hosts.end() && issued_at <= it->second)
+      return true;
+  }
+  if (!snap->ids.empty() && !resumption_id.empty()) {
+    if (snap->ids.contains(std::string(resumption_id))) return true;
+  }
+  return false;
+}
+
+void RevocationList::expire() {
+  const auto now = clock_.now();
+  std::lock_guard lock(writer_);
+  const auto cur = current_.load();
+  if (std::none_of(cur->ids.begin(), cur->ids.end(), [&](const auto& e) { return e.second <= now; }))
+    return;
+  auto next = std::make_shared<Snapshot>(*cur);
+  std::erase_if(next->ids, [&](const auto& e) { return e.second <= now; });
+  publish(std::move(next));
+}
+
+std::vector<RevocationEntryView> RevocationList::entries() const {
+  const auto snap = current_.load();
+  std::vector<RevocationEntryView> out;
+  if (snap->all_before != TimePoint{}) out.push_back({"before", "", snap->all_before});
+  for (const auto& [h, t] : snap->hosts) out.push_back({"host", h, t});
+  for (const auto& [id, t] : snap->ids) out.push_back({"id", toHex(id), t});
+  return out;
+}
+
+std::size_t RevocationList::size() const noexcept {
+  const auto snap = current_.load();
+  return snap->ids.size() + snap->hosts.size() + (snap->all_before != TimePoint{} ? 1 : 0);
+}
+
+}  // namespace tlsresume

@@ -1,0 +1,111 @@
+#include "openssl/certificate.hpp"
+
+#include <openssl/err.h>
+#include <openssl/bn.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+namespace tlsresume::ossl {
+
+void ChainDeleter::operator()(STACK_OF(X509) * chain) const noexcept { sk_X509_pop_free(chain, X509_free); }
+
+namespace {
+
+void addExtension(X509* cert, int nid, const char* value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
+  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+  if (!ext) throw CertificateError("cannot build certificate extension: " + lastError());
+  X509_add_ext(cert, ext, -1);
+  X509_EXTENSION_free(ext);
+}
+
+// Reads the whole file first so that "missing" and "unreadable" get their own message
+// instead of OpenSSL's generic PEM error.
+std::string readFile(const std::string& path, const char* what) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw CertificateError(std::string(what) + " " + path + ": " + std::strerror(errno));
+  std::string data;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, n);
+  const bool failed = std::ferror(f);
+  std::fclose(f);
+  if (failed) throw CertificateError(std::string(what) + " " + path + ": read error");
+  return data;
+}
+
+}  // namespace
+
+CertifiedKey makeSelfSigned(const std::string& common_name, KeyType type) {
+  CertifiedKey out;
+  out.key.reset(type == KeyType::ecdsa_p256 ? EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256")
+                                            : EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048}));
+  if (!out.key) throw CertificateError("cannot generate key: " + lastError());
+  out.cert.reset(X509_new());
+  X509* x = out.cert.get();
+  X509_set_version(x, 2);
+  unsigned char serial[16];
+  RAND_bytes(serial, sizeof serial);
+  serial[0] &= 0x7f;
+  BIGNUM* bn = BN_bin2bn(serial, sizeof serial, nullptr);
+  BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x));
+  BN_free(bn);
+  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(x), 365L * 24 * 3600);
+  X509_set_pubkey(x, out.key.get());
+  X509_NAME* name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0);
+  X509_set_issuer_name(x, name);
+  const std::string san = "DNS:" + common_name + ",IP:127.0.0.1,IP:::1";
+  addExtension(x, NID_subject_alt_name, san.c_str());
+  addExtension(x, NID_basic_constraints, "critical,CA:FALSE");
+  if (!X509_sign(x, out.key.get(), EVP_sha256())) throw CertificateError("cannot sign certificate: " + lastError());
+  return out;
+}
+
+CertifiedKey loadCertifiedKey(const std::string& cert_file, const std::string& key_file) {
+  CertifiedKey out;
+  const std::string cert_pem = readFile(cert_file, "certificate");
+  const std::string key_pem = readFile(key_file, "key");
+
+  BioPtr cbio(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())));
+  out.cert.reset(PEM_read_bio_X509(cbio.get(), nullptr, nullptr, nullptr));
+  if (!out.cert) {
+    ERR_clear_error();
+    throw CertificateError("certificate " + cert_file + ": no PEM certificate found");
+  }
+  out.chain.reset(sk_X509_new_null());
+  while (X509* extra = PEM_read_bio_X509(cbio.get(), nullptr, nullptr, nullptr)) sk_X509_push(out.chain.get(), extra);
+  ERR_clear_error();  // the loop above ends on a "no start line" error by design
+
+  BioPtr kbio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
+  out.key.reset(PEM_read_bio_PrivateKey(kbio.get(), nullptr, nullptr, nullptr));
+  if (!out.key) {
+    ERR_clear_error();
+    throw CertificateError("key " + key_file + ": no PEM private key found (or it is encrypted)");
+  }
+  if (X509_check_private_key(out.cert.get(), out.key.get()) != 1) {
+    ERR_clear_error();
+    throw CertificateError("key " + key_file + " does not match certificate " + cert_file);
+  }
+  return out;
+}
+
+std::string certificatePem(const X509* cert) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509(bio.get(), const_cast<X509*>(cert));
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(len));
+}
+
+}  // namespace tlsresume::ossl

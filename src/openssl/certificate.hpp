@@ -1,0 +1,34 @@
+#pragma once
+// Certificates for a virtual host: loaded from PEM files, or made in memory at start
+// (the embedded default: ECDSA P-256, self-signed for localhost; nothing is written).
+#include <stdexcept>
+#include <string>
+
+#include "openssl/ossl_ptr.hpp"
+
+namespace tlsresume::ossl {
+
+struct ChainDeleter {
+  void operator()(STACK_OF(X509) * chain) const noexcept;
+};
+
+struct CertifiedKey {
+  X509Ptr cert;
+  std::unique_ptr<STACK_OF(X509), ChainDeleter> chain;  // intermediates
+  PkeyPtr key;
+};
+
+// Thrown with a message that names the file and the reason.
+struct CertificateError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+enum class KeyType { ecdsa_p256, rsa2048 };
+
+CertifiedKey makeSelfSigned(const std::string& common_name, KeyType type = KeyType::ecdsa_p256);
+CertifiedKey loadCertifiedKey(const std::string& cert_file, const std::string& key_file);
+
+// PEM text of a certificate (for the bench tool and tests to trust it); never the key.
+std::string certificatePem(const X509* cert);
+
+}  // namespace tlsresume::ossl

@@ -1,0 +1,277 @@
+#include "openssl/tls_frontend.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <openssl/tls1.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "tlsresume/client_hello_fields.hpp"
+
+namespace tlsresume::ossl {
+namespace {
+
+// Modern suites only. TLS 1.2: forward-secret AEAD suites; TLS 1.3: OpenSSL's defaults.
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+constexpr const char* kGroups = "X25519:P-256:P-384";
+
+int connectionIndex() {
+  static const int index = SSL_get_ex_new_index(
+      0, nullptr, nullptr, nullptr,
+      [](void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<ConnectionTls*>(ptr); });
+  return index;
+}
+
+std::string hostSessionIdContext(const std::string& host_name) {
+  // Deterministic, so every node of a fleet derives the same context for a host.
+  const std::string label = "tlsresume host " + host_name;
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(label.data()), label.size(), digest);
+  static_assert(SHA256_DIGEST_LENGTH <= SSL_MAX_SID_CTX_LENGTH);
+  return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
+}
+
+std::string_view extension(SSL* ssl, unsigned type) {
+  const unsigned char* data = nullptr;
+  size_t len = 0;
+  if (SSL_client_hello_get0_ext(ssl, type, &data, &len) != 1) return {};
+  return {reinterpret_cast<const char*>(data), len};
+}
+
+TlsFrontend* frontendOf(SSL* ssl) {
+  return static_cast<TlsFrontend*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+}
+
+}  // namespace
+
+// OpenSSL's integer protocols are converted here and nowhere else; each callback is
+// noexcept so no C++ exception can unwind through OpenSSL's frames.
+struct FrontendCallbacks {
+  static int clientHello(SSL* ssl, int* alert, void* arg) noexcept {
+    (void)alert;
+    auto* fe = static_cast<TlsFrontend*>(arg);
+    ConnectionTls* st = TlsFrontend::state(ssl);
+    if (!st) return SSL_CLIENT_HELLO_ERROR;
+    // May run twice (after a HelloRetryRequest): everything below is idempotent.
+    if (auto name = parseServerName(extension(ssl, TLSEXT_TYPE_server_name))) st->sni = std::move(*name);
+    st->host = fe->hostForServerName(st->sni);
+    st->offered_tls13 = offersVersion(extension(ssl, TLSEXT_TYPE_supported_versions), TLS1_3_VERSION).value_or(false);
+    const TlsFrontend::Host& host = fe->hosts_[st->host];
+    if (SSL_set_SSL_CTX(ssl, host.ctx.get()) == nullptr) return SSL_CLIENT_HELLO_ERROR;
+
+    // Options are per SSL, not copied by SSL_set_SSL_CTX: apply the host's policy here.
+    // The version is not negotiated yet, but we support TLS 1.3, so a client that offers
+    // it gets it; SSL_OP_NO_TICKET means "no tickets" in TLS 1.2 and "stateful tickets"
+    // in TLS 1.3.
+    const ResumptionPolicy& p = host.policy;
+    bool no_ticket = false;
+    unsigned tickets = p.tickets_per_connection;
+    if (st->offered_tls13) {
+      no_ticket = p.tls13_tickets == Tls13Tickets::stateful;
+      if (p.tls13_tickets == Tls13Tickets::off) tickets = 0;
+    } else {
+      no_ticket = !p.tls12_tickets;
+    }
+    if (no_ticket) SSL_set_options(ssl, SSL_OP_NO_TICKET);
+    else SSL_clear_options(ssl, SSL_OP_NO_TICKET);
+    SSL_set_num_tickets(ssl, tickets);
+    // RFC 8446 §4.2.9 / RFC 9325 §3.4: psk_ke resumes without (EC)DHE, so without forward
+    // secrecy; OpenSSL accepts it only with SSL_OP_ALLOW_NO_DHE_KEX.
+    if (p.tls13_psk_modes == PskModes::any) SSL_set_options(ssl, SSL_OP_ALLOW_NO_DHE_KEX);
+    else SSL_clear_options(ssl, SSL_OP_ALLOW_NO_DHE_KEX);
+    return SSL_CLIENT_HELLO_SUCCESS;
+  }
+
+  static int newSession(SSL* ssl, SSL_SESSION* session) noexcept {
+    TlsFrontend* fe = frontendOf(ssl);
+    ConnectionTls* st = TlsFrontend::state(ssl);
+    if (!fe || !st) return 0;
+    const TlsFrontend::Host& host = fe->hosts_[st->host];
+    if (SSL_version(ssl) == TLS1_3_VERSION) {
+      // OpenSSL calls this after every TLS 1.3 ticket, stateless ones included: a
+      // stateless ticket carries the whole session, so there is nothing to store.
+      if (!(SSL_get_options(ssl) & SSL_OP_NO_TICKET)) return 0;
+    } else if (!host.policy.session_ids) {
+      return 0;
+    }
+    unsigned id_len = 0;
+    const unsigned char* id = SSL_SESSION_get_id(session, &id_len);
+    if (id_len == 0) return 0;  // TLS 1.2 with a ticket: the ticket is the session
+    // OpenSSL's own expiry check and the store's TTL agree on the host's lifetime.
+    SSL_SESSION_set_timeout(session, static_cast<long>(host.policy.session_lifetime.count()));
+    const int len = i2d_SSL_SESSION(session, nullptr);
+    if (len <= 0) return 0;
+    std::string der(static_cast<size_t>(len), '\0');
+    auto* out = reinterpret_cast<unsigned char*>(der.data());
+    i2d_SSL_SESSION(session, &out);
+    const TimePoint issued{std::chrono::seconds{SSL_SESSION_get_time(session)}};
+    fe->store_.put(TlsFrontend::storeKey(host.sid_ctx, id, id_len), der, issued + host.policy.session_lifetime);
+    OPENSSL_cleanse(der.data(), der.size());  // it holds the master secret
+    return 0;                                 // we did not keep a reference
+  }
+
+  static SSL_SESSION* getSession(SSL* ssl, const unsigned char* id, int id_len, int* copy) noexcept {
+    *copy = 0;  // we hand over a fresh object, OpenSSL owns it
+    TlsFrontend* fe = frontendOf(ssl);
+    ConnectionTls* st = TlsFrontend::state(ssl);
+    if (!fe || !st || id_len <= 0) return nullptr;
+    const TlsFrontend::Host& host = fe->hosts_[st->host];
+    const std::string key = TlsFrontend::storeKey(host.sid_ctx, id, static_cast<unsigned>(id_len));
+    thread_local std::string der;
+    if (!fe->store_.get(key, der)) return nullptr;
+    const auto* in = reinterpret_cast<const unsigned char*>(der.data());
+    SSL_SESSION* session = d2i_SSL_SESSION(nullptr, &in, static_cast<long>(der.size()));
+    OPENSSL_cleanse(der.data(), der.size());
+    if (!session) {
+      fe->store_.erase(key);
+      return nullptr;
+    }
+    const TimePoint now = fe->clock_.now();
+    const TimePoint issued{std::chrono::seconds{SSL_SESSION_get_time(session)}};
+    // The server enforces the lifetime itself, whatever the stored timeout says.
+    const bool expired = now >= issued + host.policy.session_lifetime;
+    const bool revoked =
+        !expired && fe->revocations_.isRevoked(host.name, {reinterpret_cast<const char*>(id), size_t(id_len)}, issued);
+    if (expired || revoked) {
+      if (revoked) fe->stats_.onSessionRevokedAtResume();
+      fe->store_.erase(key);
+      SSL_SESSION_free(session);
+      return nullptr;
+    }
+    st->cache_hit = true;
+    fe->stats_.onResumptionAge(std::chrono::duration_cast<std::chrono::seconds>(now - issued));
+    return session;
+  }
+
+  static void removeSession(SSL_CTX* ctx, SSL_SESSION* session) noexcept {
+    // RFC 5246 §7.2.2: a session whose connection ended in a fatal alert is forgotten.
+    auto* fe = static_cast<TlsFrontend*>(SSL_CTX_get_app_data(ctx));
+    if (!fe) return;
+    unsigned id_len = 0;
+    const unsigned char* id = SSL_SESSION_get_id(session, &id_len);
+    unsigned ctx_len = 0;
+    const unsigned char* sid_ctx = SSL_SESSION_get0_id_context(session, &ctx_len);
+    if (id_len == 0) return;
+    fe->store_.erase(
+        TlsFrontend::storeKey({reinterpret_cast<const char*>(sid_ctx), ctx_len}, id, id_len));
+  }
+};
+
+TlsFrontend::TlsFrontend(std::vector<HostSpec> hosts, SessionStore& store, RevocationList& revocations,
+                         StatsSink& stats, const Clock& clock)
+    : store_(store), revocations_(revocations), stats_(stats), clock_(clock) {
+  if (hosts.empty()) throw std::invalid_argument("TlsFrontend needs at least one host");
+  connectionIndex();  // allocate the ex_data slot before any thread races for it
+  for (auto& spec : hosts) {
+    Host h;
+    h.name = spec.name;
+    h.server_names = spec.server_names;
+    for (auto& n : h.server_names) std::transform(n.begin(), n.end(), n.begin(), ::tolower);
+    h.policy = spec.policy;
+    h.sid_ctx = hostSessionIdContext(spec.name);
+    h.ctx = makeContext(&spec.cert, h.sid_ctx);
+    SSL_CTX_set_app_data(h.ctx.get(), this);
+    hosts_.push_back(std::move(h));
+  }
+  listener_ = makeContext(&hosts.front().cert, "tlsresume-listener");
+  SSL_CTX_set_app_data(listener_.get(), this);
+  installResumptionHooks();
+}
+
+TlsFrontend::~TlsFrontend() = default;
+
+SslCtxPtr TlsFrontend::makeContext(const CertifiedKey* cert, const std::string& sid_ctx) const {
+  SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
+  if (!ctx) throw std::runtime_error("SSL_CTX_new: " + lastError());
+  SSL_CTX* c = ctx.get();
+  SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
+  SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION |
+                             SSL_OP_IGNORE_UNEXPECTED_EOF);
+  SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                          SSL_MODE_RELEASE_BUFFERS);
+  if (SSL_CTX_set_cipher_list(c, kTls12Ciphers) != 1 || SSL_CTX_set1_groups_list(c, kGroups) != 1)
+    throw std::runtime_error("cipher configuration: " + lastError());
+  if (SSL_CTX_use_certificate(c, cert->cert.get()) != 1 || SSL_CTX_use_PrivateKey(c, cert->key.get()) != 1 ||
+      SSL_CTX_check_private_key(c) != 1)
+    throw std::runtime_error("certificate: " + lastError());
+  if (cert->chain) {
+    for (int i = 0; i < sk_X509_num(cert->chain.get()); ++i) {
+      X509* extra = sk_X509_value(cert->chain.get(), i);
+      X509_up_ref(extra);
+      SSL_CTX_add0_chain_cert(c, extra);
+    }
+  }
+  SSL_CTX_set_session_id_context(c, reinterpret_cast<const unsigned char*>(sid_ctx.data()),
+                                 static_cast<unsigned>(sid_ctx.size()));
+  return ctx;
+}
+
+void TlsFrontend::installResumptionHooks() {
+  SSL_CTX* c = listener_.get();
+  SSL_CTX_set_client_hello_cb(c, &FrontendCallbacks::clientHello, this);
+  // Our store replaces OpenSSL's internal cache, so a session made on one worker thread
+  // resumes on any other, is bounded by bytes, and can be revoked.
+  SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL | SSL_SESS_CACHE_NO_AUTO_CLEAR);
+  SSL_CTX_sess_set_new_cb(c, &FrontendCallbacks::newSession);
+  SSL_CTX_sess_set_get_cb(c, &FrontendCallbacks::getSession);
+  SSL_CTX_sess_set_remove_cb(c, &FrontendCallbacks::removeSession);
+  auto longest = std::chrono::seconds{0};
+  for (const auto& h : hosts_) longest = std::max(longest, h.policy.session_lifetime);
+  SSL_CTX_set_timeout(c, static_cast<long>(longest.count()));
+}
+
+SslPtr TlsFrontend::newConnection() const {
+  SslPtr ssl(SSL_new(listener_.get()));
+  if (!ssl) return nullptr;
+  auto* st = new (std::nothrow) ConnectionTls();
+  if (!st || SSL_set_ex_data(ssl.get(), connectionIndex(), st) != 1) {
+    delete st;
+    return nullptr;
+  }
+  return ssl;
+}
+
+ConnectionTls* TlsFrontend::state(const SSL* ssl) noexcept {
+  return static_cast<ConnectionTls*>(SSL_get_ex_data(ssl, connectionIndex()));
+}
+
+HandshakeKind TlsFrontend::handshakeKind(const SSL* ssl) const noexcept {
+  if (!SSL_session_reused(const_cast<SSL*>(ssl))) return HandshakeKind::full;
+  const ConnectionTls* st = state(ssl);
+  if (st && st->ticket_opened) return HandshakeKind::ticket;
+  if (st && st->cache_hit) return SSL_version(ssl) == TLS1_3_VERSION ? HandshakeKind::stateful_ticket : HandshakeKind::session_id;
+  return HandshakeKind::ticket;
+}
+
+std::size_t TlsFrontend::hostForServerName(std::string_view sni) const noexcept {
+  if (sni.empty()) return 0;
+  for (std::size_t i = 1; i < hosts_.size(); ++i) {
+    for (const auto& pattern : hosts_[i].server_names) {
+      if (pattern == sni) return i;
+      // "*.example.com" matches exactly one more label.
+      if (pattern.size() > 2 && pattern[0] == '*' && pattern[1] == '.') {
+        const std::string_view suffix = std::string_view(pattern).substr(1);
+        if (sni.size() > suffix.size() && sni.ends_with(suffix) &&
+            sni.substr(0, sni.size() - suffix.size()).find('.') == std::string_view::npos)
+          return i;
+      }
+    }
+  }
+  return 0;
+}
+
+std::string TlsFrontend::storeKey(std::string_view sid_ctx, const unsigned char* id, unsigned id_len) {
+  std::string key;
+  // 8 bytes of the context's hash tell hosts apart; the full 32 would double the key size.
+  constexpr std::size_t kHostPrefix = 8;
+  sid_ctx = sid_ctx.substr(0, kHostPrefix);
+  key.reserve(sid_ctx.size() + id_len);
+  key.append(sid_ctx);
+  key.append(reinterpret_cast<const char*>(id), id_len);
+  return key;
+}
+
+}  // namespace tlsresume::ossl

@@ -1,0 +1,97 @@
+#pragma once
+// TlsFrontend: the listener-side SSL_CTX and one SSL_CTX per virtual host, and the only
+// place that installs OpenSSL's resumption hooks.
+//
+// Why one listener context: OpenSSL uses the session cache and ticket-key callbacks of
+// the SSL_CTX an SSL was *created* from (session_ctx), even after SSL_set_SSL_CTX swaps
+// the certificate for SNI, and a TLS 1.2 session id is looked up before the servername
+// callback runs. So the host is chosen in the client-hello callback (which runs before
+// any lookup), recorded in the SSL's ex_data, and every resumption callback, installed
+// on the listener context, asks which host the connection belongs to.
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "openssl/certificate.hpp"
+#include "openssl/ossl_ptr.hpp"
+#include "tlsresume/clock.hpp"
+#include "tlsresume/resumption_policy.hpp"
+#include "tlsresume/revocation_list.hpp"
+#include "tlsresume/session_store.hpp"
+#include "tlsresume/stats_sink.hpp"
+
+namespace tlsresume::ossl {
+
+class TicketBinding;
+
+struct HostSpec {
+  std::string name;                       // identity: metrics, revocation, key derivation
+  std::vector<std::string> server_names;  // lower-case; "*.example.com" wildcards allowed
+  CertifiedKey cert;
+  ResumptionPolicy policy;
+};
+
+// What the binding learnt about one connection; lives in the SSL's ex_data.
+struct ConnectionTls {
+  std::size_t host = 0;
+  std::string sni;             // as the client sent it (lower-cased), empty if none
+  bool offered_tls13 = false;
+  bool cache_hit = false;      // a stateful lookup returned a session
+  bool ticket_opened = false;  // a stateless ticket was accepted
+  std::string resumption_id;   // hex id from the ticket's app data, when there is one
+};
+
+class TlsFrontend {
+ public:
+  TlsFrontend(std::vector<HostSpec> hosts, SessionStore& store, RevocationList& revocations,
+              StatsSink& stats, const Clock& clock);
+  ~TlsFrontend();
+  TlsFrontend(const TlsFrontend&) = delete;
+  TlsFrontend& operator=(const TlsFrontend&) = delete;
+
+  // A new server-side SSL for an accepted connection (nullptr on allocation failure).
+  SslPtr newConnection() const;
+  // Hooks a ticket binding (issue: keyring) into the listener context.
+  void attachTickets(TicketBinding& tickets);
+
+  static ConnectionTls* state(const SSL* ssl) noexcept;
+  HandshakeKind handshakeKind(const SSL* ssl) const noexcept;
+
+  std::size_t hostCount() const noexcept { return hosts_.size(); }
+  const std::string& hostName(std::size_t i) const noexcept { return hosts_[i].name; }
+  const ResumptionPolicy& policy(std::size_t i) const noexcept { return hosts_[i].policy; }
+  const std::string& sessionIdContext(std::size_t i) const noexcept { return hosts_[i].sid_ctx; }
+  std::size_t hostForServerName(std::string_view sni) const noexcept;
+  SSL_CTX* listenerContext() const noexcept { return listener_.get(); }
+
+  SessionStore& store() noexcept { return store_; }
+  RevocationList& revocations() noexcept { return revocations_; }
+  StatsSink& stats() noexcept { return stats_; }
+  const Clock& clock() const noexcept { return clock_; }
+
+  // Store key of a session: the host's session-id context, then the session id. Prefixing
+  // the context keeps hosts apart in the store itself, not only in OpenSSL's check.
+  static std::string storeKey(std::string_view sid_ctx, const unsigned char* id, unsigned id_len);
+
+ private:
+  struct Host {
+    std::string name;
+    std::vector<std::string> server_names;
+    ResumptionPolicy policy;
+    std::string sid_ctx;
+    SslCtxPtr ctx;
+  };
+  SslCtxPtr makeContext(const CertifiedKey* cert, const std::string& sid_ctx) const;
+  void installResumptionHooks();
+
+  std::vector<Host> hosts_;
+  SslCtxPtr listener_;
+  SessionStore& store_;
+  RevocationList& revocations_;
+  StatsSink& stats_;
+  const Clock& clock_;
+  friend struct FrontendCallbacks;
+};
+
+}  // namespace tlsresume::ossl

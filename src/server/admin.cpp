@@ -1,0 +1,219 @@
+#include "server/admin.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+
+#include "openssl/tls_frontend.hpp"
+#include "server/json.hpp"
+#include "server/metrics.hpp"
+#include "tlsresume/revocation_list.hpp"
+#include "tlsresume/session_store.hpp"
+
+namespace tlsresume::server {
+namespace {
+
+constexpr std::size_t kMaxAdminBody = 4096;
+
+AdminResponse error(int status, const std::string& message) {
+  return {status, "application/json", "{\"error\":" + jsonString(message) + "}\n"};
+}
+
+std::optional<std::string> unhex(std::string_view s) {
+  if (s.empty() || s.size() % 2 != 0 || s.size() > 2 * 255) return std::nullopt;
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); i += 2) {
+    unsigned v = 0;
+    const auto [p, ec] = std::from_chars(s.data() + i, s.data() + i + 2, v, 16);
+    if (ec != std::errc{} || p != s.data() + i + 2) return std::nullopt;
+    out.push_back(static_cast<char>(v));
+  }
+  return out;
+}
+
+std::string storeMetrics(const SessionStore& store) {
+  const StoreStats s = store.stats();
+  std::string out;
+  const auto counter = [&](const char* name, const char* help, std::uint64_t v) {
+    appendHelp(out, name, "counter", help);
+    appendSample(out, name, "", static_cast<double>(v));
+  };
+  counter("tlsresume_session_store_hits_total", "Session store lookups that found a session.", s.hits);
+  counter("tlsresume_session_store_misses_total", "Session store lookups that found nothing.", s.misses);
+  counter("tlsresume_session_store_evictions_total", "Sessions dropped to stay within the byte budget.", s.evictions);
+  counter("tlsresume_session_store_expired_total", "Sessions dropped because their lifetime ended.", s.expired);
+  appendHelp(out, "tlsresume_session_store_entries", "gauge", "Sessions in the store.");
+  appendSample(out, "tlsresume_session_store_entries", "", static_cast<double>(s.entries));
+  appendHelp(out, "tlsresume_session_store_bytes", "gauge", "Bytes the stored sessions cost, overhead included.");
+  appendSample(out, "tlsresume_session_store_bytes", "", static_cast<double>(s.bytes));
+  return out;
+}
+
+AdminResponse revoke(const HttpRequest& req, AdminContext& ctx) {
+  const TimePoint now = ctx.clock->now();
+  auto& tls = *ctx.tls;
+  std::chrono::seconds longest{0};
+  for (std::size_t i = 0; i < tls.hostCount(); ++i)
+    longest = std::max({longest, tls.policy(i).session_lifetime, tls.policy(i).max_resumption_age});
+  if (auto id_hex = req.query("id")) {
+    const auto id = unhex(*id_hex);
+    if (!id) return error(400, "id must be the hex bytes of a session id or resumption id");
+    // Forget it in the store of every host, and remember the revocation so that a
+    // ticket carrying the same resumption id (or another node's copy) is refused too.
+    std::size_t erased = 0;
+    for (std::size_t i = 0; i < tls.hostCount(); ++i)
+      erased += ctx.store->erase(ossl::TlsFrontend::storeKey(
+          tls.sessionIdContext(i), reinterpret_cast<const unsigned char*>(id->data()), unsigned(id->size())));
+    ctx.revocations->revokeId(*id, now + longest);
+    return {200, "application/json",
+            "{\"revoked\":\"id\",\"id\":" + jsonString(*id_hex) + ",\"erased_from_store\":" + std::to_string(erased) + "}\n"};
+  }
+  if (auto host = req.query("host")) {
+    bool known = false;
+    for (std::size_t i = 0; i < tls.hostCount(); ++i) known = known || tls.hostName(i) == *host;
+    if (!known) return error(404, "no virtual host named \"" + *host + "\"");
+    ctx.revocations->revokeHost(*host, now);
+    return {200, "application/json", "{\"revoked\":\"host\",\"host\":" + jsonString(*host) + "}\n"};
+  }
+  if (auto before = req.query("before")) {
+    TimePoint t = now;
+    if (*before != "now") {
+      long long secs = 0;
+      const auto [p, ec] = std::from_chars(before->data(), before->data() + before->size(), secs);
+      if (ec != std::errc{} || p != before->data() + before->size() || secs < 0)
+        return error(400, "before must be \"now\" or seconds since the Unix epoch");
+      t = TimePoint{std::chrono::seconds{secs}};
+      if (t > now) return error(400, "before is in the future; use \"now\"");
+    }
+    ctx.revocations->revokeAllBefore(t);
+    return {200, "application/json",
+            "{\"revoked\":\"before\",\"before\":" +
+                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count()) + "}\n"};
+  }
+  return error(400, "POST /revoke needs one of ?id=HEX, ?host=NAME, ?before=now|UNIX_SECONDS");
+}
+
+AdminResponse revocations(AdminContext& ctx) {
+  std::string body = "[";
+  bool first = true;
+  for (const auto& e : ctx.revocations->entries()) {
+    if (!first) body += ",";
+    first = false;
+    body += "{\"kind\":" + jsonString(e.kind) + ",\"subject\":" + jsonString(e.subject) + ",\"time\":" +
+            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(e.time.time_since_epoch()).count()) + "}";
+  }
+  return {200, "application/json", body + "]\n"};
+}
+
+}  // namespace
+
+AdminResponse handleAdminRequest(const HttpRequest& req, const std::string&, AdminContext& ctx) {
+  const std::string path = req.path();
+  const bool get = req.method == "GET" || req.method == "HEAD";
+  const bool post = req.method == "POST";
+  if (path == "/healthz") {
+    if (!get) return error(405, "use GET");
+    return {200, "text/plain", "ok\n"};
+  }
+  if (path == "/metrics") {
+    if (!get) return error(405, "use GET");
+    auto extra = ctx.extra_metrics;
+    extra.push_back([&](std::string& out) { out += storeMetrics(*ctx.store); });
+    extra.push_back([&](std::string& out) {
+      appendHelp(out, "tlsresume_revocations", "gauge", "Entries in the revocation list.");
+      appendSample(out, "tlsresume_revocations", "", static_cast<double>(ctx.revocations->size()));
+    });
+    return {200, "text/plain; version=0.0.4", ctx.metrics->render(extra)};
+  }
+  if (path == "/revoke") {
+    if (!post) return error(405, "use POST");
+    return revoke(req, ctx);
+  }
+  if (path == "/revocations") {
+    if (!get) return error(405, "use GET");
+    return revocations(ctx);
+  }
+  if (path == "/keys") {
+    if (!get) return error(405, "use GET");
+    if (!ctx.keys_json) return error(404, "ticket keys are not managed by this server");
+    return {200, "application/json", ctx.keys_json()};
+  }
+  if (path == "/rotate") {
+    if (!post) return error(405, "use POST");
+    if (!ctx.rotate) return error(404, "ticket keys are not managed by this server");
+    return {200, "application/json", ctx.rotate()};
+  }
+  return error(404, "no such endpoint; try /healthz, /metrics, /keys, /revocations, POST /revoke, POST /rotate");
+}
+
+AdminServer::AdminServer(AdminContext ctx, int listen_fd) : ctx_(std::move(ctx)), listen_fd_(listen_fd) {}
+
+AdminServer::~AdminServer() {
+  stop();
+  ::close(listen_fd_);
+}
+
+void AdminServer::start() { thread_ = std::thread([this] { run(); }); }
+
+void AdminServer::stop() {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+}
+
+void AdminServer::run() {
+  while (!stop_.load()) {
+    pollfd p{listen_fd_, POLLIN, 0};
+    if (::poll(&p, 1, 200) <= 0) continue;
+    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    timeval tv{2, 0};  // a stalled admin client cannot hold the endpoint
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    serveOne(fd);
+    ::close(fd);
+  }
+}
+
+void AdminServer::serveOne(int fd) {
+  std::string in;
+  char buf[4096];
+  ParseResult parsed{ParseStatus::incomplete, {}, {}};
+  for (;;) {
+    parsed = parseHttpRequest(in);
+    if (parsed.status != ParseStatus::incomplete) break;
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return;
+    in.append(buf, static_cast<std::size_t>(n));
+  }
+  AdminResponse resp;
+  if (parsed.status != ParseStatus::complete) {
+    resp = error(400, parsed.status == ParseStatus::too_large ? "request too large" : parsed.error);
+  } else if (parsed.request.content_length > kMaxAdminBody) {
+    resp = error(413, "request body too large");
+  } else {
+    while (in.size() < parsed.request.head_size + parsed.request.content_length) {
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) return;
+      in.append(buf, static_cast<std::size_t>(n));
+    }
+    resp = handleAdminRequest(parsed.request, in.substr(parsed.request.head_size, parsed.request.content_length), ctx_);
+  }
+  static const char* const kReasons[] = {"OK", "Bad Request", "Not Found", "Method Not Allowed", "Payload Too Large", "Error"};
+  const char* reason = resp.status == 200 ? kReasons[0] : resp.status == 400 ? kReasons[1] : resp.status == 404 ? kReasons[2]
+                       : resp.status == 405 ? kReasons[3] : resp.status == 413 ? kReasons[4] : kReasons[5];
+  std::string out = "HTTP/1.1 " + std::to_string(resp.status) + " " + reason + "\r\nContent-Type: " + resp.content_type +
+                    "\r\nContent-Length: " + std::to_string(resp.body.size()) + "\r\nConnection: close\r\n\r\n";
+  if (parsed.request.method != "HEAD") out += resp.body;
+  std::size_t sent = 0;
+  while (sent < out.size()) {
+    const ssize_t n = ::send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return;
+    sent += static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace tlsresume::server

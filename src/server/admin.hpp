@@ -1,0 +1,62 @@
+#pragma once
+// The admin endpoint (loopback by default): /healthz, /metrics, revocation, keys.
+// Serves one request per connection on its own thread: it is an operator's tool, kept
+// off the workers' event loops so a slow scrape never delays a handshake.
+#include <atomic>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "server/http_request.hpp"
+#include "tlsresume/clock.hpp"
+
+namespace tlsresume {
+class RevocationList;
+class SessionStore;
+namespace ossl {
+class TlsFrontend;
+}
+}  // namespace tlsresume
+
+namespace tlsresume::server {
+
+class Metrics;
+
+struct AdminContext {
+  Metrics* metrics = nullptr;
+  SessionStore* store = nullptr;
+  RevocationList* revocations = nullptr;
+  ossl::TlsFrontend* tls = nullptr;
+  const Clock* clock = nullptr;
+  // Appends more metric families (store, keyring) to the scrape.
+  std::vector<std::function<void(std::string&)>> extra_metrics;
+  // Key listing (JSON) and forced rotation; empty when tickets are not keyed by us.
+  std::function<std::string()> keys_json;
+  std::function<std::string()> rotate;
+};
+
+struct AdminResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+AdminResponse handleAdminRequest(const HttpRequest& request, const std::string& body, AdminContext& ctx);
+
+class AdminServer {
+ public:
+  AdminServer(AdminContext ctx, int listen_fd);
+  ~AdminServer();
+  void start();
+  void stop();
+
+ private:
+  void run();
+  void serveOne(int fd);
+  AdminContext ctx_;
+  int listen_fd_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace tlsresume::server

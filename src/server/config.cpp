@@ -1,0 +1,291 @@
+#include "server/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <cctype>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace tlsresume::server {
+namespace {
+
+constexpr std::uint32_t kMaxTicketsPerConnection = 10;
+// RFC 8446 §4.6.1: a ticket lifetime is never more than 7 days.
+constexpr std::chrono::seconds kMaxSessionLifetime{7 * 24 * 3600};
+
+class Reader {
+ public:
+  Reader(const toml::table& table, std::string file, std::string prefix)
+      : table_(table), file_(std::move(file)), prefix_(std::move(prefix)) {}
+
+  std::string where(std::string_view key) const { return file_ + ": " + prefix_ + std::string(key); }
+  [[noreturn]] void fail(std::string_view key, const std::string& reason) const {
+    throw ConfigError(where(key) + ": " + reason);
+  }
+
+  // Every key present must be one we know: a typo is an error, not a silent default.
+  template <typename Keys>
+  void allowOnly(const Keys& known) const {
+    for (auto&& [k, v] : table_) {
+      (void)v;
+      if (std::find(known.begin(), known.end(), k.str()) == known.end())
+        fail(k.str(), "unknown key");
+    }
+  }
+
+  std::optional<std::string> string(std::string_view key) const {
+    const toml::node* n = table_.get(key);
+    if (!n) return std::nullopt;
+    if (!n->is_string()) fail(key, "expected a string");
+    return std::string(*n->value<std::string_view>());
+  }
+  std::optional<bool> boolean(std::string_view key) const {
+    const toml::node* n = table_.get(key);
+    if (!n) return std::nullopt;
+    if (!n->is_boolean()) fail(key, "expected true or false");
+    return *n->value<bool>();
+  }
+  std::optional<std::int64_t> integer(std::string_view key, std::int64_t lo, std::int64_t hi) const {
+    const toml::node* n = table_.get(key);
+    if (!n) return std::nullopt;
+    if (!n->is_integer()) fail(key, "expected an integer");
+    const auto v = *n->value<std::int64_t>();
+    if (v < lo || v > hi) fail(key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+    return v;
+  }
+  // A duration is a string ("90s", "15m", "1h") or an integer number of seconds.
+  std::optional<std::chrono::seconds> duration(std::string_view key) const {
+    const toml::node* n = table_.get(key);
+    if (!n) return std::nullopt;
+    if (n->is_integer()) {
+      const auto v = *n->value<std::int64_t>();
+      if (v < 0) fail(key, "must not be negative");
+      return std::chrono::seconds{v};
+    }
+    if (!n->is_string()) fail(key, "expected a duration such as \"90s\", \"15m\" or \"1h\"");
+    return parseDuration(std::string(*n->value<std::string_view>()), where(key));
+  }
+  std::optional<std::vector<std::string>> strings(std::string_view key) const {
+    const toml::node* n = table_.get(key);
+    if (!n) return std::nullopt;
+    std::vector<std::string> out;
+    if (n->is_string()) {
+      out.emplace_back(*n->value<std::string_view>());
+      return out;
+    }
+    const toml::array* arr = n->as_array();
+    if (!arr) fail(key, "expected a string or an array of strings");
+    for (const auto& item : *arr) {
+      if (!item.is_string()) fail(key, "expected an array of strings");
+      out.emplace_back(*item.value<std::string_view>());
+    }
+    return out;
+  }
+  const toml::table* subtable(std::string_view key) const {
+    const toml::node* n = table_.get(key);
+    if (!n) return nullptr;
+    if (!n->is_table()) fail(key, "expected a table");
+    return n->as_table();
+  }
+  const toml::table& table() const { return table_; }
+  const std::string& file() const { return file_; }
+
+ private:
+  const toml::table& table_;
+  std::string file_;
+  std::string prefix_;
+};
+
+constexpr std::array<std::string_view, 11> kHostKeys = {
+    "name", "server_names", "cert", "key", "session_lifetime", "tls12_tickets", "tls13_tickets",
+    "tickets_per_connection", "tls13_psk_modes", "max_resumption_age", "session_ids"};
+
+void readHost(const Reader& r, VirtualHostConfig& host, bool is_default) {
+  r.allowOnly(kHostKeys);
+  if (auto v = r.string("name")) host.name = *v;
+  if (auto v = r.strings("server_names")) host.server_names = *v;
+  if (auto v = r.string("cert")) host.cert_file = *v;
+  if (auto v = r.string("key")) host.key_file = *v;
+  auto& p = host.policy;
+  if (auto v = r.duration("session_lifetime")) {
+    if (*v > kMaxSessionLifetime) r.fail("session_lifetime", "must be at most 7d (RFC 8446 section 4.6.1)");
+    p.session_lifetime = *v;
+  }
+  if (auto v = r.boolean("tls12_tickets")) p.tls12_tickets = *v;
+  if (auto v = r.boolean("session_ids")) p.session_ids = *v;
+  if (auto v = r.string("tls13_tickets")) {
+    if (*v == "stateless") p.tls13_tickets = Tls13Tickets::stateless;
+    else if (*v == "stateful") p.tls13_tickets = Tls13Tickets::stateful;
+    else if (*v == "off") p.tls13_tickets = Tls13Tickets::off;
+    else r.fail("tls13_tickets", "expected \"stateless\", \"stateful\" or \"off\", got \"" + *v + "\"");
+  }
+  if (auto v = r.integer("tickets_per_connection", 0, kMaxTicketsPerConnection))
+    p.tickets_per_connection = static_cast<unsigned>(*v);
+  if (auto v = r.string("tls13_psk_modes")) {
+    if (*v == "dhe") p.tls13_psk_modes = PskModes::dhe;
+    else if (*v == "any") p.tls13_psk_modes = PskModes::any;
+    else r.fail("tls13_psk_modes", "expected \"dhe\" or \"any\", got \"" + *v + "\"");
+  }
+  if (auto v = r.duration("max_resumption_age")) p.max_resumption_age = *v;
+  if (!is_default && host.server_names.empty()) r.fail("server_names", "a virtual host needs at least one SNI name");
+  if (host.cert_file.empty() != host.key_file.empty())
+    r.fail(host.cert_file.empty() ? "cert" : "key", "cert and key must be given together");
+}
+
+}  // namespace
+
+Endpoint parseEndpoint(const std::string& text, const std::string& what) {
+  Endpoint ep;
+  std::string port;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      throw ConfigError(what + ": \"" + text + "\" is not [IPv6]:PORT");
+    ep.host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0)
+      throw ConfigError(what + ": \"" + text + "\" is not HOST:PORT");
+    ep.host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit))
+    throw ConfigError(what + ": \"" + text + "\" has no valid port");
+  const long n = std::stol(port);
+  if (n < 0 || n > 65535) throw ConfigError(what + ": port " + port + " is out of range");
+  ep.port = static_cast<std::uint16_t>(n);
+  return ep;
+}
+
+std::chrono::seconds parseDuration(const std::string& text, const std::string& what) {
+  size_t i = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+  if (i == 0 || i > 9) throw ConfigError(what + ": \"" + text + "\" is not a duration like 90s, 15m, 1h or 7d");
+  const long long n = std::stoll(text.substr(0, i));
+  const std::string unit = text.substr(i);
+  long long mult = 0;
+  if (unit.empty() || unit == "s") mult = 1;
+  else if (unit == "m") mult = 60;
+  else if (unit == "h") mult = 3600;
+  else if (unit == "d") mult = 86400;
+  else throw ConfigError(what + ": \"" + text + "\" has unknown unit \"" + unit + "\" (use s, m, h or d)");
+  return std::chrono::seconds{n * mult};
+}
+
+std::optional<Endpoint> Config::backendEndpoint() const {
+  if (backend == "builtin") return std::nullopt;
+  return parseEndpoint(backend, "backend");
+}
+
+Config parseConfigText(const std::string& toml_text, const std::string& source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << source_name << ":" << e.source().begin.line << ":" << e.source().begin.column
+        << ": invalid TOML: " << e.description();
+    throw ConfigError(msg.str());
+  }
+  Config c;
+  c.source = source_name;
+  const Reader r(root, source_name, "");
+  r.allowOnly(std::array<std::string_view, 11>{"listen", "backend", "admin", "workers", "handshake_timeout",
+                                                "idle_timeout", "log_level", "session_cache", "tickets",
+                                                "default_host", "hosts"});
+  if (auto v = r.strings("listen")) {
+    if (v->empty()) r.fail("listen", "needs at least one HOST:PORT");
+    c.listen.clear();
+    for (const auto& s : *v) c.listen.push_back(parseEndpoint(s, r.where("listen")));
+  }
+  if (auto v = r.string("backend")) {
+    c.backend = *v;
+    if (c.backend != "builtin") parseEndpoint(c.backend, r.where("backend"));
+  }
+  if (auto v = r.string("admin")) {
+    if (*v == "off") c.admin.reset();
+    else c.admin = parseEndpoint(*v, r.where("admin"));
+  }
+  if (auto v = r.integer("workers", 0, 256)) c.workers = static_cast<unsigned>(*v);
+  if (auto v = r.duration("handshake_timeout")) c.handshake_timeout = *v;
+  if (auto v = r.duration("idle_timeout")) c.idle_timeout = *v;
+  if (auto v = r.string("log_level")) {
+    if (*v != "debug" && *v != "info" && *v != "warn" && *v != "error")
+      r.fail("log_level", "expected debug, info, warn or error");
+    c.log_level = *v;
+  }
+  if (const auto* t = r.subtable("session_cache")) {
+    const Reader sr(*t, source_name, "session_cache.");
+    sr.allowOnly(std::array<std::string_view, 1>{"max_bytes"});
+    if (auto v = sr.integer("max_bytes", 0, std::int64_t{1} << 40)) c.session_cache_max_bytes = static_cast<size_t>(*v);
+  }
+  if (const auto* t = r.subtable("tickets")) {
+    const Reader tr(*t, source_name, "tickets.");
+    tr.allowOnly(std::array<std::string_view, 1>{"key_rotation"});
+    if (auto v = tr.duration("key_rotation")) {
+      if (v->count() < 1) tr.fail("key_rotation", "must be at least 1s");
+      c.ticket_key_rotation = *v;
+    }
+  }
+  if (const auto* t = r.subtable("default_host")) {
+    readHost(Reader(*t, source_name, "default_host."), c.hosts[0], true);
+  }
+  if (const toml::node* n = root.get("hosts")) {
+    const toml::array* arr = n->as_array();
+    if (!arr) r.fail("hosts", "expected [[hosts]] tables");
+    size_t i = 0;
+    for (const auto& item : *arr) {
+      const std::string prefix = "hosts[" + std::to_string(i++) + "].";
+      if (!item.is_table()) throw ConfigError(source_name + ": " + prefix + ": expected a table");
+      VirtualHostConfig host;
+      host.policy = c.hosts[0].policy;  // hosts inherit the default host's policy
+      readHost(Reader(*item.as_table(), source_name, prefix), host, false);
+      if (host.name.empty()) host.name = host.server_names.front();
+      c.hosts.push_back(std::move(host));
+    }
+  }
+  validate(c);
+  return c;
+}
+
+Config loadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path + ": cannot open config file: " + std::strerror(errno));
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return parseConfigText(buf.str(), path);
+}
+
+void validate(const Config& c) {
+  const std::string src = c.source.empty() ? "config" : c.source;
+  std::set<std::string> names;
+  std::set<std::string> sni;
+  for (const auto& h : c.hosts) {
+    if (!names.insert(h.name).second) throw ConfigError(src + ": host name \"" + h.name + "\" is used twice");
+    for (const auto& s : h.server_names) {
+      std::string lower = s;
+      std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+      if (!sni.insert(lower).second)
+        throw ConfigError(src + ": server name \"" + s + "\" belongs to two hosts");
+    }
+  }
+  if (c.listen.empty()) throw ConfigError(src + ": listen: needs at least one HOST:PORT");
+}
+
+const char* toString(Tls13Tickets v) {
+  switch (v) {
+    case Tls13Tickets::stateless: return "stateless";
+    case Tls13Tickets::stateful: return "stateful";
+    case Tls13Tickets::off: return "off";
+  }
+  return "?";
+}
+const char* toString(PskModes v) { return v == PskModes::dhe ? "dhe" : "any"; }
+
+}  // namespace tlsresume::server

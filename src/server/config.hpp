@@ -1,0 +1,68 @@
+#pragma once
+// Configuration of `tlsresume serve`: embedded defaults, a TOML file, then flags.
+// Every error is a ConfigError whose message names the file, the key and the reason.
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "tlsresume/resumption_policy.hpp"
+
+namespace tlsresume::server {
+
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string str() const { return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port); }
+};
+
+// Parses "HOST:PORT" or "[v6]:PORT"; throws ConfigError naming `what`.
+Endpoint parseEndpoint(const std::string& text, const std::string& what);
+// Parses "90", "90s", "15m", "1h", "7d"; throws ConfigError naming `what`.
+std::chrono::seconds parseDuration(const std::string& text, const std::string& what);
+
+using tlsresume::PskModes;
+using tlsresume::ResumptionPolicy;
+using tlsresume::Tls13Tickets;
+
+struct VirtualHostConfig {
+  std::string name;                       // identity used in metrics, revocation, key derivation
+  std::vector<std::string> server_names;  // SNI names (exact, or "*.example.com")
+  std::string cert_file;                  // empty: generated self-signed certificate
+  std::string key_file;
+  ResumptionPolicy policy;
+};
+
+struct Config {
+  std::vector<Endpoint> listen{{"127.0.0.1", 8443}};
+  std::string backend = "builtin";        // "builtin" or HOST:PORT
+  std::optional<Endpoint> admin = Endpoint{"127.0.0.1", 9443};
+  unsigned workers = 0;                   // 0: number of cores
+  std::chrono::seconds handshake_timeout{10};
+  std::chrono::seconds idle_timeout{300};
+  std::size_t session_cache_max_bytes = 64u << 20;
+  std::chrono::seconds ticket_key_rotation{3600};
+  std::string log_level = "info";
+  // hosts[0] is the default host: unknown or absent SNI lands there.
+  std::vector<VirtualHostConfig> hosts{VirtualHostConfig{"default", {}, "", "", {}}};
+  std::string source;                     // where it came from, for messages
+
+  std::optional<Endpoint> backendEndpoint() const;
+};
+
+// Loads a TOML file on top of the embedded defaults. Unknown keys are errors.
+Config loadConfigFile(const std::string& path);
+Config parseConfigText(const std::string& toml_text, const std::string& source_name);
+// Checks cross-field rules (duplicate names, cert without key, ...).
+void validate(const Config& config);
+
+const char* toString(Tls13Tickets v);
+const char* toString(PskModes v);
+
+}  // namespace tlsresume::server

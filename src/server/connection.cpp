@@ -1,0 +1,340 @@
+#include "server/connection.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "openssl/tls_frontend.hpp"
+#include "server/metrics.hpp"
+#include "server/worker.hpp"
+
+namespace tlsresume::server {
+namespace {
+
+// Per-direction buffer bound: reading from a side stops while the buffer toward the
+// other side holds this much (back-pressure instead of unbounded memory).
+constexpr std::size_t kMaxBuffered = 64 * 1024;
+constexpr std::size_t kChunk = 16 * 1024;
+
+TlsVersion versionOf(const SSL* ssl) {
+  switch (SSL_version(ssl)) {
+    case TLS1_2_VERSION: return TlsVersion::tls12;
+    case TLS1_3_VERSION: return TlsVersion::tls13;
+    default: return TlsVersion::unknown;
+  }
+}
+
+std::string hex(const unsigned char* p, unsigned n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(n * 2);
+  for (unsigned i = 0; i < n; ++i) {
+    out.push_back(kDigits[p[i] >> 4]);
+    out.push_back(kDigits[p[i] & 15]);
+  }
+  return out;
+}
+
+const char* resumedLabel(HandshakeKind k) { return k == HandshakeKind::full ? "no" : toString(k); }
+
+}  // namespace
+
+Connection::Connection(Worker& worker, const ServingContext& ctx, int client_fd, ossl::SslPtr ssl)
+    : worker_(worker), ctx_(ctx), client_fd_(client_fd), ssl_(std::move(ssl)) {
+  started_ = last_activity_ = std::chrono::steady_clock::now();
+}
+
+Connection::~Connection() {
+  if (client_fd_ >= 0) ::close(client_fd_);
+  if (backend_fd_ >= 0) ::close(backend_fd_);
+}
+
+void Connection::start() {
+  ctx_.metrics->onConnectionOpen(+1);
+  client_interest_ = EPOLLIN;
+  if (!worker_.loop().add(client_fd_, client_interest_, &client_side_)) {
+    close(false);
+    return;
+  }
+  handshake();  // the ClientHello is often already there
+}
+
+bool Connection::expired(std::chrono::steady_clock::time_point now) const noexcept {
+  if (closed_) return false;
+  if (state_ == State::handshaking) return now - started_ > ctx_.handshake_timeout;
+  return now - last_activity_ > ctx_.idle_timeout;
+}
+
+void Connection::onTimeout() noexcept {
+  if (state_ == State::handshaking) {
+    ctx_.metrics->onHandshakeTimeout();
+    const auto* st = ossl::TlsFrontend::state(ssl_.get());
+    ctx_.metrics->onHandshake(st ? st->host : 0, TlsVersion::unknown, HandshakeKind::failed, {});
+    close(false);
+    return;
+  }
+  close(true);
+}
+
+void Connection::onClientEvents(std::uint32_t) noexcept {
+  if (closed_) return;
+  touch();
+  if (state_ == State::handshaking) handshake();
+  else pump();
+}
+
+void Connection::onBackendEvents(std::uint32_t events) noexcept {
+  if (closed_) return;
+  touch();
+  if (state_ == State::connecting) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(backend_fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0 ||
+        (events & (EPOLLERR | EPOLLHUP))) {
+      ctx_.metrics->onBackendFailure();
+      close(true);
+      return;
+    }
+    state_ = State::streaming;
+  }
+  pump();
+}
+
+void Connection::handshake() {
+  ERR_clear_error();
+  const int r = SSL_do_handshake(ssl_.get());
+  if (r == 1) {
+    handshakeDone();
+    return;
+  }
+  const int err = SSL_get_error(ssl_.get(), r);
+  std::uint32_t want = 0;
+  if (err == SSL_ERROR_WANT_READ) want = EPOLLIN;
+  else if (err == SSL_ERROR_WANT_WRITE) want = EPOLLOUT;
+  else {
+    // Garbage, an aborted handshake or a protocol error: one counted failure, nothing else.
+    ERR_clear_error();
+    const auto* st = ossl::TlsFrontend::state(ssl_.get());
+    ctx_.metrics->onHandshake(st ? st->host : 0, versionOf(ssl_.get()), HandshakeKind::failed, {});
+    close(false);
+    return;
+  }
+  if (want != client_interest_ && worker_.loop().modify(client_fd_, want, &client_side_)) client_interest_ = want;
+}
+
+void Connection::handshakeDone() {
+  const auto& tls = *ctx_.tls;
+  const auto* st = ossl::TlsFrontend::state(ssl_.get());
+  const std::size_t host = st ? st->host : 0;
+  const HandshakeKind kind = tls.handshakeKind(ssl_.get());
+  ctx_.metrics->onHandshake(host, versionOf(ssl_.get()), kind, std::chrono::steady_clock::now() - started_);
+
+  facts_.version = SSL_get_version(ssl_.get());
+  facts_.cipher = SSL_get_cipher_name(ssl_.get());
+  facts_.sni = st ? st->sni : "";
+  facts_.vhost = tls.hostName(host);
+  facts_.resumed = resumedLabel(kind);
+  if (const SSL_SESSION* s = SSL_get_session(ssl_.get())) {
+    unsigned len = 0;
+    const unsigned char* id = SSL_SESSION_get_id(s, &len);
+    facts_.session = st && !st->resumption_id.empty() ? st->resumption_id : hex(id, len);
+  }
+
+  if (ctx_.builtin_backend) {
+    state_ = State::streaming;
+    pump();
+  } else {
+    connectBackend();
+  }
+}
+
+void Connection::connectBackend() {
+  backend_fd_ = ::socket(ctx_.backend.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (backend_fd_ < 0) {
+    ctx_.metrics->onBackendFailure();
+    close(true);
+    return;
+  }
+  const int one = 1;
+  setsockopt(backend_fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  const int r = ::connect(backend_fd_, reinterpret_cast<const sockaddr*>(&ctx_.backend), ctx_.backend_len);
+  if (r != 0 && errno != EINPROGRESS) {
+    ctx_.metrics->onBackendFailure();
+    close(true);
+    return;
+  }
+  state_ = r == 0 ? State::streaming : State::connecting;
+  backend_interest_ = EPOLLOUT;
+  if (!worker_.loop().add(backend_fd_, backend_interest_, &backend_side_)) {
+    close(true);
+    return;
+  }
+  // Until the backend answers, do not read more from the client than we can hold.
+  if (state_ == State::streaming) pump();
+  else updateInterest();
+}
+
+void Connection::pump() {
+  bool progress = true;
+  while (progress && !closed_) {
+    progress = readClient();
+    if (closed_) return;
+    if (ctx_.builtin_backend) {
+      serveBuiltin();
+    } else if (state_ == State::streaming) {
+      progress = writeBackend() || progress;
+      if (closed_) return;
+      progress = readBackend() || progress;
+      if (closed_) return;
+    }
+    progress = writeClient() || progress;
+  }
+  if (closed_) return;
+
+  if (ctx_.builtin_backend) {
+    if ((close_after_flush_ || client_eof_) && to_client_.empty()) {
+      close(true);
+      return;
+    }
+  } else if (state_ == State::streaming) {
+    // Half-close: the client has finished sending; tell the backend, keep its answer coming.
+    if (client_eof_ && to_backend_.empty() && !backend_shut_wr_) {
+      ::shutdown(backend_fd_, SHUT_WR);
+      backend_shut_wr_ = true;
+    }
+    if (backend_eof_ && to_client_.empty()) {
+      close(true);
+      return;
+    }
+  }
+  updateInterest();
+}
+
+bool Connection::readClient() {
+  bool progress = false;
+  char buf[kChunk];
+  while (!client_eof_ && to_backend_.size() < kMaxBuffered) {
+    ERR_clear_error();
+    const int n = SSL_read(ssl_.get(), buf, static_cast<int>(std::min(sizeof buf, kMaxBuffered - to_backend_.size())));
+    if (n > 0) {
+      to_backend_.append(buf, static_cast<std::size_t>(n));
+      progress = true;
+      continue;
+    }
+    const int err = SSL_get_error(ssl_.get(), n);
+    ssl_read_wants_write_ = err == SSL_ERROR_WANT_WRITE;
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) break;
+    if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && n == 0)) {
+      client_eof_ = true;  // close_notify, or EOF (SSL_OP_IGNORE_UNEXPECTED_EOF)
+      return true;
+    }
+    ERR_clear_error();
+    close(false);
+    return false;
+  }
+  return progress;
+}
+
+bool Connection::writeClient() {
+  bool progress = false;
+  while (!to_client_.empty()) {
+    ERR_clear_error();
+    const int n = SSL_write(ssl_.get(), to_client_.data(), static_cast<int>(std::min(to_client_.size(), kChunk)));
+    if (n > 0) {
+      to_client_.erase(0, static_cast<std::size_t>(n));
+      progress = true;
+      continue;
+    }
+    const int err = SSL_get_error(ssl_.get(), n);
+    ssl_write_wants_read_ = err == SSL_ERROR_WANT_READ;
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) break;
+    ERR_clear_error();
+    close(false);  // the client is gone
+    return false;
+  }
+  if (to_client_.empty()) ssl_write_wants_read_ = false;
+  return progress;
+}
+
+bool Connection::readBackend() {
+  bool progress = false;
+  char buf[kChunk];
+  while (!backend_eof_ && to_client_.size() < kMaxBuffered) {
+    const ssize_t n = ::recv(backend_fd_, buf, std::min(sizeof buf, kMaxBuffered - to_client_.size()), 0);
+    if (n > 0) {
+      to_client_.append(buf, static_cast<std::size_t>(n));
+      progress = true;
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
+    if (n < 0) ctx_.metrics->onBackendFailure();  // reset mid-stream: deliver what we have, then close
+    backend_eof_ = true;
+    return true;
+  }
+  return progress;
+}
+
+bool Connection::writeBackend() {
+  bool progress = false;
+  while (!to_backend_.empty()) {
+    const ssize_t n = ::send(backend_fd_, to_backend_.data(), to_backend_.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      to_backend_.erase(0, static_cast<std::size_t>(n));
+      progress = true;
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
+    ctx_.metrics->onBackendFailure();
+    close(true);
+    return false;
+  }
+  return progress;
+}
+
+void Connection::serveBuiltin() {
+  if (close_after_flush_ || to_backend_.empty()) return;
+  if (responder_.consume(to_backend_, to_client_, facts_) == BuiltinResponder::Verdict::close_after_flush) {
+    close_after_flush_ = true;
+    to_backend_.clear();
+  }
+}
+
+void Connection::updateInterest() {
+  std::uint32_t client = 0;
+  const bool room_for_client_data = !client_eof_ && !close_after_flush_ && to_backend_.size() < kMaxBuffered;
+  if (room_for_client_data || ssl_write_wants_read_) client |= EPOLLIN;
+  if ((!to_client_.empty() && !ssl_write_wants_read_) || ssl_read_wants_write_) client |= EPOLLOUT;
+  if (client != client_interest_ && worker_.loop().modify(client_fd_, client, &client_side_)) client_interest_ = client;
+
+  if (backend_fd_ >= 0) {
+    std::uint32_t backend = 0;
+    if (state_ == State::connecting) backend = EPOLLOUT;
+    else {
+      if (!backend_eof_ && to_client_.size() < kMaxBuffered) backend |= EPOLLIN;
+      if (!to_backend_.empty()) backend |= EPOLLOUT;
+    }
+    if (backend != backend_interest_ && worker_.loop().modify(backend_fd_, backend, &backend_side_))
+      backend_interest_ = backend;
+  }
+}
+
+void Connection::close(bool send_close_notify) noexcept {
+  if (closed_) return;
+  closed_ = true;
+  state_ = State::closed;
+  if (send_close_notify && SSL_is_init_finished(ssl_.get())) {
+    ERR_clear_error();
+    SSL_shutdown(ssl_.get());  // best effort, non-blocking: one close_notify
+    ERR_clear_error();
+  }
+  worker_.loop().remove(client_fd_);
+  if (backend_fd_ >= 0) worker_.loop().remove(backend_fd_);
+  ctx_.metrics->onConnectionOpen(-1);
+  worker_.retire(this);
+}
+
+}  // namespace tlsresume::server

@@ -1,0 +1,109 @@
+#pragma once
+// One client connection: a non-blocking TLS handshake driven directly on the socket,
+// then bytes spliced to the backend (or the built-in responder) with back-pressure and
+// half-close. Owned by its Worker; closes itself and asks the worker to free it.
+#include <sys/socket.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "openssl/ossl_ptr.hpp"
+#include "server/builtin_responder.hpp"
+#include "server/event_loop.hpp"
+
+namespace tlsresume::ossl {
+class TlsFrontend;
+}
+
+namespace tlsresume::server {
+
+class Metrics;
+class Worker;
+
+// What every connection of the process shares, read-only after start.
+struct ServingContext {
+  ossl::TlsFrontend* tls = nullptr;
+  Metrics* metrics = nullptr;
+  bool builtin_backend = true;
+  sockaddr_storage backend{};
+  socklen_t backend_len = 0;
+  std::chrono::seconds handshake_timeout{10};
+  std::chrono::seconds idle_timeout{300};
+};
+
+class Connection final {
+ public:
+  Connection(Worker& worker, const ServingContext& ctx, int client_fd, ossl::SslPtr ssl);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void start();
+  // Handshake timeout or idle timeout, judged by the worker's sweep.
+  bool expired(std::chrono::steady_clock::time_point now) const noexcept;
+  void onTimeout() noexcept;
+  bool closed() const noexcept { return closed_; }
+
+  // Intrusive list links for the worker.
+  Connection* prev = nullptr;
+  Connection* next = nullptr;
+
+ private:
+  struct ClientSide final : EventHandler {
+    Connection* c;
+    explicit ClientSide(Connection* conn) : c(conn) {}
+    void onEvents(std::uint32_t events) noexcept override { c->onClientEvents(events); }
+  };
+  struct BackendSide final : EventHandler {
+    Connection* c;
+    explicit BackendSide(Connection* conn) : c(conn) {}
+    void onEvents(std::uint32_t events) noexcept override { c->onBackendEvents(events); }
+  };
+
+  enum class State { handshaking, connecting, streaming, closed };
+
+  void onClientEvents(std::uint32_t events) noexcept;
+  void onBackendEvents(std::uint32_t events) noexcept;
+  void handshake();
+  void handshakeDone();
+  void connectBackend();
+  void pump();
+  bool readClient();
+  bool writeClient();
+  bool readBackend();
+  bool writeBackend();
+  void serveBuiltin();
+  void updateInterest();
+  void close(bool send_close_notify) noexcept;
+  void touch() noexcept { last_activity_ = std::chrono::steady_clock::now(); }
+
+  Worker& worker_;
+  const ServingContext& ctx_;
+  int client_fd_;
+  int backend_fd_ = -1;
+  ossl::SslPtr ssl_;
+  State state_ = State::handshaking;
+  bool closed_ = false;
+  ClientSide client_side_{this};
+  BackendSide backend_side_{this};
+  std::uint32_t client_interest_ = 0;
+  std::uint32_t backend_interest_ = 0;
+
+  // Bytes read from the client waiting for the backend, and the reverse.
+  std::string to_backend_;
+  std::string to_client_;
+  bool client_eof_ = false;        // close_notify or TCP EOF from the client
+  bool backend_eof_ = false;
+  bool backend_shut_wr_ = false;   // we forwarded the client's half-close
+  bool close_after_flush_ = false; // built-in responder asked to close
+  bool ssl_read_wants_write_ = false;
+  bool ssl_write_wants_read_ = false;
+
+  BuiltinResponder responder_;
+  TlsFacts facts_;
+  std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point last_activity_;
+};
+
+}  // namespace tlsresume::server

@@ -1,0 +1,77 @@
+#include "server/event_loop.hpp"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <stdexcept>
+
+namespace tlsresume::server {
+
+EventLoop::EventLoop() {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0) throw std::runtime_error("epoll/eventfd: out of descriptors");
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = nullptr;  // null marks the wake-up descriptor
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+}
+
+EventLoop::~EventLoop() {
+  if (wake_fd_ >= 0) close(wake_fd_);
+  if (epoll_fd_ >= 0) close(epoll_fd_);
+}
+
+bool EventLoop::add(int fd, std::uint32_t events, EventHandler* handler) noexcept {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = handler;
+  return epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+bool EventLoop::modify(int fd, std::uint32_t events, EventHandler* handler) noexcept {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = handler;
+  return epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) == 0;
+}
+
+void EventLoop::remove(int fd) noexcept { epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr); }
+
+void EventLoop::run(const std::function<void()>& after_batch, const std::function<void()>& on_tick,
+                    std::chrono::milliseconds tick) {
+  constexpr int kBatch = 128;
+  epoll_event events[kBatch];
+  auto next_tick = std::chrono::steady_clock::now() + tick;
+  for (;;) {
+    const auto now = std::chrono::steady_clock::now();
+    const auto wait_ms = std::max<long long>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - now).count());
+    const int n = epoll_wait(epoll_fd_, events, kBatch, static_cast<int>(wait_ms));
+    if (n < 0 && errno != EINTR) throw std::runtime_error("epoll_wait failed");
+    bool stopping = false;
+    for (int i = 0; i < n; ++i) {
+      auto* handler = static_cast<EventHandler*>(events[i].data.ptr);
+      if (!handler) {
+        stopping = true;
+        continue;
+      }
+      handler->onEvents(events[i].events);
+    }
+    after_batch();
+    if (stopping) return;
+    if (std::chrono::steady_clock::now() >= next_tick) {
+      on_tick();
+      next_tick = std::chrono::steady_clock::now() + tick;
+    }
+  }
+}
+
+void EventLoop::stop() noexcept {
+  const std::uint64_t one = 1;
+  [[maybe_unused]] auto r = write(wake_fd_, &one, sizeof one);
+}
+
+}  // namespace tlsresume::server

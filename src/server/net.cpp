@@ -1,0 +1,80 @@
+#include "server/net.hpp"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace tlsresume::server {
+
+SocketAddress resolve(const Endpoint& ep, const std::string& what) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  const std::string port = std::to_string(ep.port);
+  const int rc = getaddrinfo(ep.host.c_str(), port.c_str(), &hints, &res);
+  if (rc != 0 || !res) throw NetError(what + " " + ep.str() + ": cannot resolve: " + gai_strerror(rc));
+  SocketAddress out;
+  std::memcpy(&out.addr, res->ai_addr, res->ai_addrlen);
+  out.len = res->ai_addrlen;
+  freeaddrinfo(res);
+  return out;
+}
+
+int listenOn(const Endpoint& ep, bool reuse_port, const std::string& what) {
+  const SocketAddress a = resolve(ep, what);
+  const int fd = ::socket(a.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw NetError(what + " " + ep.str() + ": socket: " + std::strerror(errno));
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&a.addr), a.len) != 0 || ::listen(fd, 1024) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw NetError(what + " " + ep.str() + ": " + std::strerror(err));
+  }
+  return fd;
+}
+
+void ensurePortFree(const Endpoint& ep, const std::string& what) {
+  ::close(listenOn(ep, false, what));
+}
+
+int connectTo(const Endpoint& ep, int timeout_ms, const std::string& what) {
+  const SocketAddress a = resolve(ep, what);
+  const int fd = ::socket(a.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw NetError(what + " " + ep.str() + ": socket: " + std::strerror(errno));
+  int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&a.addr), a.len);
+  if (rc != 0 && errno == EINPROGRESS) {
+    pollfd p{fd, POLLOUT, 0};
+    rc = ::poll(&p, 1, timeout_ms);
+    if (rc == 0) {
+      ::close(fd);
+      throw NetError(what + " " + ep.str() + ": connection timed out");
+    }
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) {
+      ::close(fd);
+      throw NetError(what + " " + ep.str() + ": " + std::strerror(err));
+    }
+  } else if (rc != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw NetError(what + " " + ep.str() + ": " + std::strerror(err));
+  }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+}  // namespace tlsresume::server

@@ -1,0 +1,35 @@
+#pragma once
+// Socket set-up shared by the listeners, the admin endpoint and the CLI clients.
+#include <sys/socket.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "server/config.hpp"
+
+namespace tlsresume::server {
+
+struct NetError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct SocketAddress {
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+};
+
+// Resolves HOST:PORT (numeric or a name such as localhost). Throws NetError naming `what`.
+SocketAddress resolve(const Endpoint& ep, const std::string& what);
+
+// A non-blocking listening socket. With `reuse_port`, several workers bind the same
+// address and the kernel balances between them. Throws NetError naming `what`.
+int listenOn(const Endpoint& ep, bool reuse_port, const std::string& what);
+
+// Fails with NetError if another process already listens there. SO_REUSEPORT would let
+// a second tlsresume silently share the port, so we probe with a plain bind first.
+void ensurePortFree(const Endpoint& ep, const std::string& what);
+
+// Blocking connect with a timeout, for the CLI; returns fd or throws NetError.
+int connectTo(const Endpoint& ep, int timeout_ms, const std::string& what);
+
+}  // namespace tlsresume::server

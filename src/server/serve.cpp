@@ -1,0 +1,155 @@
+#include "server/serve.hpp"
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "openssl/certificate.hpp"
+#include "openssl/tls_frontend.hpp"
+#include "server/admin.hpp"
+#include "server/log.hpp"
+#include "server/metrics.hpp"
+#include "server/net.hpp"
+#include "server/worker.hpp"
+#include "tlsresume/memory_store.hpp"
+#include "tlsresume/revocation_list.hpp"
+
+namespace tlsresume::server {
+namespace {
+
+constexpr std::chrono::seconds kDrainGrace{10};
+
+std::vector<ossl::HostSpec> loadHosts(const Config& config) {
+  std::vector<ossl::HostSpec> hosts;
+  for (const auto& h : config.hosts) {
+    ossl::HostSpec spec;
+    spec.name = h.name;
+    spec.server_names = h.server_names;
+    spec.policy = h.policy;
+    if (h.cert_file.empty()) {
+      const std::string cn = h.server_names.empty() ? "localhost" : h.server_names.front();
+      spec.cert = ossl::makeSelfSigned(cn.starts_with("*.") ? cn.substr(2) : cn);
+    } else {
+      spec.cert = ossl::loadCertifiedKey(h.cert_file, h.key_file);
+    }
+    hosts.push_back(std::move(spec));
+  }
+  return hosts;
+}
+
+// Core dumps would carry session secrets and ticket keys: secret memory is excluded with
+// MADV_DONTDUMP, and by default the process does not dump at all.
+void disableCoreDumps() {
+  rlimit none{0, 0};
+  setrlimit(RLIMIT_CORE, &none);
+}
+
+}  // namespace
+
+int serve(const Config& config) {
+  setLogLevel(parseLevel(config.log_level));
+  // Everything that can fail because of the operator's input happens before any thread
+  // starts or any port is held for long: nothing is half-started on error.
+  std::vector<ossl::HostSpec> hosts;
+  ServingContext ctx;
+  std::vector<Endpoint> listen = config.listen;
+  try {
+    validate(config);
+    hosts = loadHosts(config);
+    if (auto be = config.backendEndpoint()) {
+      const SocketAddress a = resolve(*be, "backend");
+      ctx.builtin_backend = false;
+      ctx.backend = a.addr;
+      ctx.backend_len = a.len;
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tlsresume: %s\n", e.what());
+    return kExitBadConfig;
+  }
+
+  const unsigned workers = config.workers ? config.workers : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::vector<int>> worker_fds(workers);
+  int admin_fd = -1;
+  try {
+    for (const auto& ep : listen) {
+      ensurePortFree(ep, "listen");
+      for (unsigned w = 0; w < workers; ++w) worker_fds[w].push_back(listenOn(ep, true, "listen"));
+    }
+    if (config.admin) admin_fd = listenOn(*config.admin, false, "admin");
+  } catch (const std::exception& e) {
+    for (auto& fds : worker_fds)
+      for (int fd : fds) ::close(fd);
+    std::fprintf(stderr, "tlsresume: %s\n", e.what());
+    return kExitBadConfig;
+  }
+
+  disableCoreDumps();
+  const Clock& clock = SystemClock::instance();
+  MemoryStore store(MemoryStoreOptions{config.session_cache_max_bytes, 64}, clock);
+  RevocationList revocations(clock);
+  std::vector<std::string> names;
+  for (const auto& h : hosts) names.push_back(h.name);
+  Metrics metrics(names);
+  ossl::TlsFrontend tls(std::move(hosts), store, revocations, metrics, clock);
+
+  ctx.tls = &tls;
+  ctx.metrics = &metrics;
+  ctx.handshake_timeout = config.handshake_timeout;
+  ctx.idle_timeout = config.idle_timeout;
+
+  // Signals are taken synchronously by this thread only; workers never see them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::vector<std::unique_ptr<Worker>> pool;
+  for (unsigned w = 0; w < workers; ++w) pool.push_back(std::make_unique<Worker>(ctx, std::move(worker_fds[w])));
+  for (auto& w : pool) w->start();
+
+  std::unique_ptr<AdminServer> admin;
+  if (admin_fd >= 0) {
+    AdminContext actx;
+    actx.metrics = &metrics;
+    actx.store = &store;
+    actx.revocations = &revocations;
+    actx.tls = &tls;
+    actx.clock = &clock;
+    admin = std::make_unique<AdminServer>(std::move(actx), admin_fd);
+    admin->start();
+  }
+
+  std::string where;
+  for (const auto& ep : listen) where += (where.empty() ? "" : ", ") + ep.str();
+  log(Level::info, "serving TLS on " + where + " with " + std::to_string(workers) + " worker(s); backend " +
+                       config.backend + "; admin " + (config.admin ? config.admin->str() : std::string("off")) +
+                       "; " + std::to_string(tls.hostCount()) + " virtual host(s)");
+  std::fflush(stderr);
+
+  for (;;) {
+    timespec tick{1, 0};
+    const int sig = sigtimedwait(&signals, nullptr, &tick);
+    if (sig == SIGTERM || sig == SIGINT) {
+      log(Level::info, std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ", draining");
+      break;
+    }
+    if (sig == SIGHUP) log(Level::info, "SIGHUP: reload is not supported yet; restart to apply a new config");
+    revocations.expire();
+  }
+  for (auto& w : pool) w->drain(kDrainGrace);
+  for (auto& w : pool) w->join();
+  if (admin) admin->stop();
+  pool.clear();
+  log(Level::info, "stopped");
+  return 0;
+}
+
+}  // namespace tlsresume::server
