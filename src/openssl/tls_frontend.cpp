@@ -141,8 +141,21 @@ struct FrontendCallbacks {
       SSL_SESSION_free(session);
       return nullptr;
     }
+    // A stored session that carries our app data (TLS 1.3 stateful tickets, TLS 1.2
+    // sessions that also got a ticket) is judged like a ticket: chain age and per-chain
+    // revocation apply to it too.
+    void* appdata = nullptr;
+    size_t appdata_len = 0;
+    if (SSL_SESSION_get0_ticket_appdata(session, &appdata, &appdata_len) == 1 && appdata_len > 0) {
+      if (fe->judgeAppData(*st, session) != TicketResult::ok) {
+        fe->store_.erase(key);
+        SSL_SESSION_free(session);
+        return nullptr;
+      }
+    } else {
+      fe->stats_.onResumptionAge(std::chrono::duration_cast<std::chrono::seconds>(now - issued));
+    }
     st->cache_hit = true;
-    fe->stats_.onResumptionAge(std::chrono::duration_cast<std::chrono::seconds>(now - issued));
     return session;
   }
 
@@ -172,6 +185,7 @@ TlsFrontend::TlsFrontend(std::vector<HostSpec> hosts, SessionStore& store, Revoc
     for (auto& n : h.server_names) std::transform(n.begin(), n.end(), n.begin(), ::tolower);
     h.policy = spec.policy;
     h.sid_ctx = hostSessionIdContext(spec.name);
+    h.tag = tlsresume::hostTag(spec.name);
     h.ctx = makeContext(&spec.cert, h.sid_ctx);
     SSL_CTX_set_app_data(h.ctx.get(), this);
     hosts_.push_back(std::move(h));
@@ -261,6 +275,40 @@ std::size_t TlsFrontend::hostForServerName(std::string_view sni) const noexcept 
     }
   }
   return 0;
+}
+
+TicketResult TlsFrontend::judgeAppData(ConnectionTls& st, SSL_SESSION* session) const noexcept {
+  void* raw = nullptr;
+  size_t len = 0;
+  if (SSL_SESSION_get0_ticket_appdata(session, &raw, &len) != 1) return TicketResult::malformed;
+  const auto data = decodeTicketAppData({static_cast<const char*>(raw), len});
+  if (!data) return TicketResult::malformed;
+  const Host& host = hosts_[st.host];
+  if (data->host_tag != host.tag) return TicketResult::foreign_host;
+  const TimePoint now = clock_.now();
+  if (now >= data->issued_at + host.policy.session_lifetime ||
+      now >= data->chain_started_at + host.policy.max_resumption_age)
+    return TicketResult::expired;
+  const std::string_view id{reinterpret_cast<const char*>(data->resumption_id.data()), data->resumption_id.size()};
+  if (revocations_.isRevoked(host.name, id, data->issued_at)) {
+    stats_.onSessionRevokedAtResume();
+    return TicketResult::revoked;
+  }
+  st.chain = *data;
+  st.resumption_id = hexId(data->resumption_id);
+  stats_.onResumptionAge(std::chrono::duration_cast<std::chrono::seconds>(now - data->issued_at));
+  return TicketResult::ok;
+}
+
+std::string hexId(std::span<const unsigned char> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
 }
 
 std::string TlsFrontend::storeKey(std::string_view sid_ctx, const unsigned char* id, unsigned id_len) {

@@ -10,6 +10,8 @@
 // on the listener context, asks which host the connection belongs to.
 #include <atomic>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -20,10 +22,13 @@
 #include "tlsresume/revocation_list.hpp"
 #include "tlsresume/session_store.hpp"
 #include "tlsresume/stats_sink.hpp"
+#include "tlsresume/ticket_app_data.hpp"
 
 namespace tlsresume::ossl {
 
 class TicketBinding;
+
+std::string hexId(std::span<const unsigned char> bytes);
 
 struct HostSpec {
   std::string name;                       // identity: metrics, revocation, key derivation
@@ -40,6 +45,11 @@ struct ConnectionTls {
   bool cache_hit = false;      // a stateful lookup returned a session
   bool ticket_opened = false;  // a stateless ticket was accepted
   std::string resumption_id;   // hex id from the ticket's app data, when there is one
+  // Ticket bookkeeping, filled by the ticket binding.
+  bool ticket_key_seen = false;   // the key callback was asked to open a ticket
+  bool ticket_key_found = false;  // ... and knew the key name
+  std::optional<TicketResult> ticket_result;  // why a ticket was refused, if it was
+  std::optional<TicketAppData> chain;         // the resumption chain this connection continues
 };
 
 class TlsFrontend {
@@ -52,8 +62,9 @@ class TlsFrontend {
 
   // A new server-side SSL for an accepted connection (nullptr on allocation failure).
   SslPtr newConnection() const;
-  // Hooks a ticket binding (issue: keyring) into the listener context.
-  void attachTickets(TicketBinding& tickets);
+  // The ticket binding installs itself here; nullptr means OpenSSL's defaults.
+  void setTickets(TicketBinding* tickets) noexcept { tickets_ = tickets; }
+  TicketBinding* tickets() const noexcept { return tickets_; }
 
   static ConnectionTls* state(const SSL* ssl) noexcept;
   HandshakeKind handshakeKind(const SSL* ssl) const noexcept;
@@ -63,6 +74,13 @@ class TlsFrontend {
   const ResumptionPolicy& policy(std::size_t i) const noexcept { return hosts_[i].policy; }
   const std::string& sessionIdContext(std::size_t i) const noexcept { return hosts_[i].sid_ctx; }
   std::size_t hostForServerName(std::string_view sni) const noexcept;
+  std::uint64_t hostTag(std::size_t i) const noexcept { return hosts_[i].tag; }
+
+  // Whether a session carrying our ticket app data may resume on this connection's host:
+  // issued by this host, younger than the host's session_lifetime and its chain younger
+  // than max_resumption_age (judged by the server's clock, whatever the client claims:
+  // RFC 8446 §4.6.1, RFC 9325 §3.4), and not revoked. On ok, records the chain in `st`.
+  TicketResult judgeAppData(ConnectionTls& st, SSL_SESSION* session) const noexcept;
   SSL_CTX* listenerContext() const noexcept { return listener_.get(); }
 
   SessionStore& store() noexcept { return store_; }
@@ -80,6 +98,7 @@ class TlsFrontend {
     std::vector<std::string> server_names;
     ResumptionPolicy policy;
     std::string sid_ctx;
+    std::uint64_t tag = 0;  // hostTag(name), computed once
     SslCtxPtr ctx;
   };
   SslCtxPtr makeContext(const CertifiedKey* cert, const std::string& sid_ctx) const;
@@ -91,6 +110,7 @@ class TlsFrontend {
   RevocationList& revocations_;
   StatsSink& stats_;
   const Clock& clock_;
+  TicketBinding* tickets_ = nullptr;
   friend struct FrontendCallbacks;
 };
 

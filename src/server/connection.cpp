@@ -28,17 +28,6 @@ TlsVersion versionOf(const SSL* ssl) {
   }
 }
 
-std::string hex(const unsigned char* p, unsigned n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (unsigned i = 0; i < n; ++i) {
-    out.push_back(kDigits[p[i] >> 4]);
-    out.push_back(kDigits[p[i] & 15]);
-  }
-  return out;
-}
-
 const char* resumedLabel(HandshakeKind k) { return k == HandshakeKind::full ? "no" : toString(k); }
 
 }  // namespace
@@ -141,7 +130,7 @@ void Connection::handshakeDone() {
   if (const SSL_SESSION* s = SSL_get_session(ssl_.get())) {
     unsigned len = 0;
     const unsigned char* id = SSL_SESSION_get_id(s, &len);
-    facts_.session = st && !st->resumption_id.empty() ? st->resumption_id : hex(id, len);
+    facts_.session = st && !st->resumption_id.empty() ? st->resumption_id : ossl::hexId({id, len});
   }
 
   if (ctx_.builtin_backend) {

@@ -10,12 +10,15 @@
 #include <thread>
 
 #include "openssl/certificate.hpp"
+#include "openssl/ticket_binding.hpp"
 #include "openssl/tls_frontend.hpp"
 #include "server/admin.hpp"
 #include "server/log.hpp"
 #include "server/metrics.hpp"
 #include "server/net.hpp"
 #include "server/worker.hpp"
+#include "server/json.hpp"
+#include "tlsresume/keyring.hpp"
 #include "tlsresume/memory_store.hpp"
 #include "tlsresume/revocation_list.hpp"
 
@@ -44,6 +47,45 @@ std::vector<ossl::HostSpec> loadHosts(const Config& config) {
 
 // Core dumps would carry session secrets and ticket keys: secret memory is excluded with
 // MADV_DONTDUMP, and by default the process does not dump at all.
+long long unixSeconds(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+// Names (public ids), states and times only: never key material.
+std::string keysJson(const Keyring& keyring) {
+  std::string out = "[";
+  bool first = true;
+  for (const auto& k : keyring.describe()) {
+    if (!first) out += ",";
+    first = false;
+    out += "{\"id\":" + jsonString(k.id) + ",\"state\":" + jsonString(std::string(toString(k.state))) +
+           ",\"created_at\":" + std::to_string(unixSeconds(k.created_at)) +
+           ",\"current_from\":" + std::to_string(unixSeconds(k.current_from)) +
+           ",\"current_until\":" + std::to_string(unixSeconds(k.current_until)) +
+           ",\"erase_at\":" + std::to_string(unixSeconds(k.erase_at)) + ",\"decrypts\":" + std::to_string(k.decrypts) + "}";
+  }
+  return out + "]\n";
+}
+
+std::string keyMetrics(const Keyring& keyring) {
+  std::string out;
+  const KeyCounts c = keyring.counts();
+  appendHelp(out, "tlsresume_ticket_keys", "gauge", "Ticket keys by state.");
+  appendSample(out, "tlsresume_ticket_keys", "state=\"introduced\"", static_cast<double>(c.introduced));
+  appendSample(out, "tlsresume_ticket_keys", "state=\"current\"", static_cast<double>(c.current));
+  appendSample(out, "tlsresume_ticket_keys", "state=\"retired\"", static_cast<double>(c.retired));
+  appendHelp(out, "tlsresume_key_rotations_total", "counter", "Ticket key rotations, scheduled and forced.");
+  appendSample(out, "tlsresume_key_rotations_total", "", static_cast<double>(keyring.rotations()));
+  appendHelp(out, "tlsresume_key_source_failures_total", "counter", "Times the key source could not deliver a key.");
+  appendSample(out, "tlsresume_key_source_failures_total", "", static_cast<double>(keyring.sourceFailures()));
+  // One series per live key (a handful): lets an operator see a retired key stop being used.
+  appendHelp(out, "tlsresume_ticket_key_decrypts_total", "counter", "Tickets opened, by key id (public id, not material).");
+  for (const auto& k : keyring.describe())
+    appendSample(out, "tlsresume_ticket_key_decrypts_total",
+                 "key=\"" + k.id + "\",state=\"" + std::string(toString(k.state)) + "\"", static_cast<double>(k.decrypts));
+  return out;
+}
+
 void disableCoreDumps() {
   rlimit none{0, 0};
   setrlimit(RLIMIT_CORE, &none);
@@ -95,7 +137,16 @@ int serve(const Config& config) {
   std::vector<std::string> names;
   for (const auto& h : hosts) names.push_back(h.name);
   Metrics metrics(names);
+  // Ticket keys: a ticket must never outlive the key that sealed it, so the decrypt
+  // window is the longest lifetime any host gives its tickets.
+  KeyringOptions key_options;
+  key_options.rotation_period = config.ticket_key_rotation;
+  key_options.decrypt_window = std::chrono::seconds{1};
+  for (const auto& h : config.hosts) key_options.decrypt_window = std::max(key_options.decrypt_window, h.policy.session_lifetime);
+  key_options.introduce_ahead = std::min(std::chrono::seconds{60}, config.ticket_key_rotation / 2);
+  Keyring keyring(key_options, names, clock, std::make_unique<LocalKeySource>());
   ossl::TlsFrontend tls(std::move(hosts), store, revocations, metrics, clock);
+  ossl::TicketBinding tickets(tls, keyring);
 
   ctx.tls = &tls;
   ctx.metrics = &metrics;
@@ -123,6 +174,13 @@ int serve(const Config& config) {
     actx.revocations = &revocations;
     actx.tls = &tls;
     actx.clock = &clock;
+    actx.extra_metrics.push_back([&keyring](std::string& out) { out += keyMetrics(keyring); });
+    actx.keys_json = [&keyring] { return keysJson(keyring); };
+    actx.rotate = [&keyring] {
+      const bool ok = keyring.rotateNow();
+      if (ok) log(Level::info, "ticket keys rotated by operator request");
+      return std::string(ok ? "{\"rotated\":true}\n" : "{\"rotated\":false,\"error\":\"key source unavailable\"}\n");
+    };
     admin = std::make_unique<AdminServer>(std::move(actx), admin_fd);
     admin->start();
   }
@@ -143,6 +201,11 @@ int serve(const Config& config) {
     }
     if (sig == SIGHUP) log(Level::info, "SIGHUP: reload is not supported yet; restart to apply a new config");
     revocations.expire();
+    if (keyring.tick()) {
+      const auto c = keyring.counts();
+      log(Level::info, "ticket keys: " + std::to_string(c.current) + " current, " + std::to_string(c.introduced) +
+                           " introduced, " + std::to_string(c.retired) + " retired");
+    }
   }
   for (auto& w : pool) w->drain(kDrainGrace);
   for (auto& w : pool) w->join();

@@ -1,0 +1,58 @@
+# The two commands README.md opens with: `make demo` and `make test`.
+# Everything installs what is missing first (Debian packages, via scripts/install-deps.sh).
+BUILD       ?= build
+BUILD_TYPE  ?= Release
+JOBS        ?= $(shell nproc)
+CMAKE_FLAGS ?=
+WERROR      ?= $(if $(CI),ON,OFF)
+
+.PHONY: all deps build demo test unit integration bench fuzz sanitize tsan clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DTLSRESUME_WERROR=$(WERROR) $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+# The main job on embedded defaults: no config, no Redis.
+demo: build
+	@bash scripts/demo.sh $(BUILD)/tlsresume
+
+# Every test: unit (GoogleTest) and integration (real binary, real clients).
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 900
+
+unit: build
+	cd $(BUILD) && ctest --output-on-failure -L unit
+
+integration: build
+	cd $(BUILD) && ctest --output-on-failure -L integration
+
+bench: build
+	@for b in $(BUILD)/store_bench $(BUILD)/ticket_bench; do [ -x $$b ] && $$b --benchmark_min_time=0.2 || true; done
+
+# libFuzzer targets (clang, ASan+UBSan), each for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DTLSRESUME_FUZZ=ON -DBUILD_TESTING=OFF
+	cmake --build build-fuzz -j $(JOBS)
+	@bash scripts/run-fuzzers.sh build-fuzz $(FUZZ_SECONDS)
+
+# Unit + integration tests under ASan+UBSan; the engine's concurrency tests under TSan.
+sanitize: deps
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTLSRESUME_SANITIZE=address,undefined
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure -j 2
+
+tsan: deps
+	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DTLSRESUME_SANITIZE=thread
+	cmake --build build-tsan -j $(JOBS) --target unit_tests
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -L unit
+
+clean:
+	rm -rf $(BUILD) build-fuzz build-asan build-tsan

@@ -1,0 +1,148 @@
+#include "openssl/ticket_binding.hpp"
+
+#include <openssl/core_names.h>
+#include <openssl/rand.h>
+
+#include <cstring>
+#include <stdexcept>
+
+#include "tlsresume/ticket_app_data.hpp"
+
+namespace tlsresume::ossl {
+namespace {
+
+TicketBinding* bindingOf(SSL* ssl) {
+  // The listener context carries the frontend; the frontend knows its ticket binding.
+  auto* fe = static_cast<TlsFrontend*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  return fe ? fe->tickets() : nullptr;
+}
+
+bool setMacKey(EVP_MAC_CTX* hctx, const unsigned char* key) {
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, const_cast<unsigned char*>(key), kHmacKeyBytes),
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
+  return EVP_MAC_CTX_set_params(hctx, params) == 1;
+}
+
+}  // namespace
+
+// All OpenSSL integer protocols of the ticket hooks are converted here, in noexcept code.
+struct TicketCallbacks {
+  // RFC 5077 §4 recommended construction: key_name || IV || AES-256-CBC(state) ||
+  // HMAC-SHA256 over all of that. OpenSSL checks the MAC (in constant time) before it
+  // decrypts or parses anything; we only choose the keys.
+  static int keyCallback(SSL* ssl, unsigned char* key_name, unsigned char* iv, EVP_CIPHER_CTX* cctx,
+                         EVP_MAC_CTX* hctx, int enc) noexcept {
+    TicketBinding* tb = bindingOf(ssl);
+    ConnectionTls* st = TlsFrontend::state(ssl);
+    if (!tb || !st) return 0;
+    const auto snap = tb->keyring().snapshot();
+    if (!snap) return 0;
+    if (enc == 1) {
+      const SealingKey* key = snap->current(st->host);
+      if (!key) return 0;  // no current key: issue no ticket (session ids still work)
+      if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(tb->cipher())) != 1) return -1;
+      std::memcpy(key_name, key->name.data(), kKeyNameBytes);
+      if (EVP_EncryptInit_ex(cctx, tb->cipher(), nullptr, key->aes_key, iv) != 1 || !setMacKey(hctx, key->hmac_key))
+        return -1;
+      return 1;
+    }
+    st->ticket_key_seen = true;
+    const SealingKey* key = snap->find(st->host, key_name);
+    if (!key) {
+      // Unknown name: a rotated-out key, another server's ticket, or another host's.
+      // Never an alert: a full handshake (RFC 5077 §3.3).
+      const auto owner = snap->hostOwning(key_name);
+      st->ticket_result = owner && *owner != st->host ? TicketResult::foreign_host : TicketResult::unknown_key;
+      return 0;
+    }
+    st->ticket_key_found = true;
+    if (EVP_DecryptInit_ex(cctx, tb->cipher(), nullptr, key->aes_key, iv) != 1 || !setMacKey(hctx, key->hmac_key))
+      return -1;
+    if (key->decrypts) key->decrypts->fetch_add(1, std::memory_order_relaxed);
+    // A ticket sealed with a key that no longer encrypts resumes and is replaced by one
+    // under the current key.
+    return key->state == KeyState::current ? 1 : 2;
+  }
+
+  static int generate(SSL* ssl, void*) noexcept {
+    TicketBinding* tb = bindingOf(ssl);
+    ConnectionTls* st = TlsFrontend::state(ssl);
+    SSL_SESSION* session = SSL_get_session(ssl);
+    if (!tb || !st || !session) return 1;
+    const ResumptionPolicy& policy = tb->frontend().policy(st->host);
+    const TimePoint now = tb->frontend().clock().now();
+    TicketAppData data;
+    data.issued_at = now;
+    data.host_tag = tb->frontend().hostTag(st->host);
+    if (st->chain) {
+      // A renewal keeps the chain's start and id: the chain cannot outlive
+      // max_resumption_age, and revoking the id revokes every ticket of the chain.
+      data.chain_started_at = st->chain->chain_started_at;
+      data.resumption_id = st->chain->resumption_id;
+    } else {
+      data.chain_started_at = now;
+      const auto id = newResumptionId();
+      if (!id) return 0;
+      data.resumption_id = *id;
+      st->chain = data;
+    }
+      st->resumption_id = hexId(data.resumption_id);
+    const std::string encoded = encodeTicketAppData(data);
+    // The lifetime hint (TLS 1.2) and ticket_lifetime (TLS 1.3) come from the session's
+    // timeout; the host's own lifetime, not the listener's longest.
+    SSL_SESSION_set_timeout(session, static_cast<long>(policy.session_lifetime.count()));
+    return SSL_SESSION_set1_ticket_appdata(session, encoded.data(), encoded.size());
+  }
+
+  static SSL_TICKET_RETURN decrypt(SSL* ssl, SSL_SESSION* session, const unsigned char*, size_t,
+                                   SSL_TICKET_STATUS status, void*) noexcept {
+    TicketBinding* tb = bindingOf(ssl);
+    ConnectionTls* st = TlsFrontend::state(ssl);
+    if (!tb || !st) return SSL_TICKET_RETURN_IGNORE_RENEW;
+    StatsSink& stats = tb->frontend().stats();
+    switch (status) {
+      case SSL_TICKET_EMPTY:
+        return SSL_TICKET_RETURN_IGNORE_RENEW;  // the client asks for a ticket
+      case SSL_TICKET_NO_DECRYPT:
+        // Our key callback told us "unknown key" or "foreign host"; if it found the key,
+        // the MAC or the padding was wrong; if it was never asked, the ticket was too
+        // short to hold a name, an IV and a MAC (CVE-2016-6302 class of input).
+        stats.onTicketOpen(st->ticket_result ? *st->ticket_result
+                           : st->ticket_key_found ? TicketResult::bad_mac
+                                                  : TicketResult::malformed);
+        return SSL_TICKET_RETURN_IGNORE_RENEW;
+      case SSL_TICKET_FATAL_ERR_MALLOC:
+      case SSL_TICKET_FATAL_ERR_OTHER:
+        stats.onTicketOpen(TicketResult::malformed);
+        return SSL_TICKET_RETURN_IGNORE_RENEW;
+      case SSL_TICKET_SUCCESS:
+      case SSL_TICKET_SUCCESS_RENEW:
+        break;
+      default:
+        return SSL_TICKET_RETURN_IGNORE_RENEW;
+    }
+    const TicketResult verdict = tb->frontend().judgeAppData(*st, session);
+    stats.onTicketOpen(verdict == TicketResult::ok && status == SSL_TICKET_SUCCESS_RENEW ? TicketResult::renewed : verdict);
+    if (verdict != TicketResult::ok) return SSL_TICKET_RETURN_IGNORE_RENEW;
+    st->ticket_opened = true;
+    return status == SSL_TICKET_SUCCESS_RENEW ? SSL_TICKET_RETURN_USE_RENEW : SSL_TICKET_RETURN_USE;
+  }
+};
+
+TicketBinding::TicketBinding(TlsFrontend& frontend, Keyring& keyring) : frontend_(frontend), keyring_(keyring) {
+  cipher_ = EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr);
+  if (!cipher_) throw std::runtime_error("cannot fetch AES-256-CBC: " + lastError());
+  SSL_CTX* ctx = frontend.listenerContext();
+  SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, &TicketCallbacks::keyCallback);
+  SSL_CTX_set_session_ticket_cb(ctx, &TicketCallbacks::generate, &TicketCallbacks::decrypt, this);
+  frontend.setTickets(this);
+}
+
+TicketBinding::~TicketBinding() {
+  frontend_.setTickets(nullptr);
+  EVP_CIPHER_free(cipher_);
+}
+
+}  // namespace tlsresume::ossl

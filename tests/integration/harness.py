@@ -1,0 +1,183 @@
+"""Shared helpers for integration tests: start the real `tlsresume` binary on free
+loopback ports, talk to it with real clients, read its admin endpoint.
+
+Everything binds 127.0.0.1 only. Every wait is bounded."""
+import os
+import re
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+BIN = os.environ.get("TLSRESUME_BIN") or os.path.join(ROOT, "build", "tlsresume")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=10.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+class Server:
+    """A running `tlsresume serve`. Use as a context manager."""
+
+    def __init__(self, config=None, args=(), workers=2, admin=True, files=None):
+        self.port = free_port()
+        self.admin_port = free_port() if admin else None
+        self.tmp = tempfile.TemporaryDirectory(prefix="tlsresume-it-")
+        self.args = [BIN, "serve", "--listen", f"127.0.0.1:{self.port}",
+                     "--admin", f"127.0.0.1:{self.admin_port}" if admin else "off",
+                     "--workers", str(workers)]
+        if config is not None:
+            path = os.path.join(self.tmp.name, "tlsresume.toml")
+            with open(path, "w") as f:
+                f.write(config)
+            self.args += ["--config", path]
+        self.args += list(args)
+        self.proc = None
+        self.log_path = os.path.join(self.tmp.name, "server.log")
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self):
+        self.log = open(self.log_path, "w+")
+        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)
+        if not wait_port(self.port):
+            self.stop()
+            raise RuntimeError("server did not start: " + self.output())
+        if self.admin_port and not wait_port(self.admin_port):
+            self.stop()
+            raise RuntimeError("admin did not start: " + self.output())
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
+
+    def output(self):
+        try:
+            self.log.flush()
+            with open(self.log_path) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    # --- admin endpoint ---
+    def admin(self, method, path):
+        req = urllib.request.Request(f"http://127.0.0.1:{self.admin_port}{path}", method=method, data=b"" if method == "POST" else None)
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def metrics(self):
+        status, body = self.admin("GET", "/metrics")
+        assert status == 200, body
+        out = {}
+        for line in body.splitlines():
+            if not line or line.startswith("#"):
+                continue
+            name, value = line.rsplit(" ", 1)
+            out[name] = float(value)
+        return out
+
+    def handshakes(self, kind, version=None, vhost="default"):
+        total = 0
+        for k, v in self.metrics().items():
+            if not k.startswith("tlsresume_handshakes_total{"):
+                continue
+            if f'kind="{kind}"' in k and f'vhost="{vhost}"' in k and (version is None or f'version="{version}"' in k):
+                total += v
+        return int(total)
+
+    def ctl(self, *args):
+        return subprocess.run([BIN, "ctl", "--admin", f"127.0.0.1:{self.admin_port}", *args],
+                              capture_output=True, text=True, timeout=15)
+
+
+def s_client(port, *args, request=b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+             servername="localhost", timeout=15):
+    """Runs `openssl s_client`, sends one HTTP request, returns (stdout+stderr) text."""
+    cmd = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-ign_eof"]
+    if servername:
+        cmd += ["-servername", servername]
+    else:
+        cmd += ["-noservername"]
+    cmd += list(args)
+    p = subprocess.run(cmd, input=request, capture_output=True, timeout=timeout)
+    return p.stdout.decode(errors="replace") + p.stderr.decode(errors="replace")
+
+
+def resumed_line(text):
+    """The built-in responder's "resumed:" value, or None."""
+    m = re.search(r"^resumed: (\S+)", text, re.M)
+    return m.group(1) if m else None
+
+
+def body_field(text, name):
+    m = re.search(rf"^{name}: (\S+)", text, re.M)
+    return m.group(1) if m else None
+
+
+def client_context(version=None):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if version is not None:
+        ctx.minimum_version = version
+        ctx.maximum_version = version
+    return ctx
+
+
+def https_get(port, ctx, session=None, server_hostname="localhost"):
+    """One request with Python's ssl; returns (body text, ssl session, session_reused)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname=server_hostname, session=session) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            return data.decode(errors="replace"), s.session, s.session_reused
+
+
+def make_cert(directory, name, cn, key_type="ec"):
+    """A self-signed certificate made by the openssl CLI; returns (cert, key) paths."""
+    cert = os.path.join(directory, f"{name}.crt")
+    key = os.path.join(directory, f"{name}.key")
+    newkey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"] if key_type == "ec" else ["-newkey", "rsa:2048"]
+    subprocess.run(["openssl", "req", "-x509", "-nodes", *newkey, "-keyout", key, "-out", cert, "-days", "2",
+                    "-subj", f"/CN={cn}", "-addext", f"subjectAltName=DNS:{cn}"],
+                   check=True, capture_output=True, timeout=30)
+    return cert, key
