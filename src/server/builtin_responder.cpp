@@ -31,6 +31,13 @@ BuiltinResponder::Verdict BuiltinResponder::consume(std::string& in, std::string
       case ParseStatus::complete:
         break;
     }
+    // The connection buffers at most 64 KiB from the client; a body that cannot fit would
+    // stall until the idle timeout, so refuse it now.
+    constexpr std::size_t kMaxBody = 32 * 1024;
+    if (r.request.content_length > kMaxBody) {
+      respond(out, 413, "Payload Too Large", "the built-in responder takes bodies up to 32 KiB\n", false);
+      return Verdict::close_after_flush;
+    }
     const std::size_t total = r.request.head_size + r.request.content_length;
     if (in.size() < total) return Verdict::need_more;  // wait for the body, then ignore it
     in.erase(0, total);

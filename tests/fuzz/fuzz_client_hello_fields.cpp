@@ -1,0 +1,20 @@
+// Fuzzes the ClientHello extension parsers the client-hello callback runs on raw,
+// attacker-controlled bytes: server_name, supported_versions, psk_key_exchange_modes.
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "tlsresume/client_hello_fields.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  if (auto name = tlsresume::parseServerName(bytes)) {
+    // Invariants of an accepted name: non-empty, bounded, lower-case.
+    if (name->empty() || name->size() > 253) std::abort();
+    for (char c : *name)
+      if (c >= 'A' && c <= 'Z') std::abort();
+  }
+  (void)tlsresume::offersVersion(bytes, 0x0304);
+  (void)tlsresume::parsePskModes(bytes);
+  return 0;
+}

@@ -1,0 +1,68 @@
+#include "tlsresume/client_hello_fields.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace tlsresume;
+using namespace std::string_literals;
+
+namespace {
+std::string sni(const std::string& name) {
+  std::string entry = "\x00"s + char(name.size() >> 8) + char(name.size() & 0xff) + name;
+  return std::string{char(entry.size() >> 8), char(entry.size() & 0xff)} + entry;
+}
+}  // namespace
+
+TEST(ServerName, AHostNameIsReturnedLowerCased) {
+  EXPECT_EQ(parseServerName(sni("LocalHost")), "localhost");
+}
+
+TEST(ServerName, LengthsThatLieAreRejected) {
+  std::string ext = sni("localhost");
+  for (std::size_t cut = 0; cut < ext.size(); ++cut)
+    EXPECT_FALSE(parseServerName(ext.substr(0, cut))) << "truncated at " << cut;
+  EXPECT_FALSE(parseServerName(ext + "x")) << "trailing byte";
+  std::string longer = ext;
+  longer[1] = char(longer[1] + 1);
+  EXPECT_FALSE(parseServerName(longer));
+  std::string inner = ext;
+  inner[4] = char(inner[4] + 5);
+  EXPECT_FALSE(parseServerName(inner));
+}
+
+TEST(ServerName, ImplausibleNamesAreRejected) {
+  EXPECT_FALSE(parseServerName(sni("")));
+  EXPECT_FALSE(parseServerName(sni("trailing.dot.")));
+  EXPECT_FALSE(parseServerName(sni("bad name")));
+  EXPECT_FALSE(parseServerName(sni("nul\0x"s)));
+  EXPECT_FALSE(parseServerName(sni(std::string(254, 'a'))));
+}
+
+TEST(ServerName, NonHostNameEntriesAreSkipped) {
+  std::string entries = "\x05\x00\x01z"s + "\x00\x00\x01"s + "a";
+  const std::string ext = std::string{char(entries.size() >> 8), char(entries.size() & 0xff)} + entries;
+  EXPECT_EQ(parseServerName(ext), "a");
+}
+
+TEST(SupportedVersions, FindsTls13AmongOffers) {
+  EXPECT_EQ(offersVersion("\x04\x03\x04\x03\x03"s, 0x0304), true);
+  EXPECT_EQ(offersVersion("\x02\x03\x03"s, 0x0304), false);
+}
+
+TEST(SupportedVersions, MalformedListsAreRejected) {
+  EXPECT_FALSE(offersVersion(""s, 0x0304));
+  EXPECT_FALSE(offersVersion("\x03\x03\x04\x03"s, 0x0304)) << "odd length";
+  EXPECT_FALSE(offersVersion("\x04\x03\x04"s, 0x0304)) << "length longer than data";
+  EXPECT_FALSE(offersVersion("\x02\x03\x04\x00"s, 0x0304)) << "trailing data";
+}
+
+TEST(PskModes, ReportsEachOfferedMode) {
+  auto both = parsePskModes("\x02\x00\x01"s);
+  ASSERT_TRUE(both);
+  EXPECT_TRUE(both->psk_ke);
+  EXPECT_TRUE(both->psk_dhe_ke);
+  auto dhe = parsePskModes("\x01\x01"s);
+  ASSERT_TRUE(dhe);
+  EXPECT_FALSE(dhe->psk_ke);
+  EXPECT_FALSE(parsePskModes("\x00"s)) << "empty list";
+  EXPECT_FALSE(parsePskModes("\x02\x01"s)) << "short";
+}

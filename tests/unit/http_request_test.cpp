@@ -1,0 +1,71 @@
+#include "server/http_request.hpp"
+
+#include <gtest/gtest.h>
+
+#include "server/builtin_responder.hpp"
+
+using namespace tlsresume::server;
+
+TEST(HttpRequest, ACompleteGetIsParsed) {
+  const auto r = parseHttpRequest("GET /a?id=00ff&host=a%20b HTTP/1.1\r\nHost: x\r\nX-Y:  z \r\n\r\nrest");
+  ASSERT_EQ(r.status, ParseStatus::complete);
+  EXPECT_EQ(r.request.method, "GET");
+  EXPECT_EQ(r.request.path(), "/a");
+  EXPECT_EQ(r.request.query("id"), "00ff");
+  EXPECT_EQ(r.request.query("host"), "a b");
+  EXPECT_FALSE(r.request.query("missing"));
+  EXPECT_EQ(r.request.header("x-y"), "z");
+  EXPECT_TRUE(r.request.keep_alive);
+  EXPECT_EQ(r.request.head_size, std::string("GET /a?id=00ff&host=a%20b HTTP/1.1\r\nHost: x\r\nX-Y:  z \r\n\r\n").size());
+}
+
+TEST(HttpRequest, AnIncompleteHeadAsksForMore) {
+  EXPECT_EQ(parseHttpRequest("GET / HTTP/1.1\r\nHost: x\r\n").status, ParseStatus::incomplete);
+}
+
+TEST(HttpRequest, AnEndlessHeadIsTooLarge) {
+  EXPECT_EQ(parseHttpRequest(std::string(kMaxRequestHead, 'a')).status, ParseStatus::too_large);
+}
+
+TEST(HttpRequest, MalformedRequestsAreInvalid) {
+  for (const char* bad : {"GET  / HTTP/1.1\r\n\r\n", "GET / HTTP/2.0\r\n\r\n", "GET x HTTP/1.1\r\n\r\n",
+                          "G(T / HTTP/1.1\r\n\r\n", "GET / HTTP/1.1\r\nNoColon\r\n\r\n",
+                          "GET / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n",
+                          "GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                          "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"})
+    EXPECT_EQ(parseHttpRequest(bad).status, ParseStatus::invalid) << bad;
+}
+
+TEST(HttpRequest, ConnectionCloseAndHttp10EndKeepAlive) {
+  EXPECT_FALSE(parseHttpRequest("GET / HTTP/1.1\r\nConnection: Close\r\n\r\n").request.keep_alive);
+  EXPECT_FALSE(parseHttpRequest("GET / HTTP/1.0\r\n\r\n").request.keep_alive);
+  EXPECT_TRUE(parseHttpRequest("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").request.keep_alive);
+}
+
+TEST(BuiltinResponder, AnswersPipelinedRequestsAndStatesHowTheSessionResumed) {
+  BuiltinResponder responder;
+  std::string in = "GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\nConnection: close\r\n\r\n";
+  std::string out;
+  const auto verdict = responder.consume(in, out, {"TLSv1.3", "TLS_AES_128_GCM_SHA256", "", "default", "ticket", "ab"});
+  EXPECT_EQ(verdict, BuiltinResponder::Verdict::close_after_flush);
+  EXPECT_TRUE(in.empty());
+  EXPECT_NE(out.find("resumed: ticket\n"), std::string::npos);
+  EXPECT_NE(out.find("sni: (none)\n"), std::string::npos);
+  EXPECT_EQ(out.find("HTTP/1.1 200"), 0u);
+  EXPECT_NE(out.find("HTTP/1.1 200", 10), std::string::npos);
+}
+
+TEST(BuiltinResponder, WaitsForTheBodyAndRefusesGarbage) {
+  BuiltinResponder responder;
+  std::string in = "POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\nab";
+  std::string out;
+  EXPECT_EQ(responder.consume(in, out, {}), BuiltinResponder::Verdict::need_more);
+  EXPECT_TRUE(out.empty());
+  in += "cd";
+  EXPECT_EQ(responder.consume(in, out, {}), BuiltinResponder::Verdict::need_more);
+  EXPECT_NE(out.find("200 OK"), std::string::npos);
+  std::string garbage = "\x16\x03\x01 nonsense\r\n\r\n";
+  std::string out2;
+  EXPECT_EQ(responder.consume(garbage, out2, {}), BuiltinResponder::Verdict::close_after_flush);
+  EXPECT_NE(out2.find("400 Bad Request"), std::string::npos);
+}
