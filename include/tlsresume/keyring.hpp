@@ -230,8 +230,8 @@ class Keyring {
   std::shared_ptr<const KeySnapshot> snapshot() const noexcept { return snapshot_.load(); }
 
   // Call about once a second. Lock-free no-op until the next scheduled event (a state
-  // change, an erasure, or the moment the next key must be introduced). Returns true if a
-  // new snapshot was published.
+  // change, an erasure, or the moment the next key must be introduced) or until the clock
+  // steps back. Returns true if a new snapshot was published. Throws only std::bad_alloc.
   bool tick();
   // Forced rotation: a fresh key encrypts from now; the current key retires now and
   // decrypts until now + decrypt_window; introduced keys are dropped (they sealed nothing

@@ -41,8 +41,9 @@ struct TicketAppData {
 std::string encodeTicketAppData(const TicketAppData& data);
 std::optional<TicketAppData> decodeTicketAppData(std::string_view bytes) noexcept;
 
-// First 8 bytes of SHA-256(host id), big-endian. Cheap enough per handshake, but the
-// binding should compute it once per virtual host.
+// First 8 bytes of SHA-256(host id), big-endian. The binding computes it once per virtual
+// host at startup; 0 means hashing failed (treat as a startup error: a zero tag for every
+// host would weaken the isolation check, though not the per-host ticket keys).
 std::uint64_t hostTag(std::string_view host_id) noexcept;
 
 // 16 bytes from RAND_bytes (public randomness: the id is an identifier, not a key).

@@ -144,21 +144,25 @@ bool deriveHostKey(const unsigned char* master, std::string_view host_id,
   std::unique_ptr<EVP_KDF_CTX, KdfCtxFree> ctx(EVP_KDF_CTX_new(hkdf()));
   if (!ctx) return false;
   try {
-    // RFC 5869 §3.2: info binds the output to its use. purpose || 0x00 || host id is
-    // unambiguous because no purpose contains 0x00. The ctx keeps a copy of the ikm and
-    // frees it with OPENSSL_clear_free.
+    // Digest, ikm and salt once per context (each set_params re-fetches the digest); the
+    // ctx keeps a copy of the ikm and frees it with OPENSSL_clear_free.
+    char digest[] = "SHA256";
+    const OSSL_PARAM common[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<unsigned char*>(master),
+                                          kKeyMaterialBytes),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<char*>(kHostKeySalt.data()),
+                                          kHostKeySalt.size()),
+        OSSL_PARAM_construct_end()};
+    if (EVP_KDF_CTX_set_params(ctx.get(), common) != 1) return false;
+    // RFC 5869 §3.2: info binds each output to its use. purpose || 0x00 || host id is
+    // unambiguous because no purpose contains 0x00. A new info replaces the previous one.
     std::string info;
     for (const Part& part : kParts) {
       info.assign(part.purpose);
       info.push_back('\0');
       info.append(host_id);
-      char digest[] = "SHA256";
-      OSSL_PARAM params[] = {
-          OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
-          OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<unsigned char*>(master),
-                                            kKeyMaterialBytes),
-          OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<char*>(kHostKeySalt.data()),
-                                            kHostKeySalt.size()),
+      const OSSL_PARAM params[] = {
           OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info.data(), info.size()),
           OSSL_PARAM_construct_end()};
       if (EVP_KDF_derive(ctx.get(), out + part.offset, part.len, params) != 1) {

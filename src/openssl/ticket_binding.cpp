@@ -127,7 +127,12 @@ struct TicketCallbacks {
     stats.onTicketOpen(verdict == TicketResult::ok && status == SSL_TICKET_SUCCESS_RENEW ? TicketResult::renewed : verdict);
     if (verdict != TicketResult::ok) return SSL_TICKET_RETURN_IGNORE_RENEW;
     st->ticket_opened = true;
-    return status == SSL_TICKET_SUCCESS_RENEW ? SSL_TICKET_RETURN_USE_RENEW : SSL_TICKET_RETURN_USE;
+    // TLS 1.3: always renew. OpenSSL sends no NewSessionTicket after a resumption unless
+    // asked to, and RFC 8446 appendix C.4 tells clients not to reuse a ticket, so without
+    // renewal a client's next connection would be a full handshake. TLS 1.2 tickets may be
+    // reused, so they are renewed only when sealed by a key that no longer encrypts.
+    const bool renew = status == SSL_TICKET_SUCCESS_RENEW || SSL_version(ssl) == TLS1_3_VERSION;
+    return renew ? SSL_TICKET_RETURN_USE_RENEW : SSL_TICKET_RETURN_USE;
   }
 };
 

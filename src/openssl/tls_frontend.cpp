@@ -102,12 +102,14 @@ struct FrontendCallbacks {
     if (id_len == 0) return 0;  // TLS 1.2 with a ticket: the ticket is the session
     // OpenSSL's own expiry check and the store's TTL agree on the host's lifetime.
     SSL_SESSION_set_timeout(session, static_cast<long>(host.policy.session_lifetime.count()));
+    // Issue time by our clock, so lifetime and "revoke before T" are judged on one clock.
+    const TimePoint issued = fe->clock_.now();
+    SSL_SESSION_set_time(session, static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(issued.time_since_epoch()).count()));
     const int len = i2d_SSL_SESSION(session, nullptr);
     if (len <= 0) return 0;
     std::string der(static_cast<size_t>(len), '\0');
     auto* out = reinterpret_cast<unsigned char*>(der.data());
     i2d_SSL_SESSION(session, &out);
-    const TimePoint issued{std::chrono::seconds{SSL_SESSION_get_time(session)}};
     fe->store_.put(TlsFrontend::storeKey(host.sid_ctx, id, id_len), der, issued + host.policy.session_lifetime);
     OPENSSL_cleanse(der.data(), der.size());  // it holds the master secret
     return 0;                                 // we did not keep a reference

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
+#include <thread>
 
 #include "openssl/tls_frontend.hpp"
 #include "server/json.hpp"
@@ -51,6 +53,15 @@ std::string storeMetrics(const SessionStore& store) {
   appendHelp(out, "tlsresume_session_store_bytes", "gauge", "Bytes the stored sessions cost, overhead included.");
   appendSample(out, "tlsresume_session_store_bytes", "", static_cast<double>(s.bytes));
   return out;
+}
+
+// Issue times are whole seconds (SSL_SESSION_get_time, ticket app data) while "now" is
+// not, so a session issued later in the same second as a time-based revocation cannot be
+// told from one issued just before it, and is revoked too. The reply waits for that
+// second to end: whatever is issued after `ctl revoke` returns resumes normally.
+void waitOutCurrentSecond() {
+  const auto now = std::chrono::system_clock::now();
+  std::this_thread::sleep_until(std::chrono::floor<std::chrono::seconds>(now) + std::chrono::seconds{1});
 }
 
 AdminResponse revoke(const HttpRequest& req, AdminContext& ctx) {
@@ -201,6 +212,9 @@ void AdminServer::serveOne(int fd) {
       in.append(buf, static_cast<std::size_t>(n));
     }
     resp = handleAdminRequest(parsed.request, in.substr(parsed.request.head_size, parsed.request.content_length), ctx_);
+    if (resp.status == 200 && parsed.request.path() == "/revoke" &&
+        (parsed.request.query("host") || parsed.request.query("before")))
+      waitOutCurrentSecond();
   }
   static const char* const kReasons[] = {"OK", "Bad Request", "Not Found", "Method Not Allowed", "Payload Too Large", "Error"};
   const char* reason = resp.status == 200 ? kReasons[0] : resp.status == 400 ? kReasons[1] : resp.status == 404 ? kReasons[2]

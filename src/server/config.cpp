@@ -17,6 +17,9 @@ namespace {
 constexpr std::uint32_t kMaxTicketsPerConnection = 10;
 // RFC 8446 §4.6.1: a ticket lifetime is never more than 7 days.
 constexpr std::chrono::seconds kMaxSessionLifetime{7 * 24 * 3600};
+// Durations are added to time points kept in nanoseconds (about 292 years of range): a
+// bigger value would overflow and, for instance, close every connection at once.
+constexpr std::chrono::seconds kMaxDuration{3650LL * 24 * 3600};
 
 class Reader {
  public:
@@ -62,13 +65,19 @@ class Reader {
   std::optional<std::chrono::seconds> duration(std::string_view key) const {
     const toml::node* n = table_.get(key);
     if (!n) return std::nullopt;
+    std::chrono::seconds v{0};
     if (n->is_integer()) {
-      const auto v = *n->value<std::int64_t>();
-      if (v < 0) fail(key, "must not be negative");
-      return std::chrono::seconds{v};
+      const auto i = *n->value<std::int64_t>();
+      if (i < 0) fail(key, "must not be negative");
+      if (i > kMaxDuration.count()) fail(key, "must be at most 3650d");
+      v = std::chrono::seconds{i};
+    } else if (n->is_string()) {
+      v = parseDuration(std::string(*n->value<std::string_view>()), where(key));
+    } else {
+      fail(key, "expected a duration such as \"90s\", \"15m\" or \"1h\"");
     }
-    if (!n->is_string()) fail(key, "expected a duration such as \"90s\", \"15m\" or \"1h\"");
-    return parseDuration(std::string(*n->value<std::string_view>()), where(key));
+    if (v > kMaxDuration) fail(key, "must be at most 3650d");
+    return v;
   }
   std::optional<std::vector<std::string>> strings(std::string_view key) const {
     const toml::node* n = table_.get(key);
@@ -213,8 +222,14 @@ Config parseConfigText(const std::string& toml_text, const std::string& source_n
     else c.admin = parseEndpoint(*v, r.where("admin"));
   }
   if (auto v = r.integer("workers", 0, 256)) c.workers = static_cast<unsigned>(*v);
-  if (auto v = r.duration("handshake_timeout")) c.handshake_timeout = *v;
-  if (auto v = r.duration("idle_timeout")) c.idle_timeout = *v;
+  if (auto v = r.duration("handshake_timeout")) {
+    if (v->count() < 1) r.fail("handshake_timeout", "must be at least 1s");
+    c.handshake_timeout = *v;
+  }
+  if (auto v = r.duration("idle_timeout")) {
+    if (v->count() < 1) r.fail("idle_timeout", "must be at least 1s");
+    c.idle_timeout = *v;
+  }
   if (auto v = r.string("log_level")) {
     if (*v != "debug" && *v != "info" && *v != "warn" && *v != "error")
       r.fail("log_level", "expected debug, info, warn or error");
@@ -241,8 +256,9 @@ Config parseConfigText(const std::string& toml_text, const std::string& source_n
     if (!arr) r.fail("hosts", "expected [[hosts]] tables");
     size_t i = 0;
     for (const auto& item : *arr) {
-      const std::string prefix = "hosts[" + std::to_string(i++) + "].";
-      if (!item.is_table()) throw ConfigError(source_name + ": " + prefix + ": expected a table");
+      const std::string element = "hosts[" + std::to_string(i++) + "]";
+      const std::string prefix = element + ".";
+      if (!item.is_table()) throw ConfigError(source_name + ": " + element + ": expected a table");
       VirtualHostConfig host;
       host.policy = c.hosts[0].policy;  // hosts inherit the default host's policy
       readHost(Reader(*item.as_table(), source_name, prefix), host, false);

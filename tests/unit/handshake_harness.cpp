@@ -1,0 +1,92 @@
+#include "handshake_harness.hpp"
+
+#include <openssl/err.h>
+
+namespace tlsresume::testing {
+namespace {
+thread_local int t_client_sessions = 0;
+int countClientSession(SSL*, SSL_SESSION*) {
+  ++t_client_sessions;
+  return 0;  // not kept
+}
+}  // namespace
+
+ServerFixture::ServerFixture(std::vector<std::pair<std::string, ResumptionPolicy>> hosts, KeyringOptions key_options) {
+  std::vector<ossl::HostSpec> specs;
+  std::vector<std::string> names;
+  for (auto& [name, policy] : hosts) {
+    ossl::HostSpec spec;
+    spec.name = name;
+    if (name != "default") spec.server_names = {name};
+    spec.policy = policy;
+    spec.cert = ossl::makeSelfSigned(name == "default" ? "localhost" : name);
+    names.push_back(name);
+    specs.push_back(std::move(spec));
+  }
+  keyring = std::make_unique<Keyring>(key_options, names, clock, std::make_unique<LocalKeySource>());
+  frontend = std::make_unique<ossl::TlsFrontend>(std::move(specs), store, revocations, stats, clock);
+  tickets = std::make_unique<ossl::TicketBinding>(*frontend, *keyring);
+  client_ctx_.reset(SSL_CTX_new(TLS_client_method()));
+  SSL_CTX_set_verify(client_ctx_.get(), SSL_VERIFY_NONE, nullptr);
+  SSL_CTX_set_session_cache_mode(client_ctx_.get(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL);
+  SSL_CTX_sess_set_new_cb(client_ctx_.get(), &countClientSession);
+}
+
+HandshakeResult ServerFixture::connect(const ClientOptions& o) {
+  HandshakeResult result;
+  t_client_sessions = 0;
+  ossl::SslPtr client(SSL_new(client_ctx_.get()));
+  ossl::SslPtr server = frontend->newConnection();
+  SSL_set_min_proto_version(client.get(), o.version);
+  SSL_set_max_proto_version(client.get(), o.version);
+  if (!o.tickets) SSL_set_options(client.get(), SSL_OP_NO_TICKET);
+  if (o.only_psk_ke) SSL_set_options(client.get(), SSL_OP_ALLOW_NO_DHE_KEX);
+  if (!o.sni.empty()) SSL_set_tlsext_host_name(client.get(), o.sni.c_str());
+  if (o.session) SSL_set_session(client.get(), o.session);
+  BIO* cbio = nullptr;
+  BIO* sbio = nullptr;
+  BIO_new_bio_pair(&cbio, 0, &sbio, 0);
+  SSL_set_bio(client.get(), cbio, cbio);
+  SSL_set_bio(server.get(), sbio, sbio);
+  SSL_set_connect_state(client.get());
+  SSL_set_accept_state(server.get());
+
+  bool client_done = false, server_done = false;
+  for (int i = 0; i < 50 && !(client_done && server_done); ++i) {
+    if (!client_done) {
+      const int r = SSL_do_handshake(client.get());
+      if (r == 1) client_done = true;
+      else if (const int e = SSL_get_error(client.get(), r); e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) break;
+    }
+    if (!server_done) {
+      const int r = SSL_do_handshake(server.get());
+      if (r == 1) server_done = true;
+      else if (const int e = SSL_get_error(server.get(), r); e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) break;
+    }
+  }
+  ERR_clear_error();
+  if (!(client_done && server_done)) return result;
+  // TLS 1.3 tickets arrive after the handshake: one exchange of application data pulls
+  // them in on the client side.
+  char byte = 'x';
+  SSL_write(server.get(), &byte, 1);
+  SSL_read(client.get(), &byte, 1);
+  ERR_clear_error();
+  result.tickets_received = t_client_sessions;
+  result.ok = true;
+  result.reused = SSL_session_reused(server.get()) == 1;
+  result.kind = frontend->handshakeKind(server.get());
+  if (const auto* st = ossl::TlsFrontend::state(server.get())) {
+    result.host = st->host;
+    result.resumption_id = st->resumption_id;
+  }
+  result.session.reset(SSL_get1_session(client.get()));
+  // A clean close on both sides: OpenSSL forgets (and calls remove_session on) a session
+  // whose connection ends without close_notify.
+  SSL_shutdown(client.get());
+  SSL_shutdown(server.get());
+  ERR_clear_error();
+  return result;
+}
+
+}  // namespace tlsresume::testing

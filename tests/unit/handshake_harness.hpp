@@ -1,0 +1,71 @@
+#pragma once
+// Two OpenSSL endpoints joined by a memory BIO pair: real handshakes through the real
+// TlsFrontend and TicketBinding, no sockets, driven by a FakeClock. Fast and deterministic.
+#include <openssl/ssl.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "openssl/certificate.hpp"
+#include "openssl/ticket_binding.hpp"
+#include "openssl/tls_frontend.hpp"
+#include "tlsresume/keyring.hpp"
+#include "tlsresume/memory_store.hpp"
+#include "tlsresume/revocation_list.hpp"
+
+namespace tlsresume::testing {
+
+struct RecordingStats final : StatsSink {
+  std::vector<TicketResult> tickets;
+  int revoked = 0;
+  void onTicketOpen(TicketResult r) noexcept override { tickets.push_back(r); }
+  void onResumptionAge(std::chrono::seconds) noexcept override {}
+  void onSessionRevokedAtResume() noexcept override { ++revoked; }
+  int count(TicketResult r) const {
+    int n = 0;
+    for (auto t : tickets) n += t == r;
+    return n;
+  }
+};
+
+struct ClientOptions {
+  int version = TLS1_3_VERSION;
+  bool tickets = true;        // false: SSL_OP_NO_TICKET (TLS 1.2 session ids)
+  std::string sni = "localhost";
+  SSL_SESSION* session = nullptr;  // offered for resumption (not owned)
+  bool only_psk_ke = false;   // offer psk_ke only (no (EC)DHE on resumption)
+};
+
+struct HandshakeResult {
+  bool ok = false;
+  bool reused = false;
+  HandshakeKind kind = HandshakeKind::failed;
+  std::size_t host = 0;
+  ossl::SessionPtr session;  // the client's newest session, tickets included
+  std::string resumption_id;
+  int tickets_received = 0;  // NewSessionTicket messages (TLS 1.3) / session callbacks
+};
+
+class ServerFixture {
+ public:
+  explicit ServerFixture(std::vector<std::pair<std::string, ResumptionPolicy>> hosts,
+                         KeyringOptions key_options = {});
+  HandshakeResult connect(const ClientOptions& options);
+
+  // Starts at the real time: OpenSSL stamps sessions with time(NULL) and checks its own
+  // timeouts against it; our checks use this clock.
+  FakeClock clock{WallClock::now()};
+  RecordingStats stats;
+  MemoryStore store{MemoryStoreOptions{1 << 20, 16}, clock};
+  RevocationList revocations{clock};
+  std::unique_ptr<Keyring> keyring;
+  std::unique_ptr<ossl::TlsFrontend> frontend;
+  std::unique_ptr<ossl::TicketBinding> tickets;
+
+ private:
+  ossl::SslCtxPtr client_ctx_;
+};
+
+}  // namespace tlsresume::testing

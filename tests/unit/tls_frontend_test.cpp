@@ -1,0 +1,224 @@
+// Real handshakes through TlsFrontend + TicketBinding over memory BIOs, with a fake clock.
+#include <gtest/gtest.h>
+
+#include "handshake_harness.hpp"
+
+using namespace std::chrono_literals;
+using namespace tlsresume;
+using testing_fixture = tlsresume::testing::ServerFixture;
+using tlsresume::testing::ClientOptions;
+
+namespace {
+
+ResumptionPolicy policy(Tls13Tickets t13 = Tls13Tickets::stateless) {
+  ResumptionPolicy p;
+  p.tls13_tickets = t13;
+  return p;
+}
+
+std::string rawId(const std::string& hex) {
+  std::string out;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  return out;
+}
+
+}  // namespace
+
+TEST(TlsFrontend, Tls12ClientsWithoutTicketsResumeBySessionId) {
+  testing_fixture f({{"default", policy()}});
+  auto first = f.connect({TLS1_2_VERSION, false});
+  ASSERT_TRUE(first.ok);
+  EXPECT_EQ(first.kind, HandshakeKind::full);
+  auto second = f.connect({TLS1_2_VERSION, false, "localhost", first.session.get()});
+  ASSERT_TRUE(second.ok);
+  EXPECT_EQ(second.kind, HandshakeKind::session_id);
+  EXPECT_GE(f.store.stats().hits, 1u);
+}
+
+TEST(TlsFrontend, Tls12And13TicketsResumeAsTickets) {
+  testing_fixture f({{"default", policy()}});
+  for (int v : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+    auto first = f.connect({v});
+    ASSERT_TRUE(first.ok);
+    auto second = f.connect({v, true, "localhost", first.session.get()});
+    EXPECT_EQ(second.kind, HandshakeKind::ticket) << v;
+    EXPECT_EQ(second.resumption_id, first.resumption_id) << "the chain keeps its id";
+  }
+  EXPECT_EQ(f.stats.count(TicketResult::ok), 2);
+}
+
+TEST(TlsFrontend, StatelessTls13TicketsStoreNothing) {
+  testing_fixture f({{"default", policy()}});
+  f.connect({TLS1_3_VERSION});
+  EXPECT_EQ(f.store.stats().entries, 0u);
+}
+
+TEST(TlsFrontend, StatefulTls13TicketsResumeThroughTheStore) {
+  testing_fixture f({{"default", policy(Tls13Tickets::stateful)}});
+  auto first = f.connect({TLS1_3_VERSION});
+  EXPECT_GE(f.store.stats().entries, 1u);
+  auto second = f.connect({TLS1_3_VERSION, true, "localhost", first.session.get()});
+  EXPECT_EQ(second.kind, HandshakeKind::stateful_ticket);
+}
+
+TEST(TlsFrontend, TicketsOffMeansNoTls13Resumption) {
+  testing_fixture f({{"default", policy(Tls13Tickets::off)}});
+  auto first = f.connect({TLS1_3_VERSION});
+  EXPECT_EQ(first.tickets_received, 0);
+  auto second = f.connect({TLS1_3_VERSION, true, "localhost", first.session.get()});
+  EXPECT_EQ(second.kind, HandshakeKind::full);
+}
+
+TEST(TlsFrontend, TicketsPerConnectionIsHonoured) {
+  auto p = policy();
+  p.tickets_per_connection = 4;
+  testing_fixture f({{"default", p}});
+  EXPECT_EQ(f.connect({TLS1_3_VERSION}).tickets_received, 4);
+}
+
+TEST(TlsFrontend, AHostsSessionsAndTicketsNeverResumeOnAnotherHost) {
+  testing_fixture f({{"default", policy()}, {"a.test", policy()}, {"b.test", policy()}});
+  for (bool tickets : {false, true}) {
+    for (int v : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+      auto on_a = f.connect({v, tickets, "a.test"});
+      ASSERT_EQ(on_a.host, 1u);
+      auto on_b = f.connect({v, tickets, "b.test", on_a.session.get()});
+      ASSERT_TRUE(on_b.ok) << "a foreign session costs a full handshake, never a failure";
+      EXPECT_EQ(on_b.host, 2u);
+      EXPECT_EQ(on_b.kind, HandshakeKind::full) << "tickets=" << tickets << " version=" << v;
+      auto again_a = f.connect({v, tickets, "a.test", on_a.session.get()});
+      EXPECT_NE(again_a.kind, HandshakeKind::full) << "still good on its own host";
+    }
+  }
+  EXPECT_GE(f.stats.count(TicketResult::foreign_host), 2);
+}
+
+TEST(TlsFrontend, TheServerEnforcesSessionLifetimeWhateverTheClientThinks) {
+  auto p = policy();
+  p.session_lifetime = 60s;
+  testing_fixture f({{"default", p}});
+  auto ticket = f.connect({TLS1_3_VERSION});
+  auto id = f.connect({TLS1_2_VERSION, false});
+  f.clock.advance(61s);
+  EXPECT_EQ(f.connect({TLS1_3_VERSION, true, "localhost", ticket.session.get()}).kind, HandshakeKind::full);
+  EXPECT_EQ(f.connect({TLS1_2_VERSION, false, "localhost", id.session.get()}).kind, HandshakeKind::full);
+  EXPECT_EQ(f.stats.count(TicketResult::expired), 1);
+}
+
+TEST(TlsFrontend, AfterRotationOldTicketsResumeAndAreRenewedUnderTheNewKey) {
+  testing_fixture f({{"default", policy()}});
+  auto first = f.connect({TLS1_2_VERSION});
+  ASSERT_TRUE(f.keyring->rotateNow());
+  auto second = f.connect({TLS1_2_VERSION, true, "localhost", first.session.get()});
+  EXPECT_EQ(second.kind, HandshakeKind::ticket);
+  EXPECT_EQ(f.stats.count(TicketResult::renewed), 1);
+  size_t old_len = 0, new_len = 0;
+  const unsigned char *old_tick = nullptr, *new_tick = nullptr;
+  SSL_SESSION_get0_ticket(first.session.get(), &old_tick, &old_len);
+  SSL_SESSION_get0_ticket(second.session.get(), &new_tick, &new_len);
+  ASSERT_GE(old_len, 16u);
+  ASSERT_GE(new_len, 16u);
+  EXPECT_NE(std::string(reinterpret_cast<const char*>(old_tick), 16), std::string(reinterpret_cast<const char*>(new_tick), 16))
+      << "the renewed ticket is sealed under another key name";
+}
+
+TEST(TlsFrontend, TicketsOfAnErasedKeyNoLongerResume) {
+  KeyringOptions k;
+  k.rotation_period = 60s;
+  k.decrypt_window = 60s;
+  k.introduce_ahead = 10s;
+  auto p = policy();
+  p.session_lifetime = 1h;  // longer than the key lives: the key's erasure must still win
+  testing_fixture f({{"default", p}}, k);
+  auto first = f.connect({TLS1_3_VERSION});
+  for (int i = 0; i < 30; ++i) {
+    f.clock.advance(10s);
+    f.keyring->tick();
+  }
+  auto later = f.connect({TLS1_3_VERSION, true, "localhost", first.session.get()});
+  EXPECT_EQ(later.kind, HandshakeKind::full);
+  EXPECT_EQ(f.stats.count(TicketResult::unknown_key), 1);
+}
+
+TEST(TlsFrontend, ARevokedTicketChainOrSessionGetsAFullHandshake) {
+  testing_fixture f({{"default", policy()}});
+  auto ticket = f.connect({TLS1_3_VERSION});
+  auto renewed = f.connect({TLS1_3_VERSION, true, "localhost", ticket.session.get()});
+  ASSERT_EQ(renewed.kind, HandshakeKind::ticket);
+  f.revocations.revokeId(rawId(ticket.resumption_id), f.clock.now() + 1h);
+  EXPECT_EQ(f.connect({TLS1_3_VERSION, true, "localhost", renewed.session.get()}).kind, HandshakeKind::full)
+      << "revoking the id revokes the renewed ticket of the same chain";
+  EXPECT_EQ(f.stats.count(TicketResult::revoked), 1);
+
+  auto id = f.connect({TLS1_2_VERSION, false});
+  unsigned len = 0;
+  const unsigned char* sid = SSL_SESSION_get_id(id.session.get(), &len);
+  f.revocations.revokeId(std::string(reinterpret_cast<const char*>(sid), len), f.clock.now() + 1h);
+  EXPECT_EQ(f.connect({TLS1_2_VERSION, false, "localhost", id.session.get()}).kind, HandshakeKind::full);
+}
+
+TEST(TlsFrontend, RevokingAHostOrEverythingBeforeTStopsItsResumptions) {
+  testing_fixture f({{"default", policy()}, {"a.test", policy()}});
+  auto a = f.connect({TLS1_3_VERSION, true, "a.test"});
+  auto d = f.connect({TLS1_3_VERSION, true, "localhost"});
+  f.clock.advance(1s);
+  f.revocations.revokeHost("a.test", f.clock.now());
+  EXPECT_EQ(f.connect({TLS1_3_VERSION, true, "a.test", a.session.get()}).kind, HandshakeKind::full);
+  EXPECT_EQ(f.connect({TLS1_3_VERSION, true, "localhost", d.session.get()}).kind, HandshakeKind::ticket);
+  f.clock.advance(1s);
+  f.revocations.revokeAllBefore(f.clock.now());
+  EXPECT_EQ(f.connect({TLS1_3_VERSION, true, "localhost", d.session.get()}).kind, HandshakeKind::full);
+  f.clock.advance(1s);
+  auto fresh = f.connect({TLS1_3_VERSION, true, "localhost"});
+  EXPECT_EQ(f.connect({TLS1_3_VERSION, true, "localhost", fresh.session.get()}).kind, HandshakeKind::ticket)
+      << "sessions made after the revocation resume";
+}
+
+TEST(TlsFrontend, AResumptionChainEndsAtMaxResumptionAge) {
+  auto p = policy();
+  p.max_resumption_age = 10min;
+  testing_fixture f({{"default", p}});
+  auto current = f.connect({TLS1_3_VERSION});
+  for (int i = 0; i < 3; ++i) {
+    f.clock.advance(3min);
+    auto next = f.connect({TLS1_3_VERSION, true, "localhost", current.session.get()});
+    ASSERT_EQ(next.kind, HandshakeKind::ticket) << "renewal " << i;
+    current = std::move(next);
+  }
+  f.clock.advance(2min);  // 11 minutes after the full handshake, each ticket younger than 3
+  EXPECT_EQ(f.connect({TLS1_3_VERSION, true, "localhost", current.session.get()}).kind, HandshakeKind::full);
+}
+
+TEST(TlsFrontend, GarbageTicketsGiveAFullHandshakeNotAnAlert) {
+  testing_fixture f({{"default", policy()}});
+  auto first = f.connect({TLS1_2_VERSION});
+  size_t len = 0;
+  const unsigned char* tick = nullptr;
+  SSL_SESSION_get0_ticket(first.session.get(), &tick, &len);
+  ASSERT_GT(len, 64u);
+  const std::vector<unsigned char> original(tick, tick + len);
+  // Flip a byte in the key name, the IV, the body and the MAC; then truncate.
+  for (size_t pos : {size_t{3}, size_t{20}, len / 2, len - 5}) {
+    std::vector<unsigned char> bad = original;
+    bad[pos] ^= 0x5a;
+    ossl::SessionPtr copy(SSL_SESSION_dup(first.session.get()));
+    SSL_SESSION_set1_ticket_appdata(copy.get(), nullptr, 0);
+    // Replace the ticket through a DER round trip: the public API has no ticket setter.
+    ASSERT_TRUE(copy);
+    const int der_len = i2d_SSL_SESSION(copy.get(), nullptr);
+    std::vector<unsigned char> der(static_cast<size_t>(der_len));
+    unsigned char* out = der.data();
+    i2d_SSL_SESSION(copy.get(), &out);
+    auto it = std::search(der.begin(), der.end(), original.begin(), original.end());
+    ASSERT_NE(it, der.end());
+    std::copy(bad.begin(), bad.end(), it);
+    const unsigned char* in = der.data();
+    ossl::SessionPtr tampered(d2i_SSL_SESSION(nullptr, &in, der_len));
+    ASSERT_TRUE(tampered);
+    auto r = f.connect({TLS1_2_VERSION, true, "localhost", tampered.get()});
+    EXPECT_TRUE(r.ok) << "byte " << pos;
+    EXPECT_NE(r.kind, HandshakeKind::ticket) << "byte " << pos;
+  }
+  EXPECT_EQ(f.stats.count(TicketResult::unknown_key), 1);
+  EXPECT_EQ(f.stats.count(TicketResult::bad_mac), 3);
+}
