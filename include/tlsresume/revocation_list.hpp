@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "tlsresume/clock.hpp"
+#include "tlsresume/shared_cell.hpp"
 
 namespace tlsresume {
 
@@ -48,16 +49,22 @@ class RevocationList {
   std::size_t size() const noexcept;
 
  private:
+  // Transparent hashing: the handshake path looks up string_views without allocating.
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  using Map = std::unordered_map<std::string, TimePoint, Hash, std::equal_to<>>;
   struct Snapshot {
-    std::unordered_map<std::string, TimePoint> ids;     // id -> until
-    std::unordered_map<std::string, TimePoint> hosts;   // host -> issued before
+    Map ids;    // id -> until
+    Map hosts;  // host -> issued before
     TimePoint all_before{};                             // epoch = nothing
   };
   void publish(std::shared_ptr<const Snapshot> next);
 
   const Clock& clock_;
   std::mutex writer_;  // serialises writers; readers never take it
-  std::atomic<std::shared_ptr<const Snapshot>> current_;
+  detail::SharedCell<const Snapshot> current_;
 };
 
 }  // namespace tlsresume

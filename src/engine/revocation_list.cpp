@@ -17,10 +17,12 @@ std::string toHex(std::string_view bytes) {
 }  // namespace
 
 RevocationList::RevocationList(const Clock& clock)
-    : clock_(clock), current_(std::make_shared<const Snapshot>()) {}
+    : clock_(clock) {
+  current_.store(std::make_shared<const Snapshot>());
+}
 
 void RevocationList::publish(std::shared_ptr<const Snapshot> next) {
-  current_.store(std::move(next), std::memory_order_release);
+  current_.store(std::move(next));
 }
 
 // Writers copy the snapshot: revocations are rare, resumptions are not.
@@ -49,16 +51,16 @@ void RevocationList::revokeAllBefore(TimePoint issued_before) {
 
 bool RevocationList::isRevoked(std::string_view host, std::string_view resumption_id,
                                TimePoint issued_at) const noexcept {
-  const auto snap = current_.load(std::memory_order_acquire);
+  const auto snap = current_.load();
   // Strictly before: a session issued in the same instant as the revocation is the one
   // the revocation was aimed at, so "<=" is used (revocation time is taken after issue).
   if (issued_at <= snap->all_before) return true;
   if (!snap->hosts.empty()) {
-    if (auto it = snap->hosts.find(std::string(host)); it != snap->hosts.end() && issued_at <= it->second)
+    if (auto it = snap->hosts.find(host); it != snap->hosts.end() && issued_at <= it->second)
       return true;
   }
   if (!snap->ids.empty() && !resumption_id.empty()) {
-    if (snap->ids.contains(std::string(resumption_id))) return true;
+    if (snap->ids.contains(resumption_id)) return true;
   }
   return false;
 }
