@@ -77,6 +77,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if getattr(self, "log", None) and not self.log.closed:
+            self.log.flush()
         return self.proc.returncode if self.proc else None
 
     def output(self):
@@ -181,3 +183,41 @@ def make_cert(directory, name, cn, key_type="ec"):
                     "-subj", f"/CN={cn}", "-addext", f"subjectAltName=DNS:{cn}"],
                    check=True, capture_output=True, timeout=30)
     return cert, key
+
+
+# --- helpers added for the serve/proxy/sni/config/resumption/revocation tests ---
+
+def wait_for(predicate, timeout=5.0, interval=0.05):
+    """Polls predicate() until it is truthy or timeout passes; returns its last value."""
+    deadline = time.time() + timeout
+    while True:
+        value = predicate()
+        if value or time.time() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+def port_open(port, host="127.0.0.1"):
+    """True if something accepts TCP connections on host:port right now."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def run_bin(*args, timeout=15, **kwargs):
+    """Runs the tlsresume binary to completion; returns the CompletedProcess (text mode)."""
+    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+def metric_sum(server, name, **labels):
+    """Sum of every sample of metric `name` whose labels include `labels`."""
+    total = 0.0
+    for key, value in server.metrics().items():
+        base = key.split("{", 1)[0]
+        if base != name:
+            continue
+        if all(f'{k}="{v}"' in key for k, v in labels.items()):
+            total += value
+    return total
