@@ -40,5 +40,9 @@ TEST(StoreFlood, AMillionDistinctSessionsStayWithinTheByteBudget) {
   EXPECT_LE(stats.bytes, kBudget);
   EXPECT_GT(stats.evictions, 900'000u);
   EXPECT_EQ(stats.entries + stats.evictions, 1'000'000u);
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  (void)grown_kib;  // sanitizer shadow memory and quarantines make RSS meaningless here
+#else
   EXPECT_LT(grown_kib * 1024, static_cast<long>(2 * kBudget)) << "memory beyond the budget";
+#endif
 }
