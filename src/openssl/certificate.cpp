@@ -36,9 +36,9 @@ std::string readFile(const std::string& path, const char* what) {
   char buf[4096];
   size_t n;
   while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, n);
-  const bool failed = std::ferror(f);
+  const int err = std::ferror(f) ? errno : 0;
   std::fclose(f);
-  if (failed) throw CertificateError(std::string(what) + " " + path + ": read error");
+  if (err != 0) throw CertificateError(std::string(what) + " " + path + ": " + std::strerror(err));
   return data;
 }
 

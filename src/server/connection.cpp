@@ -55,6 +55,8 @@ void Connection::start() {
 bool Connection::expired(std::chrono::steady_clock::time_point now) const noexcept {
   if (closed_) return false;
   if (state_ == State::handshaking) return now - started_ > ctx_.handshake_timeout;
+  // A backend that drops SYNs must not hold the client until the idle timeout.
+  if (state_ == State::connecting) return now - last_activity_ > ctx_.handshake_timeout;
   return now - last_activity_ > ctx_.idle_timeout;
 }
 
@@ -66,6 +68,7 @@ void Connection::onTimeout() noexcept {
     close(false);
     return;
   }
+  if (state_ == State::connecting) ctx_.metrics->onBackendFailure();
   close(true);
 }
 

@@ -1,0 +1,236 @@
+"""A bad configuration, certificate or port stops `tlsresume serve` before it serves:
+exit code 2 within 10 s, exactly one clear line on stderr naming the file or key and the
+reason, and nothing left listening."""
+import os
+import shutil
+import socket
+import tempfile
+import time
+import unittest
+
+from harness import free_port, make_cert, port_open, run_bin
+
+
+class BadConfig(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="tlsresume-badcfg-")
+        cls.a_cert, cls.a_key = make_cert(cls.dir, "a", "a.test")
+        cls.b_cert, cls.b_key = make_cert(cls.dir, "b", "b.test")
+        cls.garbage = os.path.join(cls.dir, "garbage.pem")
+        with open(cls.garbage, "wb") as f:
+            f.write(b"this is not a PEM file\n\x00\x01\x02\n")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def write(self, name, text):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def refused(self, *args, config=None, listen_port=None, admin_port=None):
+        """Runs `serve` expecting a refusal; returns its single stderr line."""
+        listen_port = listen_port or free_port()
+        admin_port = admin_port or free_port()
+        cmd = ["serve", "--listen", f"127.0.0.1:{listen_port}", "--admin", f"127.0.0.1:{admin_port}", "--workers", "2"]
+        if config is not None:
+            cmd += ["--config", self.write(f"cfg-{self.id().rsplit('.', 1)[-1]}.toml", config)]
+        cmd += list(args)
+        start = time.monotonic()
+        p = run_bin(*cmd, timeout=10)
+        elapsed = time.monotonic() - start
+        self.assertEqual(p.returncode, 2, f"exit {p.returncode}; stderr: {p.stderr!r}")
+        self.assertLess(elapsed, 10)
+        lines = [l for l in p.stderr.splitlines() if l.strip()]
+        self.assertEqual(len(lines), 1, f"expected one line on stderr, got: {p.stderr!r}")
+        self.assertEqual(p.stdout, "")
+        self.occupied = getattr(self, "occupied", set())
+        for port in (listen_port, admin_port):
+            if port not in self.occupied:
+                self.assertFalse(port_open(port), f"something still listens on {port}")
+        return lines[0]
+
+    # --- certificates and keys ---
+    def test_missing_cert_file(self):
+        missing = os.path.join(self.dir, "does-not-exist.crt")
+        line = self.refused("--cert", missing, "--key", self.a_key)
+        self.assertIn(missing, line)
+        self.assertIn("No such file or directory", line)
+
+    def test_missing_cert_file_from_config(self):
+        missing = os.path.join(self.dir, "nope.crt")
+        line = self.refused(config=f'[default_host]\ncert = "{missing}"\nkey = "{self.a_key}"\n')
+        self.assertIn(missing, line)
+        self.assertIn("No such file or directory", line)
+
+    def test_missing_key_file(self):
+        missing = os.path.join(self.dir, "does-not-exist.key")
+        line = self.refused("--cert", self.a_cert, "--key", missing)
+        self.assertIn(missing, line)
+        self.assertIn("No such file or directory", line)
+
+    def test_unreadable_cert_is_a_directory(self):
+        # Tests run as root, so chmod 000 would not stop reading: a directory cannot be read.
+        line = self.refused("--cert", self.dir, "--key", self.a_key)
+        self.assertIn(self.dir, line)
+        # The reason must be the OS's, as for a missing file: "read error" alone does not
+        # tell the operator what is wrong.
+        self.assertIn("Is a directory", line)
+
+    def test_cert_not_pem(self):
+        line = self.refused("--cert", self.garbage, "--key", self.a_key)
+        self.assertIn(self.garbage, line)
+        self.assertIn("no PEM certificate", line)
+
+    def test_key_not_pem(self):
+        line = self.refused("--cert", self.a_cert, "--key", self.garbage)
+        self.assertIn(self.garbage, line)
+        self.assertIn("no PEM private key", line)
+
+    def test_key_does_not_match_cert(self):
+        line = self.refused("--cert", self.a_cert, "--key", self.b_key)
+        self.assertIn(self.b_key, line)
+        self.assertIn(self.a_cert, line)
+        self.assertIn("does not match", line)
+
+    def test_key_does_not_match_cert_of_a_virtual_host(self):
+        line = self.refused(config=f'[[hosts]]\nserver_names = ["a.test"]\ncert = "{self.a_cert}"\nkey = "{self.b_key}"\n')
+        self.assertIn("does not match", line)
+        self.assertIn(self.a_cert, line)
+
+    def test_cert_without_key(self):
+        line = self.refused("--cert", self.a_cert)
+        self.assertIn("--cert", line)
+        self.assertIn("--key", line)
+
+    def test_cert_without_key_in_config(self):
+        line = self.refused(config=f'[[hosts]]\nserver_names = ["a.test"]\ncert = "{self.a_cert}"\n')
+        self.assertIn("hosts[0].key", line)
+        self.assertIn("together", line)
+
+    # --- the TOML file ---
+    def test_missing_config_file(self):
+        missing = os.path.join(self.dir, "missing.toml")
+        line = self.refused("--config", missing)
+        self.assertIn(missing, line)
+        self.assertIn("No such file or directory", line)
+
+    def test_bad_toml_syntax(self):
+        line = self.refused(config='workers = 2\nlog_level = "info"\n[default_host\n')
+        path = os.path.join(self.dir, "cfg-test_bad_toml_syntax.toml")
+        self.assertIn(f"{path}:3", line)
+        self.assertIn("invalid TOML", line)
+
+    def test_unknown_top_level_key(self):
+        line = self.refused(config="workers = 2\nworkerz = 3\n")
+        self.assertIn("cfg-test_unknown_top_level_key.toml", line)
+        self.assertIn("workerz", line)
+        self.assertIn("unknown key", line)
+
+    def test_unknown_host_key(self):
+        line = self.refused(config='[[hosts]]\nserver_names = ["a.test"]\nsession_lifetim = "1h"\n')
+        self.assertIn("hosts[0].session_lifetim", line)
+        self.assertIn("unknown key", line)
+
+    def test_unknown_key_in_default_host(self):
+        line = self.refused(config="[default_host]\ntickets = true\n")
+        self.assertIn("default_host.tickets", line)
+        self.assertIn("unknown key", line)
+
+    def test_wrong_type(self):
+        line = self.refused(config='workers = "two"\n')
+        self.assertIn("cfg-test_wrong_type.toml", line)
+        self.assertIn("workers", line)
+        self.assertIn("expected an integer", line)
+
+    def test_wrong_type_boolean(self):
+        line = self.refused(config='[default_host]\nsession_ids = "yes"\n')
+        self.assertIn("default_host.session_ids", line)
+        self.assertIn("true or false", line)
+
+    def test_bad_tls13_tickets(self):
+        line = self.refused(config='[default_host]\ntls13_tickets = "sometimes"\n')
+        self.assertIn("default_host.tls13_tickets", line)
+        self.assertIn('"sometimes"', line)
+        self.assertIn("stateful", line)
+
+    def test_session_lifetime_over_seven_days(self):
+        line = self.refused(config='[default_host]\nsession_lifetime = "8d"\n')
+        self.assertIn("default_host.session_lifetime", line)
+        self.assertIn("7d", line)
+
+    def test_bad_duration_unit(self):
+        line = self.refused(config='idle_timeout = "5 minutes"\n')
+        self.assertIn("idle_timeout", line)
+
+    def test_absurd_timeout(self):
+        # Would overflow nanosecond time points and close every connection at once.
+        line = self.refused(config='idle_timeout = "999999999d"\n')
+        self.assertIn("idle_timeout", line)
+        self.assertIn("at most", line)
+
+    def test_zero_handshake_timeout(self):
+        line = self.refused(config='handshake_timeout = 0\n')
+        self.assertIn("handshake_timeout", line)
+        self.assertIn("at least 1s", line)
+
+    def test_duplicate_server_name(self):
+        line = self.refused(config='[[hosts]]\nserver_names = ["a.test"]\n[[hosts]]\nname = "other"\nserver_names = ["A.test"]\n')
+        self.assertIn("a.test", line.lower())
+        self.assertIn("two hosts", line)
+
+    def test_host_without_server_names(self):
+        line = self.refused(config='[[hosts]]\nname = "lonely"\n')
+        self.assertIn("hosts[0].server_names", line)
+
+    def test_bad_listen_endpoint_in_config(self):
+        line = self.refused("--config", self.write("listen.toml", 'listen = ["127.0.0.1"]\n'))
+        # --listen on the command line overrides the file, but the file must still be valid
+        self.assertIn("listen", line)
+        self.assertIn("127.0.0.1", line)
+
+    def test_bad_listen_flag(self):
+        line = self.refused("--listen", "127.0.0.1:99999")
+        self.assertIn("--listen", line)
+
+    # --- ports ---
+    def occupy(self):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        self.addCleanup(s.close)
+        port = s.getsockname()[1]
+        self.occupied = {port}
+        return port
+
+    def test_listen_port_in_use(self):
+        port = self.occupy()
+        line = self.refused(listen_port=port)
+        self.assertIn(f"127.0.0.1:{port}", line)
+        self.assertIn("Address already in use", line)
+
+    def test_admin_port_in_use(self):
+        port = self.occupy()
+        line = self.refused(admin_port=port)
+        self.assertIn("admin", line)
+        self.assertIn(f"127.0.0.1:{port}", line)
+        self.assertIn("Address already in use", line)
+
+    def test_same_port_for_listen_and_admin(self):
+        port = free_port()
+        line = self.refused(listen_port=port, admin_port=port)
+        self.assertIn("Address already in use", line)
+
+    def test_good_config_still_starts(self):
+        # The control case: the same harness around a valid file does start.
+        from harness import Server
+        with Server(config=f'workers = 1\n[default_host]\ncert = "{self.a_cert}"\nkey = "{self.a_key}"\n') as srv:
+            self.assertTrue(srv.alive())
+            self.assertTrue(port_open(srv.port))
+
+
+if __name__ == "__main__":
+    unittest.main()

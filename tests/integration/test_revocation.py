@@ -1,0 +1,220 @@
+"""`tlsresume ctl revoke`: a revoked session id, stateful ticket, host or time range costs
+the client a full handshake on its next attempt (never an error), leaves everything
+else resumable, and shows in `ctl revocations`."""
+import json
+import os
+import tempfile
+import time
+import unittest
+
+from harness import BIN, Server, body_field, free_port, make_cert, metric_sum, resumed_line, run_bin, s_client, wait_for
+
+STATEFUL = '[default_host]\ntls13_tickets = "stateful"\n'
+
+
+class Revocation(unittest.TestCase):
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="tlsresume-revoke-")
+        self.tmp = self._tmp.name
+
+    def tearDown(self):
+        self._tmp.cleanup()
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def server(self, config=None):
+        srv = Server(config=config, workers=2)
+        srv.start()
+        self.addCleanup(srv.stop)
+        return srv
+
+    def new_tls12(self, srv, name, servername="localhost"):
+        """A full TLS 1.2 handshake without tickets; returns (session file, session id hex)."""
+        sess = self.path(name)
+        out = s_client(srv.port, "-tls1_2", "-no_ticket", "-sess_out", sess, servername=servername)
+        self.assertIn("New, TLSv1.2", out)
+        self.assertEqual(resumed_line(out), "no")
+        sid = body_field(out, "session")
+        self.assertRegex(sid or "", r"^[0-9a-f]{2,}$")
+        return sess, sid
+
+    def resume_tls12(self, srv, sess, servername="localhost"):
+        out = s_client(srv.port, "-tls1_2", "-no_ticket", "-sess_in", sess, servername=servername)
+        self.assertIn("HTTP/1.1 200 OK", out)  # revoked or not, never an error
+        return out
+
+    def ctl_ok(self, srv, *args):
+        p = srv.ctl(*args)
+        self.assertEqual(p.returncode, 0, f"ctl {args}: {p.stdout} {p.stderr}")
+        return p.stdout
+
+    # --- by id ---
+    def test_revoke_tls12_session_id(self):
+        srv = self.server()
+        sess, sid = self.new_tls12(srv, "victim.pem")
+        other, _ = self.new_tls12(srv, "bystander.pem")
+        self.assertEqual(resumed_line(self.resume_tls12(srv, sess)), "session-id")  # control
+        answer = json.loads(self.ctl_ok(srv, "revoke", "--id", sid))
+        self.assertEqual(answer["revoked"], "id")
+        self.assertEqual(answer["erased_from_store"], 1)
+        out = self.resume_tls12(srv, sess)
+        self.assertIn("New, TLSv1.2", out)
+        self.assertEqual(resumed_line(out), "no")
+        # Only that session: another one still resumes.
+        self.assertEqual(resumed_line(self.resume_tls12(srv, other)), "session-id")
+
+    def test_revoke_id_is_case_insensitive_hex(self):
+        srv = self.server()
+        sess, sid = self.new_tls12(srv, "victim.pem")
+        self.ctl_ok(srv, "revoke", "--id", sid.upper())
+        self.assertEqual(resumed_line(self.resume_tls12(srv, sess)), "no")
+
+    def test_revoke_tls13_stateful_ticket_chain(self):
+        srv = self.server(STATEFUL)
+        first_file, renewed_file, other_file = self.path("t1.pem"), self.path("t1b.pem"), self.path("t2.pem")
+        s_client(srv.port, "-tls1_3", "-sess_out", first_file)
+        s_client(srv.port, "-tls1_3", "-sess_out", other_file)
+        # The id of a stateful ticket is the one the responder shows on the connection that
+        # resumed with it; that connection also hands out tickets of the same chain.
+        resumed = s_client(srv.port, "-tls1_3", "-sess_in", first_file, "-sess_out", renewed_file)
+        self.assertEqual(resumed_line(resumed), "stateful-ticket")
+        rid = body_field(resumed, "session")
+        self.assertRegex(rid or "", r"^[0-9a-f]{2,}$")
+        revoked_before = metric_sum(srv, "tlsresume_sessions_revoked_at_resume_total")
+        self.ctl_ok(srv, "revoke", "--id", rid)
+        for f in (first_file, renewed_file):
+            out = s_client(srv.port, "-tls1_3", "-sess_in", f)
+            self.assertIn("HTTP/1.1 200 OK", out)
+            self.assertIn("New, TLSv1.3", out)
+            self.assertEqual(resumed_line(out), "no", f"{os.path.basename(f)} still resumes after revoking {rid}")
+        self.assertGreaterEqual(metric_sum(srv, "tlsresume_sessions_revoked_at_resume_total"), revoked_before + 1)
+        # A ticket of another chain is not affected.
+        out = s_client(srv.port, "-tls1_3", "-sess_in", other_file)
+        self.assertEqual(resumed_line(out), "stateful-ticket")
+        self.assertNotEqual(body_field(out, "session"), rid)
+
+    def test_revoke_bad_id_is_refused(self):
+        srv = self.server()
+        p = srv.ctl("revoke", "--id", "not-hex")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("hex", p.stderr)
+
+    # --- by host ---
+    def test_revoke_host(self):
+        a_cert, a_key = make_cert(self.tmp, "a", "a.test")
+        srv = self.server(f'[[hosts]]\nname = "a"\nserver_names = ["a.test"]\ncert = "{a_cert}"\nkey = "{a_key}"\n')
+        sess, _ = self.new_tls12(srv, "d.pem")
+        sess_a, _ = self.new_tls12(srv, "a.pem", servername="a.test")
+        revoked_before = metric_sum(srv, "tlsresume_sessions_revoked_at_resume_total")
+        answer = json.loads(self.ctl_ok(srv, "revoke", "--host", "default"))
+        self.assertEqual(answer, {"revoked": "host", "host": "default"})
+        out = self.resume_tls12(srv, sess)
+        self.assertIn("New, TLSv1.2", out)
+        self.assertEqual(resumed_line(out), "no")
+        self.assertTrue(wait_for(lambda: metric_sum(srv, "tlsresume_sessions_revoked_at_resume_total")
+                                 >= revoked_before + 1))
+        # The other host's sessions are untouched.
+        self.assertEqual(resumed_line(self.resume_tls12(srv, sess_a, servername="a.test")), "session-id")
+        # A session of the revoked host made after the revocation resumes.
+        fresh, _ = self.new_tls12(srv, "fresh.pem")
+        self.assertEqual(resumed_line(self.resume_tls12(srv, fresh)), "session-id")
+
+    def test_revoke_host_stateful_tls13(self):
+        srv = self.server(STATEFUL)
+        f = self.path("t.pem")
+        s_client(srv.port, "-tls1_3", "-sess_out", f)
+        self.ctl_ok(srv, "revoke", "--host", "default")
+        out = s_client(srv.port, "-tls1_3", "-sess_in", f)
+        self.assertEqual(resumed_line(out), "no")
+
+    def test_revoke_unknown_host(self):
+        srv = self.server()
+        p = srv.ctl("revoke", "--host", "no-such-host")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("no-such-host", p.stderr)
+        self.assertIn("no virtual host", p.stderr)
+        self.assertEqual(json.loads(self.ctl_ok(srv, "revocations")), [])
+
+    # --- everything ---
+    def test_revoke_all(self):
+        srv = self.server()
+        sess, _ = self.new_tls12(srv, "old.pem")
+        self.assertEqual(resumed_line(self.resume_tls12(srv, sess)), "session-id")  # control
+        answer = json.loads(self.ctl_ok(srv, "revoke", "--all"))
+        self.assertEqual(answer["revoked"], "before")
+        self.assertLessEqual(abs(answer["before"] - time.time()), 5)
+        out = self.resume_tls12(srv, sess)
+        self.assertIn("New, TLSv1.2", out)
+        self.assertEqual(resumed_line(out), "no")
+        # A session created right after the revocation resumes normally.
+        fresh, _ = self.new_tls12(srv, "fresh.pem")
+        out = self.resume_tls12(srv, fresh)
+        self.assertIn("Reused, TLSv1.2", out)
+        self.assertEqual(resumed_line(out), "session-id")
+
+    def test_revoke_all_stateful_and_stateless_tls13(self):
+        for config, kind in ((STATEFUL, "stateful-ticket"), (None, "ticket")):
+            with self.subTest(kind=kind):
+                srv = self.server(config)
+                f, fresh = self.path(f"{kind}-old.pem"), self.path(f"{kind}-fresh.pem")
+                s_client(srv.port, "-tls1_3", "-sess_out", f)
+                self.ctl_ok(srv, "revoke", "--all")
+                self.assertEqual(resumed_line(s_client(srv.port, "-tls1_3", "-sess_in", f)), "no")
+                s_client(srv.port, "-tls1_3", "-sess_out", fresh)
+                self.assertEqual(resumed_line(s_client(srv.port, "-tls1_3", "-sess_in", fresh)), kind)
+
+    def test_revoke_before_a_past_time(self):
+        srv = self.server()
+        sess, _ = self.new_tls12(srv, "s.pem")
+        # Everything issued before an hour ago: the session just made is not affected.
+        self.ctl_ok(srv, "revoke", "--before", str(int(time.time()) - 3600))
+        self.assertEqual(resumed_line(self.resume_tls12(srv, sess)), "session-id")
+        p = srv.ctl("revoke", "--before", str(int(time.time()) + 3600))
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("future", p.stderr)
+
+    # --- listing and the ctl command itself ---
+    def test_revocations_lists_entries(self):
+        srv = self.server()
+        self.assertEqual(json.loads(self.ctl_ok(srv, "revocations")), [])
+        _, sid = self.new_tls12(srv, "s.pem")
+        self.ctl_ok(srv, "revoke", "--id", sid)
+        self.ctl_ok(srv, "revoke", "--host", "default")
+        self.ctl_ok(srv, "revoke", "--all")
+        entries = json.loads(self.ctl_ok(srv, "revocations"))
+        by_kind = {e["kind"]: e for e in entries}
+        self.assertEqual(set(by_kind), {"id", "host", "before"}, entries)
+        self.assertEqual(by_kind["id"]["subject"], sid)
+        self.assertEqual(by_kind["host"]["subject"], "default")
+        self.assertLessEqual(abs(by_kind["before"]["time"] - time.time()), 5)
+        self.assertEqual(metric_sum(srv, "tlsresume_revocations"), 3)
+
+    def test_ctl_revoke_needs_exactly_one_selector(self):
+        srv = self.server()
+        for args in ((), ("--id", "00", "--all"), ("--host", "default", "--before", "now")):
+            with self.subTest(args=args):
+                p = srv.ctl("revoke", *args)
+                self.assertEqual(p.returncode, 2, p.stderr)
+                self.assertIn("exactly one", p.stderr)
+        self.assertEqual(json.loads(self.ctl_ok(srv, "revocations")), [])
+
+    def test_ctl_against_dead_admin_port(self):
+        port = free_port()
+        for args in (("revoke", "--all"), ("health",), ("revocations",)):
+            with self.subTest(args=args):
+                start = time.monotonic()
+                p = run_bin("ctl", "--admin", f"127.0.0.1:{port}", *args, timeout=15)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertIn("cannot reach", p.stderr)
+                self.assertIn(f"127.0.0.1:{port}", p.stderr)
+                self.assertLess(time.monotonic() - start, 10)
+
+    def test_ctl_bad_admin_address(self):
+        p = run_bin("ctl", "--admin", "nonsense", "health")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--admin", p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()

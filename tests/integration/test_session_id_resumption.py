@@ -1,0 +1,252 @@
+"""Stateful resumption from the server's own store: TLS 1.2 session ids and TLS 1.3
+stateful tickets resume across worker threads, expire with the host's session_lifetime,
+stay within their virtual host, and can be switched off per host."""
+import os
+import ssl
+import tempfile
+import time
+import unittest
+
+from harness import Server, body_field, client_context, https_get, make_cert, resumed_line, s_client, wait_for
+
+
+class Tmp(unittest.TestCase):
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="tlsresume-sess-")
+        self.tmp = self._tmp.name
+
+    def tearDown(self):
+        self._tmp.cleanup()
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def full_then_resume_tls12(self, port, servername="localhost"):
+        sess = self.path("s12.pem")
+        first = s_client(port, "-tls1_2", "-no_ticket", "-sess_out", sess, servername=servername)
+        self.assertIn("New, TLSv1.2", first)
+        self.assertEqual(resumed_line(first), "no")
+        self.assertTrue(os.path.getsize(sess) > 0)
+        return first, sess
+
+
+class SessionIds(Tmp):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(workers=2)
+        cls.server.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def test_tls12_session_id_resumes(self):
+        first, sess = self.full_then_resume_tls12(self.server.port)
+        again = s_client(self.server.port, "-tls1_2", "-no_ticket", "-sess_in", sess)
+        self.assertIn("Reused, TLSv1.2", again)
+        self.assertEqual(resumed_line(again), "session-id")
+        # The same session: the responder names the same id both times.
+        self.assertEqual(body_field(again, "session"), body_field(first, "session"))
+
+    def test_many_reconnects_across_workers_all_resume(self):
+        # Two SO_REUSEPORT listeners: the kernel spreads these connections over both
+        # workers, and every one must find the session made on whichever worker.
+        before = self.server.handshakes("session-id", "TLSv1.2")
+        _, sess = self.full_then_resume_tls12(self.server.port)
+        results = []
+        for _ in range(30):
+            out = s_client(self.server.port, "-tls1_2", "-no_ticket", "-sess_in", sess)
+            results.append(resumed_line(out))
+        self.assertEqual(results, ["session-id"] * 30)
+        self.assertTrue(wait_for(lambda: self.server.handshakes("session-id", "TLSv1.2") >= before + 30))
+
+    def test_python_ssl_session_reuse(self):
+        ctx = client_context(ssl.TLSVersion.TLSv1_2)
+        ctx.options |= ssl.OP_NO_TICKET
+        body, session, reused = https_get(self.server.port, ctx)
+        self.assertFalse(reused)
+        self.assertIn("resumed: no", body)
+        self.assertTrue(session.has_ticket is False)
+        body, _, reused = https_get(self.server.port, ctx, session=session)
+        self.assertTrue(reused)
+        self.assertIn("resumed: session-id", body)
+
+    def test_unknown_session_is_a_full_handshake(self):
+        # A session this server never issued (another server's) is not an error.
+        with Server(workers=1) as other:
+            _, sess = self.full_then_resume_tls12(other.port)
+        out = s_client(self.server.port, "-tls1_2", "-no_ticket", "-sess_in", sess)
+        self.assertIn("New, TLSv1.2", out)
+        self.assertEqual(resumed_line(out), "no")
+
+    def test_store_metrics_count_hits(self):
+        _, sess = self.full_then_resume_tls12(self.server.port)
+        hits = self.server.metrics()["tlsresume_session_store_hits_total"]
+        s_client(self.server.port, "-tls1_2", "-no_ticket", "-sess_in", sess)
+        self.assertTrue(wait_for(lambda: self.server.metrics()["tlsresume_session_store_hits_total"] >= hits + 1))
+        self.assertGreaterEqual(self.server.metrics()["tlsresume_session_store_entries"], 1)
+
+
+class StatefulTls13(Tmp):
+    def test_tls13_stateful_ticket_resumes(self):
+        with Server(config='[default_host]\ntls13_tickets = "stateful"\n', workers=2) as srv:
+            sess = self.path("s13.pem")
+            # s_client reads the response (-ign_eof, Connection: close), so it has read the
+            # NewSessionTicket messages before it writes the session out.
+            first = s_client(srv.port, "-tls1_3", "-sess_out", sess)
+            self.assertIn("New, TLSv1.3", first)
+            self.assertEqual(resumed_line(first), "no")
+            entries = srv.metrics()["tlsresume_session_store_entries"]
+            self.assertGreaterEqual(entries, 1, "a stateful ticket must be kept in the store")
+            for _ in range(3):
+                again = s_client(srv.port, "-tls1_3", "-sess_in", sess)
+                self.assertIn("Reused, TLSv1.3", again)
+                self.assertEqual(resumed_line(again), "stateful-ticket")
+            self.assertTrue(wait_for(lambda: srv.handshakes("stateful-ticket", "TLSv1.3") >= 3))
+            self.assertEqual(srv.handshakes("ticket", "TLSv1.3"), 0)
+
+    def test_tls13_python_ssl_stateful(self):
+        with Server(config='[default_host]\ntls13_tickets = "stateful"\n', workers=2) as srv:
+            ctx = client_context(ssl.TLSVersion.TLSv1_3)
+            body, session, reused = https_get(srv.port, ctx)
+            self.assertFalse(reused)
+            self.assertTrue(session.has_ticket)
+            body, _, reused = https_get(srv.port, ctx, session=session)
+            self.assertTrue(reused, body)
+            self.assertIn("resumed: stateful-ticket", body)
+
+    def test_tls13_tickets_off(self):
+        with Server(config='[default_host]\ntls13_tickets = "off"\n', workers=1) as srv:
+            sess = self.path("off.pem")
+            first = s_client(srv.port, "-tls1_3", "-sess_out", sess)
+            self.assertIn("New, TLSv1.3", first)
+            self.assertNotIn("Post-Handshake New Session Ticket", first)
+            # No ticket arrived, so s_client had no session to write out.
+            self.assertFalse(os.path.exists(sess) and os.path.getsize(sess) > 0)
+            self.assertEqual(srv.metrics()["tlsresume_session_store_entries"], 0)
+
+
+class Policies(Tmp):
+    def test_session_lifetime_expires(self):
+        with Server(config='[default_host]\nsession_lifetime = "2s"\n', workers=1) as srv:
+            _, sess = self.full_then_resume_tls12(srv.port)
+            quick = s_client(srv.port, "-tls1_2", "-no_ticket", "-sess_in", sess)
+            self.assertEqual(resumed_line(quick), "session-id")
+            time.sleep(3)
+            late = s_client(srv.port, "-tls1_2", "-no_ticket", "-sess_in", sess)
+            self.assertIn("HTTP/1.1 200 OK", late)
+            self.assertIn("New, TLSv1.2", late)
+            self.assertEqual(resumed_line(late), "no")
+
+    def test_session_lifetime_expires_tls13_stateful(self):
+        with Server(config='[default_host]\nsession_lifetime = "2s"\ntls13_tickets = "stateful"\n', workers=1) as srv:
+            sess = self.path("s13.pem")
+            s_client(srv.port, "-tls1_3", "-sess_out", sess)
+            time.sleep(3)
+            late = s_client(srv.port, "-tls1_3", "-sess_in", sess)
+            self.assertIn("HTTP/1.1 200 OK", late)
+            self.assertEqual(resumed_line(late), "no")
+
+    def test_session_of_host_a_offered_to_host_b(self):
+        certs = self.tmp
+        a_cert, a_key = make_cert(certs, "a", "a.test")
+        b_cert, b_key = make_cert(certs, "b", "b.test")
+        config = f"""
+[[hosts]]
+server_names = ["a.test"]
+cert = "{a_cert}"
+key = "{a_key}"
+[[hosts]]
+server_names = ["b.test"]
+cert = "{b_cert}"
+key = "{b_key}"
+"""
+        with Server(config=config, workers=2) as srv:
+            _, sess = self.full_then_resume_tls12(srv.port, servername="a.test")
+            same = s_client(srv.port, "-tls1_2", "-no_ticket", "-sess_in", sess, servername="a.test")
+            self.assertEqual(resumed_line(same), "session-id")  # control: it does resume on a.test
+            other = s_client(srv.port, "-tls1_2", "-no_ticket", "-sess_in", sess, servername="b.test")
+            self.assertIn("HTTP/1.1 200 OK", other)
+            self.assertIn("New, TLSv1.2", other)
+            self.assertEqual(body_field(other, "vhost"), "b.test")
+            self.assertEqual(resumed_line(other), "no")
+            default = s_client(srv.port, "-tls1_2", "-no_ticket", "-sess_in", sess, servername="unknown.test")
+            self.assertEqual(body_field(default, "vhost"), "default")
+            self.assertEqual(resumed_line(default), "no")
+
+    def test_tls13_stateful_ticket_of_host_a_offered_to_host_b(self):
+        a_cert, a_key = make_cert(self.tmp, "a", "a.test")
+        b_cert, b_key = make_cert(self.tmp, "b", "b.test")
+        config = f"""
+[default_host]
+tls13_tickets = "stateful"
+[[hosts]]
+server_names = ["a.test"]
+cert = "{a_cert}"
+key = "{a_key}"
+[[hosts]]
+server_names = ["b.test"]
+cert = "{b_cert}"
+key = "{b_key}"
+"""
+        with Server(config=config, workers=2) as srv:
+            sess = self.path("a13.pem")
+            s_client(srv.port, "-tls1_3", "-sess_out", sess, servername="a.test")
+            same = s_client(srv.port, "-tls1_3", "-sess_in", sess, servername="a.test")
+            self.assertEqual(resumed_line(same), "stateful-ticket")  # control
+            misses = srv.metrics()["tlsresume_session_store_misses_total"]
+            other = s_client(srv.port, "-tls1_3", "-sess_in", sess, servername="b.test")
+            self.assertIn("HTTP/1.1 200 OK", other)
+            self.assertIn("New, TLSv1.3", other)
+            self.assertEqual(body_field(other, "vhost"), "b.test")
+            self.assertEqual(resumed_line(other), "no")
+            # The client did offer the ticket, and b's store lookup did not find it.
+            self.assertGreaterEqual(srv.metrics()["tlsresume_session_store_misses_total"], misses + 1)
+
+    def test_session_ids_off(self):
+        config = 'workers = 1\n[default_host]\nsession_ids = false\n'
+        with Server(config=config, workers=1) as srv:
+            _, sess = self.full_then_resume_tls12(srv.port)
+            again = s_client(srv.port, "-tls1_2", "-no_ticket", "-sess_in", sess)
+            self.assertIn("HTTP/1.1 200 OK", again)
+            self.assertIn("New, TLSv1.2", again)
+            self.assertEqual(resumed_line(again), "no")
+            self.assertEqual(srv.metrics()["tlsresume_session_store_entries"], 0)
+
+    def test_session_ids_off_on_one_host_only(self):
+        a_cert, a_key = make_cert(self.tmp, "a", "a.test")
+        config = f"""
+[[hosts]]
+server_names = ["a.test"]
+cert = "{a_cert}"
+key = "{a_key}"
+session_ids = false
+"""
+        with Server(config=config, workers=1) as srv:
+            _, sess_a = self.full_then_resume_tls12(srv.port, servername="a.test")
+            a = s_client(srv.port, "-tls1_2", "-no_ticket", "-sess_in", sess_a, servername="a.test")
+            self.assertEqual(resumed_line(a), "no")
+            first = s_client(srv.port, "-tls1_2", "-no_ticket", "-sess_out", self.path("d.pem"))
+            self.assertEqual(resumed_line(first), "no")
+            d = s_client(srv.port, "-tls1_2", "-no_ticket", "-sess_in", self.path("d.pem"))
+            self.assertEqual(resumed_line(d), "session-id")
+
+    def test_hosts_inherit_default_policy(self):
+        # session_ids = false on the default host is inherited by a [[hosts]] entry.
+        a_cert, a_key = make_cert(self.tmp, "a", "a.test")
+        config = f"""
+[default_host]
+session_ids = false
+[[hosts]]
+server_names = ["a.test"]
+cert = "{a_cert}"
+key = "{a_key}"
+"""
+        with Server(config=config, workers=1) as srv:
+            _, sess = self.full_then_resume_tls12(srv.port, servername="a.test")
+            again = s_client(srv.port, "-tls1_2", "-no_ticket", "-sess_in", sess, servername="a.test")
+            self.assertEqual(resumed_line(again), "no")
+
+
+if __name__ == "__main__":
+    unittest.main()
