@@ -6,8 +6,10 @@ build=${1:-build-fuzz}
 seconds=${2:-30}
 root=$(cd "$(dirname "$0")/.." && pwd)
 status=0
-for bin in "$build"/fuzz_*; do
+ran=0
+for bin in "$build"/tests/fuzz/fuzz_*; do
   [ -x "$bin" ] || continue
+  ran=$((ran + 1))
   name=$(basename "$bin"); corpus_name=${name#fuzz_}
   work=$(mktemp -d); mkdir -p "$root/tests/fuzz/crashes"
   cp -r "$root/tests/fuzz/corpus/$corpus_name/." "$work/" 2>/dev/null || true
@@ -20,4 +22,6 @@ for bin in "$build"/fuzz_*; do
   fi
   rm -rf "$work" "$work.log"
 done
+if [ "$ran" -eq 0 ]; then echo "fuzz: no fuzz targets found in $build/tests/fuzz" >&2; exit 1; fi
+echo "fuzz: $ran targets, $([ $status -eq 0 ] && echo 'no crashes' || echo 'CRASHES FOUND')"
 exit $status
