@@ -2,20 +2,9 @@
 
 #include <algorithm>
 
-namespace tlsresume {
-namespace {
-std::string toHex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
-}  // namespace
+#include "tlsresume/hex.hpp"
 
+namespace tlsresume {
 RevocationList::RevocationList(const Clock& clock)
     : clock_(clock) {
   current_.store(std::make_shared<const Snapshot>());

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "tlsresume/client_hello_fields.hpp"
+#include "tlsresume/hex.hpp"
 
 namespace tlsresume::ossl {
 namespace {
@@ -302,16 +303,7 @@ TicketResult TlsFrontend::judgeAppData(ConnectionTls& st, SSL_SESSION* session) 
   return TicketResult::ok;
 }
 
-std::string hexId(std::span<const unsigned char> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
+std::string hexId(std::span<const unsigned char> bytes) { return toHex(bytes.data(), bytes.size()); }
 
 std::string TlsFrontend::storeKey(std::string_view sid_ctx, const unsigned char* id, unsigned id_len) {
   std::string key;
