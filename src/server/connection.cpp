@@ -109,7 +109,14 @@ void Connection::handshake() {
   else if (err == SSL_ERROR_WANT_WRITE) want = EPOLLOUT;
   else {
     // Garbage, an aborted handshake or a protocol error: one counted failure, nothing else.
+    // A connection that closes without sending a byte (a port probe, a load balancer's
+    // health check) never attempted a handshake and is counted apart.
     ERR_clear_error();
+    if (BIO_number_read(SSL_get_rbio(ssl_.get())) == 0) {
+      ctx_.metrics->onEmptyConnection();
+      close(false);
+      return;
+    }
     const auto* st = ossl::TlsFrontend::state(ssl_.get());
     ctx_.metrics->onHandshake(st ? st->host : 0, versionOf(ssl_.get()), HandshakeKind::failed, {});
     close(false);

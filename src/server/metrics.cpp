@@ -124,6 +124,9 @@ std::string Metrics::render(const std::vector<std::function<void(std::string&)>>
   appendSample(out, "tlsresume_backend_failures_total", "", static_cast<double>(backend_failures_.load()));
   appendHelp(out, "tlsresume_handshake_timeouts_total", "counter", "Handshakes that did not finish in time.");
   appendSample(out, "tlsresume_handshake_timeouts_total", "", static_cast<double>(handshake_timeouts_.load()));
+  appendHelp(out, "tlsresume_connections_without_hello_total", "counter",
+             "Connections closed before sending any byte (port probes, health checks).");
+  appendSample(out, "tlsresume_connections_without_hello_total", "", static_cast<double>(empty_connections_.load()));
   for (const auto& f : extra) f(out);
   return out;
 }

@@ -38,6 +38,7 @@ class Metrics final : public StatsSink {
   void onConnectionOpen(int delta) noexcept { connections_open_.fetch_add(delta, std::memory_order_relaxed); }
   void onBackendFailure() noexcept { backend_failures_.fetch_add(1, std::memory_order_relaxed); }
   void onHandshakeTimeout() noexcept { handshake_timeouts_.fetch_add(1, std::memory_order_relaxed); }
+  void onEmptyConnection() noexcept { empty_connections_.fetch_add(1, std::memory_order_relaxed); }
 
   // StatsSink
   void onTicketOpen(TicketResult result) noexcept override;
@@ -58,6 +59,7 @@ class Metrics final : public StatsSink {
   std::atomic<std::int64_t> connections_open_{0};
   std::atomic<std::uint64_t> backend_failures_{0};
   std::atomic<std::uint64_t> handshake_timeouts_{0};
+  std::atomic<std::uint64_t> empty_connections_{0};
   std::atomic<std::uint64_t> revoked_at_resume_{0};
   Histogram handshake_seconds_;
   Histogram resumption_age_seconds_;

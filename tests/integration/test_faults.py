@@ -97,6 +97,17 @@ class FaultTest(unittest.TestCase):
         self.assertGreaterEqual(self.failed() - before, 2)  # the third may wait for the rest, then time out
         self.assertStillServes()
 
+    def test_a_connection_that_sends_nothing_is_a_probe_not_a_failed_handshake(self):
+        failed = self.failed()
+        probes = self.server.metrics().get("tlsresume_connections_without_hello_total", 0)
+        for _ in range(3):
+            socket.create_connection(("127.0.0.1", self.server.port), timeout=3).close()
+        deadline = time.time() + 5
+        while time.time() < deadline and self.server.metrics().get("tlsresume_connections_without_hello_total", 0) < probes + 3:
+            time.sleep(0.05)
+        self.assertEqual(self.server.metrics()["tlsresume_connections_without_hello_total"], probes + 3)
+        self.assertEqual(self.failed(), failed)
+
     def test_clients_that_disconnect_at_every_stage_cost_nothing(self):
         for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
             hello = client_hello_bytes(version)
