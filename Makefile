@@ -34,7 +34,9 @@ integration: build
 	cd $(BUILD) && ctest --output-on-failure -L integration
 
 bench: build
-	@for b in $(BUILD)/store_bench $(BUILD)/ticket_bench; do [ -x $$b ] && $$b --benchmark_min_time=0.2 || true; done
+	$(BUILD)/store_bench --benchmark_min_time=0.2
+	$(BUILD)/ticket_bench --benchmark_min_time=0.2
+	TLSRESUME_BIN=$(BUILD)/tlsresume python3 bench/psk_modes_cpu.py
 
 # libFuzzer targets (clang, ASan+UBSan), each for FUZZ_SECONDS.
 FUZZ_SECONDS ?= 30
