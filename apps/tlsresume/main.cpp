@@ -7,6 +7,7 @@
 #include "server/config.hpp"
 #include "server/ctl.hpp"
 #include "server/serve.hpp"
+#include "tools/bench.hpp"
 
 using namespace tlsresume::server;
 
@@ -119,6 +120,7 @@ int main(int argc, char** argv) {
   CLI::App* ctl_revocations = ctl->add_subcommand("revocations", "List the revocation list");
   CLI::App* ctl_keys = ctl->add_subcommand("keys", "List ticket keys: ids, states and times (never key material)");
   CLI::App* ctl_rotate = ctl->add_subcommand("rotate", "Force a ticket key rotation");
+  CLI::App* bench = tlsresume::tools::addBenchCommand(app);
 
   try {
     app.parse(argc, argv);
@@ -155,5 +157,6 @@ int main(int argc, char** argv) {
     if (ctl_keys->parsed()) return runCtl(admin, "GET", "/keys");
     if (ctl_rotate->parsed()) return runCtl(admin, "POST", "/rotate");
   }
+  if (bench->parsed()) return tlsresume::tools::runBenchCommand();
   return 2;
 }

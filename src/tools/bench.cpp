@@ -1,0 +1,148 @@
+// `tlsresume bench`: the command line. Parsing and validation only; the run is in
+// bench_run.cpp.
+#include "tools/bench.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "tools/bench_peers.hpp"
+#include "tools/bench_run.hpp"
+#include "tools/bench_types.hpp"
+
+namespace tlsresume::tools {
+namespace {
+
+using namespace bench;
+
+// 7 default scenarios x 8 s plus warm-ups and server starts: about a minute against
+// self on a 2-core machine, long enough for /proc's 10 ms CPU ticks to be precise to ~1%.
+constexpr double kDefaultDurationSeconds = 8.0;
+constexpr unsigned kDefaultConcurrency = 8;
+constexpr double kDefaultMixNoTicket = 0.3;
+
+struct BenchFlags {
+  std::vector<std::string> targets;
+  std::vector<std::string> scenarios;
+  std::string cert_type = "ecdsa";
+  unsigned concurrency = kDefaultConcurrency;
+  double duration_s = kDefaultDurationSeconds;
+  std::uint64_t count = 0;
+  double mix_no_ticket = kDefaultMixNoTicket;
+  bool pin = false;
+  bool floor = false;
+  std::string json_file;
+  std::string report_dir;
+  int server_pid = 0;
+  std::string nginx = kNginxBin;
+  std::string haproxy = kHaproxyBin;
+};
+
+// Filled by CLI11 while parsing, read by runBenchCommand().
+BenchFlags g_flags;
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+Target parseTarget(const std::string& text) {
+  Target t;
+  t.name = text;
+  if (text == "self") t.kind = TargetKind::self;
+  else if (text == "nginx") t.kind = TargetKind::nginx;
+  else if (text == "haproxy") t.kind = TargetKind::haproxy;
+  else {
+    try {
+      t.endpoint = server::parseEndpoint(text, "--target");
+    } catch (const server::ConfigError& e) {
+      throw UsageError(std::string(e.what()) + " (expected self, nginx, haproxy or HOST:PORT)");
+    }
+    t.kind = TargetKind::external;
+  }
+  return t;
+}
+
+BenchOptions toOptions(const BenchFlags& f) {
+  BenchOptions o;
+  for (const auto& name : f.targets.empty() ? std::vector<std::string>{"self"} : f.targets) {
+    if (name.empty()) continue;
+    Target t = parseTarget(name);
+    if (std::none_of(o.targets.begin(), o.targets.end(), [&](const Target& x) { return x.name == t.name; }))
+      o.targets.push_back(t);
+  }
+  if (o.targets.empty()) throw UsageError("--target: give at least one target");
+  if (f.scenarios.empty()) o.scenarios = allScenarios();
+  for (const auto& name : f.scenarios) {
+    if (name.empty()) continue;
+    const auto parsed = parseScenario(name);
+    if (!parsed) {
+      std::string valid = "full";
+      for (Scenario s : allScenarios()) valid += std::string(", ") + toString(s);
+      throw UsageError("--scenarios: unknown scenario \"" + name + "\" (valid: " + valid + ", all)");
+    }
+    for (Scenario s : *parsed)
+      if (std::find(o.scenarios.begin(), o.scenarios.end(), s) == o.scenarios.end()) o.scenarios.push_back(s);
+  }
+  if (o.scenarios.empty()) throw UsageError("--scenarios: give at least one scenario");
+  if (f.cert_type == "both") o.certs = {CertType::ecdsa, CertType::rsa};
+  else o.certs = {f.cert_type == "rsa" ? CertType::rsa : CertType::ecdsa};
+  o.concurrency = f.concurrency;
+  o.duration = std::chrono::duration<double>(f.duration_s);
+  o.count = f.count;
+  o.mix_no_ticket = f.mix_no_ticket;
+  o.pin = f.pin;
+  o.floor = f.floor;
+  o.json_file = f.json_file;
+  o.report_dir = f.report_dir;
+  o.server_pid = f.server_pid;
+  o.nginx_bin = f.nginx;
+  o.haproxy_bin = f.haproxy;
+  return o;
+}
+
+}  // namespace
+
+CLI::App* addBenchCommand(CLI::App& app) {
+  BenchFlags& f = g_flags;
+  CLI::App* cmd = app.add_subcommand(
+      "bench",
+      "Measure what session resumption saves (handshakes/s, latency, server CPU, bytes) against a full handshake,\n"
+      "on our server, nginx, haproxy or any HOST:PORT, and weigh it against its security cost");
+  cmd->add_option("-t,--target", f.targets, "self | nginx | haproxy | HOST:PORT (repeatable or comma list) [self]")
+      ->delimiter(',');
+  cmd->add_option("-s,--scenarios", f.scenarios,
+                  "comma list of full (= full-tls13,full-tls12), full-tls13, full-tls12, session-id, ticket-tls12,\n"
+                  "ticket-tls13, stateful-ticket, mix [all]")
+      ->delimiter(',');
+  cmd->add_option("--cert-type", f.cert_type, "ecdsa (P-256) | rsa (2048) | both [ecdsa]")
+      ->check(CLI::IsMember({"ecdsa", "rsa", "both"}));
+  cmd->add_option("-c,--concurrency", f.concurrency, "connections in flight [8]")->check(CLI::Range(1, 1024));
+  CLI::Option* duration =
+      cmd->add_option("-d,--duration", f.duration_s, "seconds per cell [8]")->check(CLI::Range(0.1, 3600.0));
+  CLI::Option* count = cmd->add_option("-n,--count", f.count, "handshakes per cell, instead of --duration")
+                           ->check(CLI::Range(1, 100000000));
+  duration->excludes(count);
+  cmd->add_option("--mix-no-ticket", f.mix_no_ticket, "share of clients without ticket support in 'mix' [0.3]")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_flag("--pin", f.pin, "pin the server to CPU 0 and the load generator to CPU 1");
+  cmd->add_flag("--floor", f.floor, "also measure OpenSSL's own handshake cost in memory and compare");
+  cmd->add_option("--json", f.json_file, "write the figures as JSON to FILE");
+  cmd->add_option("--report", f.report_dir, "write DIR/index.md with SVG charts (gnuplot) and a conclusion");
+  cmd->add_option("--server-pid", f.server_pid, "pid of a HOST:PORT target's server, to measure its CPU")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--nginx", f.nginx, "nginx binary [/usr/sbin/nginx]");
+  cmd->add_option("--haproxy", f.haproxy, "haproxy binary [/usr/sbin/haproxy]");
+  return cmd;
+}
+
+int runBenchCommand() {
+  BenchOptions options;
+  try {
+    options = toOptions(g_flags);
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "tlsresume bench: %s\n", e.what());
+    return 2;
+  }
+  return runBench(std::move(options));
+}
+
+}  // namespace tlsresume::tools

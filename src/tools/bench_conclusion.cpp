@@ -1,0 +1,266 @@
+// The conclusion of a run, computed from its figures: what each resumption mode saves
+// against the full handshake it replaces, and what it costs in security.
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "server/config.hpp"
+#include "tools/bench_report.hpp"
+
+namespace tlsresume::tools::bench {
+namespace {
+
+// Below this, a resumption mode "saves little": less than half the CPU of a full handshake.
+constexpr double kLittleSpeedup = 2.0;
+// Two modes within this ratio of each other cost "the same" at this measurement's precision.
+constexpr double kSameCost = 1.10;
+// A mode that resumed less often than this measured mostly full handshakes.
+constexpr double kResumedEnough = 0.9;
+
+std::string us(double v) { return formatNumber(v, 0) + " µs"; }
+std::string times(double v) { return formatNumber(v, v < 10 ? 1 : 0) + "×"; }
+// "57% less CPU", or "7% more CPU" when the resumed handshake cost more.
+std::string saved(double speedup) {
+  const double change = 100.0 * (1.0 - 1.0 / speedup);
+  if (std::abs(change) < 0.5) return "the same CPU";
+  return change >= 0 ? formatNumber(change, 0) + "% less CPU" : formatNumber(-change, 0) + "% more CPU";
+}
+
+std::string duration(std::chrono::seconds s) {
+  const long long n = s.count();
+  if (n % 3600 == 0) return std::to_string(n / 3600) + " h";
+  if (n % 60 == 0) return std::to_string(n / 60) + " min";
+  return std::to_string(n) + " s";
+}
+
+const Posture* postureOf(const RunResult& run, const std::string& target) {
+  for (const auto& p : run.postures)
+    if (p.target == target) return &p;
+  return nullptr;
+}
+
+std::string stekWindow(const Posture& p) {
+  if (!p.known) return "unknown";
+  return p.stek_window ? duration(*p.stek_window) : "as long as the process runs";
+}
+
+using Key = std::pair<std::string, CertType>;
+using CellsByScenario = std::map<Scenario, const CellResult*>;
+
+std::vector<std::pair<Key, CellsByScenario>> groups(const RunResult& run) {
+  std::vector<std::pair<Key, CellsByScenario>> out;
+  for (const auto& c : run.cells) {
+    if (!c.measured() || c.handshakes == 0) continue;
+    const Key k{c.target, c.cert};
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& g) { return g.first == k; });
+    if (it == out.end()) it = out.insert(out.end(), {k, {}});
+    it->second[c.scenario] = &c;
+  }
+  return out;
+}
+
+std::string securityOf(Scenario mode, const Posture& p) {
+  const server::Config defaults;
+  const std::string lifetime = duration(defaults.hosts.front().policy.session_lifetime);
+  switch (mode) {
+    case Scenario::session_id:
+      return "no ticket key; sessions sit in the server's cache, bounded by its lifetime (" + lifetime + ")";
+    case Scenario::stateful_ticket:
+      return "no ticket key; sessions sit in the server's cache; " + p.psk_modes;
+    case Scenario::ticket_tls12:
+      if (!p.known) return "a leaked ticket key exposes recorded TLS 1.2 traffic (rotation unknown)";
+      return "a leaked ticket key exposes recorded TLS 1.2 traffic (the ticket carries the master secret) for " +
+             stekWindow(p) + "; key rotation: " + p.rotation;
+    case Scenario::ticket_tls13:
+      return p.psk_modes + ": recorded traffic stays secret if a ticket key leaks (every resumption runs a fresh " +
+             "key exchange), but with the key an attacker can impersonate the server to clients presenting its "
+             "tickets, for " +
+             stekWindow(p);
+    case Scenario::mix:
+      return "both of the above: session ids for old clients, TLS 1.3 tickets for the rest";
+    default:
+      return "";
+  }
+}
+
+std::string revocableOf(Scenario mode, const Posture& p) {
+  if (mode == Scenario::session_id || mode == Scenario::stateful_ticket) return "yes";
+  if (!p.known) return "unknown";
+  if (mode == Scenario::mix) return std::string("session ids yes, tickets ") + (p.tickets_revocable ? "yes" : "no");
+  return p.tickets_revocable ? "yes (revocation list)" : "no";
+}
+
+}  // namespace
+
+std::string seriesName(const RunResult& run, const CellResult& cell) {
+  return run.options.certs.size() > 1 ? cell.target + "/" + toString(cell.cert) : cell.target;
+}
+
+std::vector<TradeOff> tradeOffs(const RunResult& run) {
+  std::vector<TradeOff> out;
+  const double share = run.options.mix_no_ticket;
+  for (const auto& [key, cells] : groups(run)) {
+    const Posture* posture = postureOf(run, key.first);
+    Posture unknown;
+    unknown.target = key.first;
+    unknown.known = false;
+    const Posture& p = posture ? *posture : unknown;
+    auto cell = [&](Scenario s) -> const CellResult* {
+      auto it = cells.find(s);
+      return it == cells.end() ? nullptr : it->second;
+    };
+    for (Scenario mode : {Scenario::session_id, Scenario::ticket_tls12, Scenario::ticket_tls13,
+                          Scenario::stateful_ticket, Scenario::mix}) {
+      const CellResult* m = cell(mode);
+      if (!m) continue;
+      TradeOff t;
+      t.target = key.first;
+      t.cert = key.second;
+      t.mode = mode;
+      t.baseline =
+          mode == Scenario::session_id || mode == Scenario::ticket_tls12 ? Scenario::full_tls12 : Scenario::full_tls13;
+      t.resumed_ratio = m->resumed_ratio.value_or(0);
+      t.security = securityOf(mode, p);
+      t.revocable = revocableOf(mode, p);
+      t.cpu_us = m->server_cpu_us_per_handshake;
+      const CellResult* b = cell(t.baseline);
+      const CellResult* b12 = cell(Scenario::full_tls12);
+      // The mix replaces a mix of full handshakes in the same proportions.
+      if (mode == Scenario::mix && b && b12 && b->server_cpu_us_per_handshake && b12->server_cpu_us_per_handshake)
+        t.baseline_cpu_us = share * *b12->server_cpu_us_per_handshake + (1 - share) * *b->server_cpu_us_per_handshake;
+      else if (mode != Scenario::mix && b) t.baseline_cpu_us = b->server_cpu_us_per_handshake;
+      if (t.cpu_us && t.baseline_cpu_us && *t.cpu_us > 0) {
+        t.speedup = *t.baseline_cpu_us / *t.cpu_us;
+      } else if (b && b->handshakes_per_sec > 0 && m->handshakes_per_sec > 0) {
+        t.speedup = m->handshakes_per_sec / b->handshakes_per_sec;
+        t.by_throughput = true;
+      }
+      out.push_back(t);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> conclusions(const RunResult& run) {
+  std::vector<std::string> out;
+  const auto trades = tradeOffs(run);
+  // A mode that mostly did not resume measured full handshakes: no speed-up to speak of.
+  auto find = [&](const std::string& target, CertType cert, Scenario mode) -> const TradeOff* {
+    for (const auto& t : trades)
+      if (t.target == target && t.cert == cert && t.mode == mode && t.speedup && t.resumed_ratio >= kResumedEnough)
+        return &t;
+    return nullptr;
+  };
+  auto byCpu = [&](const std::string& target, CertType cert, Scenario mode) -> const TradeOff* {
+    const TradeOff* t = find(target, cert, mode);
+    return t && !t->by_throughput ? t : nullptr;
+  };
+  for (const auto& [key, cells] : groups(run)) {
+    const auto& [target, cert] = key;
+    const std::string who = target + " (" + toString(cert) + ")";
+    const Posture* posture = postureOf(run, target);
+
+    // 1. The verdict: what resumption saves per protocol, and whether stateless tickets
+    //    add speed over the stateful modes on one server.
+    const TradeOff* id = byCpu(target, cert, Scenario::session_id);
+    const TradeOff* t12 = byCpu(target, cert, Scenario::ticket_tls12);
+    const TradeOff* t13 = byCpu(target, cert, Scenario::ticket_tls13);
+    const TradeOff* sf = byCpu(target, cert, Scenario::stateful_ticket);
+    auto best = [](const TradeOff* a, const TradeOff* b) {
+      return !a ? b : !b ? a : *a->speedup >= *b->speedup ? a : b;
+    };
+    std::vector<std::string> parts;
+    if (const TradeOff* b = best(id, t12))
+      parts.push_back(saved(*b->speedup) + " for TLS 1.2 clients (" + toString(b->mode) + ", " + times(*b->speedup) +
+                      ")");
+    if (const TradeOff* b = best(t13, sf))
+      parts.push_back(saved(*b->speedup) + " for TLS 1.3 clients (" + toString(b->mode) + ", " + times(*b->speedup) +
+                      ")");
+    if (!parts.empty()) {
+      std::string v = "Verdict for " + who + ": against a full handshake, resumption costs the server " + parts[0] +
+                      (parts.size() > 1 ? " and " + parts[1] : std::string()) + ".";
+      std::vector<std::string> same;
+      if (id && t12 && *t12->speedup <= *id->speedup * kSameCost)
+        same.push_back("TLS 1.2 tickets are no faster than session ids");
+      if (sf && t13 && *t13->speedup <= *sf->speedup * kSameCost)
+        same.push_back("stateless TLS 1.3 tickets are no faster than stateful ones");
+      if (!same.empty()) {
+        v += " On one server " + same[0] + (same.size() > 1 ? " and " + same[1] : std::string()) +
+             ": stateless tickets pay off only across servers without a shared session cache";
+        if (id && t12 && posture && posture->known && posture->tls12_tickets)
+          v += ", and TLS 1.2 tickets cost a ticket key whose leak exposes recorded TLS 1.2 traffic for " +
+               stekWindow(*posture);
+        v += ".";
+      }
+      out.push_back(v);
+    }
+
+    // 2. The figures behind it, every mode.
+    std::string line;
+    for (const auto& t : trades) {
+      if (t.target != target || t.cert != cert || !t.speedup || t.resumed_ratio < kResumedEnough) continue;
+      line += line.empty() ? "" : "; ";
+      line += std::string(toString(t.mode)) + " ";
+      if (t.by_throughput) line += times(*t.speedup) + " the handshakes/s of " + toString(t.baseline);
+      else
+        line +=
+            us(*t.cpu_us) + " vs " + us(*t.baseline_cpu_us) + " (" + times(*t.speedup) + ", " + saved(*t.speedup) + ")";
+    }
+    if (!line.empty()) out.push_back(who + ", server CPU per handshake, resumed vs full: " + line + ".");
+
+    // 3. ECDSA and TLS 1.3: the skipped signature is cheap, the key exchange stays.
+    if (t13 && cert == CertType::ecdsa) {
+      std::string s = *t13->speedup < kLittleSpeedup
+                          ? "With ECDSA, TLS 1.3 resumption (psk_dhe_ke) saves little on " + target + ": " +
+                                us(*t13->cpu_us) + " against " + us(*t13->baseline_cpu_us) +
+                                " for a full TLS 1.3 handshake, " + saved(*t13->speedup) + " (" + times(*t13->speedup) +
+                                "). A resumed TLS 1.3 handshake still runs an X25519 key exchange for forward secrecy; "
+                                "what it skips (the certificate and one ECDSA P-256 signature) is cheap."
+                          : "With ECDSA, TLS 1.3 resumption (psk_dhe_ke) on " + target + ": " + saved(*t13->speedup) +
+                                ", " + us(*t13->cpu_us) + " against " + us(*t13->baseline_cpu_us) + " (" +
+                                times(*t13->speedup) + ").";
+      if (const TradeOff* rsa = byCpu(target, CertType::rsa, Scenario::ticket_tls13))
+        s += " With RSA-2048: " + saved(*rsa->speedup) + " (" + us(*rsa->cpu_us) + " vs " + us(*rsa->baseline_cpu_us) +
+             "), the RSA signature it skips being the expensive part.";
+      out.push_back(s);
+    }
+
+    // 4. Modes that did not resume: a figure, reported, not a failure.
+    for (const auto& [scenario, c] : cells)
+      if (resumes(scenario) && c->resumed_ratio && *c->resumed_ratio < 0.99)
+        out.push_back(who + " " + toString(scenario) + ": only " + formatNumber(100 * *c->resumed_ratio, 1) +
+                      "% of offered sessions resumed" +
+                      (*c->resumed_ratio == 0 ? " (the server does not offer this mode)." : "."));
+  }
+
+  // 5. The security side of each server configuration.
+  for (const auto& p : run.postures) {
+    if (!p.known) continue;
+    if (std::none_of(run.cells.begin(), run.cells.end(),
+                     [&](const CellResult& c) { return c.target == p.target && c.measured(); }))
+      continue;
+    out.push_back(p.target + " security: TLS 1.2 tickets " + (p.tls12_tickets ? "on" : "off") +
+                  "; ticket key rotation: " + p.rotation +
+                  ", so a leaked key exposes recorded TLS 1.2 ticket traffic for " + stekWindow(p) +
+                  "; TLS 1.3 resumption " + p.psk_modes +
+                  " (recorded TLS 1.3 traffic stays secret); tickets revocable: " +
+                  (p.tickets_revocable ? "yes (revocation list)" : "no") +
+                  "; session ids and stateful tickets: revocable (server cache).");
+  }
+
+  // 6. Our server against OpenSSL's floor.
+  for (const auto& c : run.cells) {
+    if (c.target != "self" || !c.floor_us || !c.server_cpu_us_per_handshake || *c.floor_us <= 0) continue;
+    if (c.scenario != Scenario::full_tls13 && c.scenario != Scenario::ticket_tls13) continue;
+    out.push_back(std::string("Floor (") + toString(c.cert) + ", " + toString(c.scenario) + "): our server spends " +
+                  us(*c.server_cpu_us_per_handshake) + " per handshake, OpenSSL alone in memory " + us(*c.floor_us) +
+                  " (" + formatNumber(*c.server_cpu_us_per_handshake / *c.floor_us, 1) +
+                  "×); the difference is TCP, the kernel, the event loop and the HTTP exchange.");
+  }
+  if (run.machine.nproc <= 4 && !out.empty())
+    out.push_back("Client and servers share " + std::to_string(run.machine.nproc) +
+                  " CPUs here, so handshakes/s is bounded by the client as well; compare CPU per handshake.");
+  return out;
+}
+
+}  // namespace tlsresume::tools::bench

@@ -1,0 +1,71 @@
+#include "tools/bench_cpu.hpp"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace tlsresume::tools::bench {
+namespace {
+
+struct ProcStat {
+  pid_t ppid = 0;
+  unsigned long long ticks = 0;  // utime + stime + cutime + cstime
+};
+
+std::optional<ProcStat> readStat(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return std::nullopt;
+  // The command name is in parentheses and may hold spaces: fields start after the last ')'.
+  const auto close = line.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream rest(line.substr(close + 1));
+  std::vector<std::string> f;
+  for (std::string w; rest >> w && f.size() < 15;) f.push_back(w);
+  if (f.size() < 15) return std::nullopt;
+  // f[0] is field 3 (state): ppid is field 4, utime..cstime are fields 14..17 (proc(5)).
+  ProcStat s;
+  s.ppid = static_cast<pid_t>(std::strtol(f[1].c_str(), nullptr, 10));
+  for (int i = 11; i <= 14; ++i) s.ticks += std::strtoull(f[static_cast<std::size_t>(i)].c_str(), nullptr, 10);
+  return s;
+}
+
+}  // namespace
+
+std::optional<double> processTreeCpuUs(pid_t root) {
+  const auto root_stat = readStat(root);
+  if (!root_stat) return std::nullopt;
+  std::map<pid_t, ProcStat> all;
+  if (DIR* d = opendir("/proc")) {
+    while (dirent* e = readdir(d)) {
+      if (!std::isdigit(static_cast<unsigned char>(e->d_name[0]))) continue;
+      const pid_t pid = static_cast<pid_t>(std::strtol(e->d_name, nullptr, 10));
+      if (auto s = readStat(pid)) all[pid] = *s;
+    }
+    closedir(d);
+  }
+  all[root] = *root_stat;
+  // Walk down from the root; a pid is in the tree if its parent chain reaches it.
+  unsigned long long ticks = 0;
+  std::vector<pid_t> frontier{root};
+  std::map<pid_t, std::vector<pid_t>> children;
+  for (const auto& [pid, s] : all) children[s.ppid].push_back(pid);
+  while (!frontier.empty()) {
+    const pid_t p = frontier.back();
+    frontier.pop_back();
+    ticks += all[p].ticks;
+    for (pid_t c : children[p])
+      if (c != root) frontier.push_back(c);
+  }
+  static const long kTicksPerSecond = sysconf(_SC_CLK_TCK);
+  return static_cast<double>(ticks) * 1e6 / static_cast<double>(kTicksPerSecond);
+}
+
+}  // namespace tlsresume::tools::bench

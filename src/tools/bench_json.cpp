@@ -1,0 +1,114 @@
+// The machine-readable result. Schema (version 1): every key below is always present
+// unless marked optional; absent measurements are null, never zero.
+//   version: 1
+//   machine: {nproc, openssl, kernel, cpu_model}
+//   settings: {targets[], scenarios[], certs[], concurrency, duration_s, count|null,
+//              mix_no_ticket, pinned}
+//   cells[]: {target, scenario, cert, protocol, handshakes, handshakes_per_sec,
+//             latency_us: {p50, p90, p99}|null, server_cpu_us_per_handshake|null,
+//             bytes_client_to_server, bytes_server_to_client, ticket_bytes,
+//             resumed_ratio|null, errors, seconds, floor_server_cpu_us|null,
+//             server_says? {kind: count}, skipped_reason?, error?, first_error?}
+//   floor[]: {cert, scenario, handshakes, server_us_per_handshake,
+//             client_us_per_handshake, resumed_ratio}
+//   wall_seconds
+#include <cmath>
+
+#include "server/json.hpp"
+#include "tools/bench_report.hpp"
+
+namespace tlsresume::tools::bench {
+namespace {
+
+using server::jsonString;
+
+std::string num(double v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3f", v);
+  // Trim trailing zeros so integers read as integers and the file stays small.
+  std::string s = buf;
+  while (s.back() == '0') s.pop_back();
+  if (s.back() == '.') s.pop_back();
+  return s;
+}
+
+std::string num(const std::optional<double>& v) { return v ? num(*v) : "null"; }
+
+template <typename T, typename F>
+std::string array(const std::vector<T>& items, F&& one) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ",\n";
+    out += one(items[i]);
+  }
+  return out + "]";
+}
+
+std::string cellJson(const CellResult& c) {
+  std::string o = "{";
+  o += "\"target\":" + jsonString(c.target);
+  o += ",\"scenario\":" + jsonString(toString(c.scenario));
+  o += ",\"cert\":" + jsonString(toString(c.cert));
+  o += ",\"protocol\":" + jsonString(c.protocol);
+  o += ",\"handshakes\":" + std::to_string(c.handshakes);
+  o += ",\"handshakes_per_sec\":" + num(c.handshakes_per_sec);
+  o += ",\"latency_us\":";
+  o += c.latency_us ? "{\"p50\":" + num(c.latency_us->p50) + ",\"p90\":" + num(c.latency_us->p90) +
+                          ",\"p99\":" + num(c.latency_us->p99) + "}"
+                    : std::string("null");
+  o += ",\"server_cpu_us_per_handshake\":" + num(c.server_cpu_us_per_handshake);
+  o += ",\"bytes_client_to_server\":" + num(c.bytes_client_to_server);
+  o += ",\"bytes_server_to_client\":" + num(c.bytes_server_to_client);
+  o += ",\"ticket_bytes\":" + num(c.ticket_bytes);
+  o += ",\"resumed_ratio\":" + num(c.resumed_ratio);
+  o += ",\"errors\":" + std::to_string(c.errors);
+  o += ",\"seconds\":" + num(c.seconds);
+  o += ",\"floor_server_cpu_us\":" + num(c.floor_us);
+  if (!c.server_says.empty()) {
+    o += ",\"server_says\":{";
+    bool first = true;
+    for (const auto& [kind, n] : c.server_says) {
+      if (!first) o += ',';
+      o += jsonString(kind);
+      o += ':';
+      o += std::to_string(n);
+      first = false;
+    }
+    o += "}";
+  }
+  if (!c.skipped_reason.empty()) o += ",\"skipped_reason\":" + jsonString(c.skipped_reason);
+  if (!c.error.empty()) o += ",\"error\":" + jsonString(c.error);
+  if (!c.first_error.empty()) o += ",\"first_error\":" + jsonString(c.first_error);
+  return o + "}";
+}
+
+std::string floorJson(const FloorResult& f) {
+  return "{\"cert\":" + jsonString(toString(f.cert)) + ",\"scenario\":" + jsonString(toString(f.scenario)) +
+         ",\"handshakes\":" + std::to_string(f.handshakes) + ",\"server_us_per_handshake\":" + num(f.server_us) +
+         ",\"client_us_per_handshake\":" + num(f.client_us) + ",\"resumed_ratio\":" + num(f.resumed_ratio) + "}";
+}
+
+}  // namespace
+
+std::string toJson(const RunResult& run) {
+  const auto& o = run.options;
+  std::string out = "{\"version\":1";
+  out += ",\"machine\":{\"nproc\":" + std::to_string(run.machine.nproc) +
+         ",\"openssl\":" + jsonString(run.machine.openssl) + ",\"kernel\":" + jsonString(run.machine.kernel) +
+         ",\"cpu_model\":" + jsonString(run.machine.cpu_model) + "}";
+  out += ",\"settings\":{\"targets\":" + array(o.targets, [](const Target& t) { return jsonString(t.name); });
+  out += ",\"scenarios\":" + array(o.scenarios, [](Scenario s) { return jsonString(toString(s)); });
+  out += ",\"certs\":" + array(o.certs, [](CertType c) { return jsonString(toString(c)); });
+  out += ",\"concurrency\":" + std::to_string(o.concurrency);
+  out += ",\"duration_s\":" + num(o.duration.count());
+  out += ",\"count\":" + (o.count ? std::to_string(o.count) : std::string("null"));
+  out += ",\"mix_no_ticket\":" + num(o.mix_no_ticket);
+  out += std::string(",\"pinned\":") + (o.pin ? "true" : "false") + "}";
+  out += ",\"cells\":" + array(run.cells, cellJson);
+  out += ",\"floor\":" + array(run.floor, floorJson);
+  out += ",\"wall_seconds\":" + num(run.wall_seconds);
+  return out + "}\n";
+}
+
+}  // namespace tlsresume::tools::bench

@@ -1,0 +1,405 @@
+#include "tools/bench_load.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "tools/bench_wire.hpp"
+
+namespace tlsresume::tools::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kRequest = "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+// Enough for the status line and the built-in responder's body; the rest is read and dropped.
+constexpr std::size_t kMaxResponseKept = 4096;
+// A target that fails this many connections in a row, with none succeeding since, is
+// given up on instead of being hammered until the deadline.
+constexpr std::uint64_t kMaxConsecutiveErrors = 200;
+
+std::string lowerFirst(std::string s) {
+  if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
+  return s;
+}
+
+std::string errnoText(int err) { return lowerFirst(std::strerror(err)); }
+
+// One line for a failed SSL call, from OpenSSL's queue or errno; the queue is cleared.
+std::string tlsError(SSL* ssl, int ret, const char* during) {
+  const int err = SSL_get_error(ssl, ret);
+  const int saved_errno = errno;
+  std::string reason;
+  if (const unsigned long e = ERR_peek_last_error()) {
+    const char* r = ERR_reason_error_string(e);
+    reason = r ? r : "error " + std::to_string(ERR_GET_REASON(e));
+  } else if (err == SSL_ERROR_SYSCALL) {
+    reason = saved_errno ? errnoText(saved_errno) : "the server closed the connection";
+  } else {
+    reason = "SSL error " + std::to_string(err);
+  }
+  ERR_clear_error();
+  return std::string("TLS ") + during + " failed: " + reason;
+}
+
+enum class Phase { idle, connecting, handshaking, writing, reading };
+
+struct Slot {
+  int fd = -1;
+  ossl::SslPtr ssl;
+  Phase phase = Phase::idle;
+  Clock::time_point started, deadline;
+  int profile = 0;
+  bool warmup = false;
+  std::vector<int> warmups_left;  // profiles still to warm up on this slot
+  ossl::SessionPtr sessions[2];   // latest session per profile
+  WireCounter wire;
+  std::string response;
+  std::size_t sent = 0;
+  std::uint32_t events = 0;
+};
+
+class Generator {
+ public:
+  Generator(const LoadSpec& spec, const std::atomic<bool>& stop) : spec_(spec), stop_(stop), slots_(spec.concurrency) {
+    epfd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (epfd_ < 0) throw BenchError("epoll_create1: " + errnoText(errno));
+    profiles_[0] = spec.clients.primary;
+    ctx_[0] = makeClientContext(profiles_[0]);
+    if (spec.clients.alternate) {
+      profiles_[1] = *spec.clients.alternate;
+      ctx_[1] = makeClientContext(profiles_[1]);
+    }
+  }
+  ~Generator() {
+    for (auto& s : slots_)
+      if (s.fd >= 0) ::close(s.fd);
+    ::close(epfd_);
+  }
+  Generator(const Generator&) = delete;
+  Generator& operator=(const Generator&) = delete;
+
+  LoadResult run() {
+    // Warm-up: one full handshake per slot and profile gives each slot a session to
+    // resume, and proves the target answers, before anything is counted.
+    for (auto& s : slots_) {
+      s.warmups_left = {0};
+      if (ctx_[1]) s.warmups_left.push_back(1);
+    }
+    drive();
+    if (warm_ok_ == 0 && !stop_) throw BenchError(spec_.target_name + ": " + warm_error_);
+
+    if (spec_.on_measure_start) spec_.on_measure_start();
+    measuring_ = true;
+    consecutive_errors_ = 0;
+    t0_ = last_done_ = Clock::now();
+    deadline_ = t0_ + std::chrono::duration_cast<Clock::duration>(spec_.duration);
+    drive();
+    result_.seconds = std::chrono::duration<double>(last_done_ - t0_).count();
+    return std::move(result_);
+  }
+
+ private:
+  bool wantMore() const {
+    if (stop_ || consecutive_errors_ >= kMaxConsecutiveErrors) return false;
+    if (spec_.count > 0) return started_ < spec_.count;
+    return Clock::now() < deadline_;
+  }
+
+  // Runs the loop until no slot is busy and none should start again.
+  void drive() {
+    auto next_tick = Clock::now();
+    for (;;) {
+      refill();
+      if (active_ == 0) return;
+      epoll_event events[256];
+      const int n = epoll_wait(epfd_, events, 256, 50);
+      if (n < 0 && errno != EINTR) throw BenchError("epoll_wait: " + errnoText(errno));
+      for (int i = 0; i < n; ++i) {
+        Slot& s = *static_cast<Slot*>(events[i].data.ptr);
+        if (s.phase == Phase::connecting) onConnected(s);
+        else if (s.phase != Phase::idle) step(s);
+      }
+      const auto now = Clock::now();
+      for (auto& s : slots_)
+        if (s.phase != Phase::idle && now > s.deadline)
+          finish(s, "timed out after " + std::to_string(spec_.connection_timeout.count()) + " ms");
+      if (stop_) abortAll();
+      if (measuring_ && spec_.on_tick && now >= next_tick) {
+        spec_.on_tick(result_.handshakes, std::chrono::duration<double>(now - t0_).count());
+        next_tick = now + std::chrono::milliseconds(250);
+      }
+    }
+  }
+
+  void refill() {
+    for (auto& s : slots_) {
+      if (s.phase != Phase::idle) continue;
+      if (!measuring_) {
+        if (s.warmups_left.empty() || stop_) continue;
+        const int p = s.warmups_left.front();
+        s.warmups_left.erase(s.warmups_left.begin());
+        begin(s, p, true);
+      } else if (wantMore()) {
+        ++started_;
+        const bool alt = ctx_[1] && std::bernoulli_distribution(spec_.clients.alternate_share)(rng_);
+        begin(s, alt ? 1 : 0, false);
+      }
+    }
+  }
+
+  void abortAll() {
+    for (auto& s : slots_)
+      if (s.phase != Phase::idle) close(s);
+  }
+
+  void begin(Slot& s, int profile, bool warmup) {
+    s.profile = profile;
+    s.warmup = warmup;
+    s.response.clear();
+    s.sent = 0;
+    s.wire = WireCounter{};
+    s.started = Clock::now();
+    s.deadline = s.started + spec_.connection_timeout;
+    const auto* sa = reinterpret_cast<const sockaddr*>(&spec_.address.addr);
+    s.fd = ::socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    ++active_;
+    if (s.fd < 0) return finish(s, "socket: " + errnoText(errno));
+    const int one = 1;
+    setsockopt(s.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    s.phase = Phase::connecting;
+    s.events = 0;
+    if (::connect(s.fd, sa, spec_.address.len) == 0) return startTls(s);
+    if (errno != EINPROGRESS) return finish(s, errnoText(errno));
+    watch(s, EPOLLOUT);
+  }
+
+  void watch(Slot& s, std::uint32_t events) {
+    if (s.events == events) return;
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.ptr = &s;
+    const int op = s.events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+    if (epoll_ctl(epfd_, op, s.fd, &ev) != 0) return finish(s, "epoll_ctl: " + errnoText(errno));
+    s.events = events;
+  }
+
+  void onConnected(Slot& s) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) return finish(s, errnoText(err));
+    startTls(s);
+  }
+
+  void startTls(Slot& s) {
+    s.ssl.reset(SSL_new(ctx_[s.profile].get()));
+    if (!s.ssl || SSL_set_fd(s.ssl.get(), s.fd) != 1) return finish(s, "SSL_new: " + ossl::lastError());
+    SSL_set_tlsext_host_name(s.ssl.get(), spec_.sni.c_str());
+    SSL_set_msg_callback(s.ssl.get(), &WireCounter::callback);
+    SSL_set_msg_callback_arg(s.ssl.get(), &s.wire);
+    if (!s.warmup && profiles_[s.profile].resume && s.sessions[s.profile])
+      SSL_set_session(s.ssl.get(), s.sessions[s.profile].get());
+    SSL_set_connect_state(s.ssl.get());
+    s.phase = Phase::handshaking;
+    step(s);
+  }
+
+  // Advances one connection as far as it can go without blocking.
+  void step(Slot& s) {
+    SSL* ssl = s.ssl.get();
+    for (;;) {
+      int r = 0;
+      if (s.phase == Phase::handshaking) {
+        r = SSL_do_handshake(ssl);
+        if (r == 1) {
+          onHandshake(s);
+          s.phase = Phase::writing;
+          continue;
+        }
+      } else if (s.phase == Phase::writing) {
+        r = SSL_write(ssl, kRequest.data() + s.sent, static_cast<int>(kRequest.size() - s.sent));
+        if (r > 0) {
+          s.sent += static_cast<std::size_t>(r);
+          if (s.sent == kRequest.size()) s.phase = Phase::reading;
+          continue;
+        }
+      } else {
+        char buf[16384];
+        r = SSL_read(ssl, buf, sizeof buf);
+        if (r > 0) {
+          const std::size_t keep = std::min<std::size_t>(
+              static_cast<std::size_t>(r), kMaxResponseKept - std::min(kMaxResponseKept, s.response.size()));
+          s.response.append(buf, keep);
+          continue;
+        }
+      }
+      const int err = SSL_get_error(ssl, r);
+      if (err == SSL_ERROR_WANT_READ) return watch(s, EPOLLIN);
+      if (err == SSL_ERROR_WANT_WRITE) return watch(s, EPOLLOUT);
+      if (s.phase == Phase::reading && (err == SSL_ERROR_ZERO_RETURN || !s.response.empty())) {
+        ERR_clear_error();  // a server that resets after a full response has still answered
+        return finish(s, {});
+      }
+      return finish(s, tlsError(ssl, r, s.phase == Phase::handshaking ? "handshake" : "exchange"));
+    }
+  }
+
+  void onHandshake(Slot& s) {
+    if (s.warmup) return;
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - s.started).count();
+    result_.latencies_us.push_back(static_cast<std::uint32_t>(std::min<long long>(us, UINT32_MAX)));
+    ++result_.handshakes;
+    if (SSL_session_reused(s.ssl.get())) ++result_.resumed;
+    ++result_.versions[SSL_version(s.ssl.get())];
+  }
+
+  // Ends a connection: `error` empty means it completed with a response.
+  void finish(Slot& s, const std::string& error) {
+    if (error.empty()) onComplete(s);
+    else onError(s, error);
+    close(s);
+  }
+
+  void close(Slot& s) {
+    s.ssl.reset();
+    if (s.fd >= 0) ::close(s.fd);  // also leaves the epoll set
+    s.fd = -1;
+    s.phase = Phase::idle;
+    --active_;
+    if (measuring_) last_done_ = Clock::now();
+  }
+
+  void onError(Slot& s, const std::string& error) {
+    ++consecutive_errors_;
+    if (s.warmup) {
+      if (warm_error_.empty()) warm_error_ = error;
+      return;
+    }
+    ++result_.errors;
+    if (result_.first_error.empty()) result_.first_error = error;
+  }
+
+  void onComplete(Slot& s) {
+    consecutive_errors_ = 0;
+    // The server closed after its response: the connection ended cleanly. Without this
+    // mark SSL_free() takes the session for a broken one and makes it non-resumable.
+    SSL_set_shutdown(s.ssl.get(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    // After the response, TLS 1.3 tickets have arrived: this is the newest session.
+    ossl::SessionPtr session(SSL_get1_session(s.ssl.get()));
+    if (s.warmup) ++warm_ok_;
+    else recordCompletion(s, session.get());
+    if (profiles_[s.profile].resume && session && SSL_SESSION_is_resumable(session.get()))
+      s.sessions[s.profile] = std::move(session);
+  }
+
+  void recordCompletion(Slot& s, SSL_SESSION* session) {
+    ++result_.completed;
+    result_.bytes_s2c += s.wire.bytes[0];
+    result_.bytes_c2s += s.wire.bytes[1];
+    const unsigned char* ticket = nullptr;
+    std::size_t ticket_len = 0;
+    if (session) SSL_SESSION_get0_ticket(session, &ticket, &ticket_len);
+    if (ticket_len > 0) {
+      result_.ticket_bytes += ticket_len;
+      ++result_.tickets;
+    }
+    const std::string& r = s.response;
+    if (!(r.starts_with("HTTP/1.1 200") || r.starts_with("HTTP/1.0 200"))) {
+      ++result_.errors;
+      if (result_.first_error.empty()) result_.first_error = "unexpected response: " + r.substr(0, r.find('\r'));
+      return;
+    }
+    // The built-in responder says how the server saw the handshake; peers say "ok".
+    const auto at = r.find("\nresumed: ");
+    if (at != std::string::npos) {
+      const auto start = at + 10;
+      ++result_.server_says[r.substr(start, r.find_first_of("\r\n", start) - start)];
+    }
+  }
+
+  const LoadSpec& spec_;
+  const std::atomic<bool>& stop_;
+  int epfd_ = -1;
+  ClientProfile profiles_[2];
+  ossl::SslCtxPtr ctx_[2];
+  std::vector<Slot> slots_;  // never resized: epoll holds pointers into it
+  unsigned active_ = 0;
+  LoadResult result_;
+  bool measuring_ = false;
+  std::uint64_t started_ = 0;
+  std::uint64_t warm_ok_ = 0;
+  std::uint64_t consecutive_errors_ = 0;
+  std::string warm_error_;
+  Clock::time_point t0_, deadline_, last_done_;
+  std::mt19937_64 rng_{42};  // fixed seed: the same mix from run to run
+};
+
+}  // namespace
+
+ScenarioClients clientsFor(Scenario s, double mix_no_ticket) {
+  const ClientProfile session_id{TLS1_2_VERSION, true, true};
+  const ClientProfile ticket13{TLS1_3_VERSION, false, true};
+  switch (s) {
+    case Scenario::full_tls13:
+      return {{TLS1_3_VERSION, false, false}, std::nullopt, 0};
+    case Scenario::full_tls12:
+      return {{TLS1_2_VERSION, false, false}, std::nullopt, 0};
+    case Scenario::session_id:
+      return {session_id, std::nullopt, 0};
+    case Scenario::ticket_tls12:
+      return {{TLS1_2_VERSION, false, true}, std::nullopt, 0};
+    case Scenario::ticket_tls13:
+    case Scenario::stateful_ticket:
+      return {ticket13, std::nullopt, 0};
+    // Clients without ticket support are old TLS 1.2 stacks; the rest are modern TLS 1.3.
+    case Scenario::mix:
+      return {ticket13, session_id, mix_no_ticket};
+  }
+  return {};
+}
+
+ossl::SslCtxPtr makeClientContext(const ClientProfile& p) {
+  ossl::SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
+  if (!ctx) throw BenchError("SSL_CTX_new: " + ossl::lastError());
+  SSL_CTX_set_min_proto_version(ctx.get(), p.version);
+  SSL_CTX_set_max_proto_version(ctx.get(), p.version);
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+  // Sessions are kept per slot by hand, not in OpenSSL's client cache.
+  SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_options(ctx.get(), SSL_OP_IGNORE_UNEXPECTED_EOF | (p.no_ticket ? SSL_OP_NO_TICKET : 0));
+  return ctx;
+}
+
+LoadResult runLoad(const LoadSpec& spec, const std::atomic<bool>& stop) {
+  if (spec.concurrency == 0) throw BenchError("concurrency must be at least 1");
+  Generator g(spec, stop);
+  return g.run();
+}
+
+Percentiles percentiles(std::vector<std::uint32_t> v) {
+  Percentiles p;
+  if (v.empty()) return p;
+  std::sort(v.begin(), v.end());
+  // Nearest rank: the smallest sample with at least q of the samples at or below it.
+  auto at = [&](double q) {
+    const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
+    return static_cast<double>(v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)]);
+  };
+  p.p50 = at(0.50);
+  p.p90 = at(0.90);
+  p.p99 = at(0.99);
+  return p;
+}
+
+}  // namespace tlsresume::tools::bench

@@ -1,0 +1,77 @@
+#pragma once
+// The load generator: OpenSSL's client side on non-blocking sockets driven by one epoll
+// loop, K connections in flight. Each connection is TCP connect, TLS handshake (full, or
+// resumed from the slot's saved session), one HTTP/1.1 request with "Connection: close",
+// the response read until the server closes, close.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "openssl/ossl_ptr.hpp"
+#include "server/net.hpp"
+#include "tools/bench_types.hpp"
+
+namespace tlsresume::tools::bench {
+
+// What kind of client one connection is.
+struct ClientProfile {
+  int version = 0;         // TLS1_2_VERSION or TLS1_3_VERSION, pinned (min = max)
+  bool no_ticket = false;  // SSL_OP_NO_TICKET: a TLS 1.2 client resumes by session id
+  bool resume = false;     // offer the slot's latest session
+};
+
+// The client profiles of a scenario: `primary`, and for `mix` an `alternate` used by a
+// share of the connections (clients without ticket support).
+struct ScenarioClients {
+  ClientProfile primary;
+  std::optional<ClientProfile> alternate;
+  double alternate_share = 0;
+};
+ScenarioClients clientsFor(Scenario s, double mix_no_ticket);
+
+// A client SSL_CTX for one profile. Certificates are not verified: we measure the
+// server, and every target here is one we started or the user named.
+ossl::SslCtxPtr makeClientContext(const ClientProfile& p);
+
+struct LoadSpec {
+  server::SocketAddress address;
+  std::string target_name;  // for messages: "target 127.0.0.1:1: connection refused"
+  std::string sni = "localhost";
+  ScenarioClients clients;
+  unsigned concurrency = 8;
+  std::chrono::duration<double> duration{3};
+  std::uint64_t count = 0;  // > 0: exactly this many measured handshakes
+  std::chrono::milliseconds connection_timeout{10000};
+  // Called once between warm-up and measurement (the caller samples server CPU there),
+  // and about four times a second while measuring.
+  std::function<void()> on_measure_start;
+  std::function<void(std::uint64_t handshakes, double seconds)> on_tick;
+};
+
+struct LoadResult {
+  std::uint64_t handshakes = 0;  // measured handshakes that completed
+  std::uint64_t resumed = 0;     // ... of which SSL_session_reused() said yes
+  std::uint64_t completed = 0;   // connections that finished with a response
+  std::uint64_t errors = 0;
+  std::string first_error;
+  double seconds = 0;
+  std::vector<std::uint32_t> latencies_us;      // connect start to handshake done
+  std::uint64_t bytes_c2s = 0, bytes_s2c = 0;   // handshake records, over completed connections
+  std::uint64_t ticket_bytes = 0, tickets = 0;  // sum of ticket lengths, connections with a ticket
+  std::map<int, std::uint64_t> versions;        // negotiated protocol -> handshakes
+  std::map<std::string, std::uint64_t> server_says;
+};
+
+// Runs warm-up (one full handshake per slot and profile, not counted) then the measured
+// phase. Throws BenchError when no warm-up connection succeeds (unreachable target, not
+// TLS). Returns early, with what it has, when `stop` becomes true.
+LoadResult runLoad(const LoadSpec& spec, const std::atomic<bool>& stop);
+
+Percentiles percentiles(std::vector<std::uint32_t> samples);
+
+}  // namespace tlsresume::tools::bench

@@ -1,0 +1,158 @@
+// The Markdown report: conclusion first, then speed against security, the charts, every
+// figure, the floor, and how it was measured.
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+
+#include "tools/bench_report.hpp"
+
+namespace tlsresume::tools::bench {
+namespace {
+
+std::string opt(const std::optional<double>& v, int decimals) { return v ? formatNumber(*v, decimals) : "–"; }
+
+std::string nowUtc() {
+  const std::time_t t = std::time(nullptr);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", std::gmtime(&t));
+  return buf;
+}
+
+// Markdown table cells must not contain a bare '|'.
+std::string cell(std::string s) {
+  for (std::size_t i = 0; (i = s.find('|', i)) != std::string::npos; i += 2) s.replace(i, 1, "\\|");
+  return s;
+}
+
+void settings(std::ostream& md, const RunResult& run) {
+  const auto& o = run.options;
+  const auto& m = run.machine;
+  md << "Measured " << nowUtc() << " on " << m.nproc << " CPUs (" << (m.cpu_model.empty() ? "unknown CPU" : m.cpu_model)
+     << "), " << m.openssl << ", " << m.kernel << ".\n"
+     << "Each cell: " << o.concurrency << " concurrent connections, "
+     << (o.count ? std::to_string(o.count) + " handshakes" : formatNumber(o.duration.count(), 1) + " s")
+     << "; mix: " << formatNumber(100 * o.mix_no_ticket, 0) << "% of clients without tickets; "
+     << (o.pin ? "servers pinned to CPU 0, generator to CPU 1" : "not pinned") << ". The run took "
+     << formatNumber(run.wall_seconds, 0) << " s.\n\n";
+}
+
+void tradeOffTable(std::ostream& md, const RunResult& run) {
+  const auto trades = tradeOffs(run);
+  if (trades.empty()) return;
+  md << "## Speed against security\n\n"
+     << "| server | cert | resumption | CPU µs/hs | full µs/hs | speed-up | resumed | security cost | revocable |\n"
+     << "|---|---|---|--:|--:|--:|--:|---|---|\n";
+  for (const auto& t : trades) {
+    md << "| " << cell(t.target) << " | " << toString(t.cert) << " | " << toString(t.mode) << " | " << opt(t.cpu_us, 0)
+       << " | " << opt(t.baseline_cpu_us, 0) << " | "
+       << (t.speedup ? formatNumber(*t.speedup, 2) + "×" + (t.by_throughput ? " (hs/s)" : "") : "–") << " | "
+       << formatNumber(100 * t.resumed_ratio, 1) << "% | " << cell(t.security) << " | " << t.revocable << " |\n";
+  }
+  md << "\nSpeed-up: server CPU per handshake of the full handshake it replaces (TLS 1.2 for session ids and "
+        "TLS 1.2 tickets, TLS 1.3 otherwise, the same blend for `mix`) divided by its own.\n\n";
+}
+
+void figures(std::ostream& md, const RunResult& run) {
+  const bool with_floor = !run.floor.empty();
+  md << "## All figures\n\n| target | cert | scenario | protocol | hs/s | p50 µs | p90 µs | p99 µs | CPU µs/hs | "
+        "c→s B | s→c B | ticket B | resumed |"
+     << (with_floor ? " floor µs |" : "") << " note |\n|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+     << (with_floor ? "--:|" : "") << "---|\n";
+  for (const auto& c : run.cells) {
+    md << "| " << cell(c.target) << " | " << toString(c.cert) << " | " << toString(c.scenario) << " | ";
+    if (!c.measured()) {
+      md << "– | – | – | – | – | – | – | – | – | – |" << (with_floor ? " – |" : "") << " "
+         << cell(c.skipped_reason.empty() ? "error: " + c.error : "skipped: " + c.skipped_reason) << " |\n";
+      continue;
+    }
+    md << c.protocol << " | " << formatNumber(c.handshakes_per_sec, 0) << " | "
+       << (c.latency_us ? formatNumber(c.latency_us->p50, 0) + " | " + formatNumber(c.latency_us->p90, 0) + " | " +
+                              formatNumber(c.latency_us->p99, 0)
+                        : std::string("– | – | –"))
+       << " | " << opt(c.server_cpu_us_per_handshake, 0) << " | " << formatNumber(c.bytes_client_to_server, 0) << " | "
+       << formatNumber(c.bytes_server_to_client, 0) << " | " << formatNumber(c.ticket_bytes, 0) << " | "
+       << (c.resumed_ratio ? formatNumber(100 * *c.resumed_ratio, 1) + "%" : "–") << " |"
+       << (with_floor ? " " + opt(c.floor_us, 0) + " |" : "") << " ";
+    std::string note;
+    if (!c.server_says.empty()) {
+      note = "server says:";
+      for (const auto& [kind, n] : c.server_says) note += " " + kind + " " + std::to_string(n);
+    }
+    if (c.errors) note += (note.empty() ? "" : "; ") + std::to_string(c.errors) + " errors: " + c.first_error;
+    md << cell(note) << " |\n";
+  }
+  md << "\n";
+  if (with_floor) {
+    md << "## OpenSSL floor\n\nOpenSSL alone, client and server in one thread over memory BIO pairs: no sockets, no "
+          "HTTP, OpenSSL's own session cache and ticket keys.\n\n| cert | handshake | server µs | client µs | "
+          "handshakes | resumed |\n"
+          "|---|---|--:|--:|--:|--:|\n";
+    for (const auto& f : run.floor)
+      md << "| " << toString(f.cert) << " | " << toString(f.scenario) << " | " << formatNumber(f.server_us, 1) << " | "
+         << formatNumber(f.client_us, 1) << " | " << f.handshakes << " | " << formatNumber(100 * f.resumed_ratio, 1)
+         << "% |\n";
+    md << "\n";
+  }
+}
+
+void method(std::ostream& md) {
+  md << "## How it was measured\n\n"
+        "- **Cells**: target × scenario × certificate type, back to back in one run. Each cell first makes one full "
+        "handshake per client slot (not counted) to get a session, then every connection is TCP connect, TLS "
+        "handshake, "
+        "`GET / HTTP/1.1` with `Connection: close`, the response read until the server closes. Resumed scenarios offer "
+        "the slot's latest session (taken after the response, so TLS 1.3 tickets have arrived) and check "
+        "`SSL_session_reused` on every handshake: the resumed ratio is measured, never assumed.\n"
+        "- **Scenarios**: `full-tls13`, `full-tls12` offer no session; `session-id` is a TLS 1.2 client without "
+        "ticket support; `ticket-tls12`, `ticket-tls13` resume by ticket; `stateful-ticket` is TLS 1.3 against our "
+        "server with `tls13_tickets = \"stateful\"` (nginx and haproxy have no such mode); `mix` is a share of TLS 1.2 "
+        "clients without tickets and TLS 1.3 ticket clients for the rest.\n"
+        "- **Latency**: from the start of the TCP connect to the end of the client's handshake, in microseconds.\n"
+        "- **Server CPU per handshake**: utime + stime of the server process and all its descendants from "
+        "`/proc/PID/stat` (nginx: master and worker; reaped children through cutime + cstime), over the measured "
+        "part of the cell, divided by its handshakes. It includes TCP, the kernel's share and the HTTP exchange. "
+        "The kernel counts in 10 ms ticks, so cells should last seconds.\n"
+        "- **Bytes**: TLS handshake and ChangeCipherSpec records each way, 5-byte record headers included, for the "
+        "whole connection (TLS 1.3 NewSessionTicket messages arrive after the handshake and are counted); no "
+        "application data, no alerts, no TCP/IP headers.\n"
+        "- **Ticket**: length of the ticket the client holds after the connection (0: no ticket).\n"
+        "- **Servers**: our `tlsresume serve --workers 1 --admin off` with the built-in responder; nginx and haproxy "
+        "from their Debian packages with one worker, a shared session cache (1 h), tickets on with their default "
+        "(OpenSSL-made, never rotated) keys, TLS 1.2 and 1.3, and a fixed `200 ok`. All use the same certificate and "
+        "key, the same TLS 1.2 cipher suites and key-exchange groups, and listen on 127.0.0.1.\n"
+        "- **Caveat**: the client runs on the same machine; handshakes/s is bounded by whichever side saturates first. "
+        "CPU per handshake is the figure that compares servers.\n";
+}
+
+}  // namespace
+
+ReportFiles writeReport(const RunResult& run, const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  ReportFiles files;
+  files.index = dir + "/index.md";
+  const Charts charts = drawCharts(run, dir);
+  if (charts.files.empty() || !charts.missing_reason.empty())
+    files.note = charts.missing_reason.empty() ? "no charts" : "charts: " + charts.missing_reason;
+
+  std::ofstream md(files.index, std::ios::trunc);
+  md << "# tlsresume bench: is the speed-up from session tickets worth it?\n\n";
+  settings(md, run);
+  md << "## Conclusion\n\n";
+  const auto lines = conclusions(run);
+  if (lines.empty()) md << "No cell was measured: nothing to conclude.\n";
+  for (const auto& l : lines) md << "- " << l << "\n";
+  md << "\n";
+  tradeOffTable(md, run);
+  md << "## Charts\n\n";
+  for (const auto& [title, file] : charts.files) md << "![" << title << "](" << file << ")\n\n";
+  if (!charts.missing_reason.empty()) md << "_Charts missing: " << charts.missing_reason << "._\n\n";
+  figures(md, run);
+  method(md);
+  md << "\nMachine-readable figures: [bench.json](bench.json).\n";
+  if (!md) throw BenchError("cannot write " + files.index);
+  std::ofstream json(dir + "/bench.json", std::ios::trunc);
+  json << toJson(run);
+  return files;
+}
+
+}  // namespace tlsresume::tools::bench

@@ -1,0 +1,323 @@
+#include "tools/bench_peers.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <openssl/pem.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <initializer_list>
+#include <thread>
+
+#include "server/net.hpp"
+
+namespace tlsresume::tools::bench {
+namespace {
+
+// The same TLS 1.2 suites and groups as src/openssl/tls_frontend.cpp, so that every
+// server negotiates the same algorithms and the comparison is about the server.
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+constexpr const char* kGroups = "X25519:P-256:P-384";
+constexpr int kLaunchAttempts = 3;
+constexpr auto kStartTimeout = std::chrono::seconds(15);
+
+std::uint16_t freePort() {
+  const int fd = server::listenOn(server::Endpoint{"127.0.0.1", 0}, false, "free port");
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  ::close(fd);
+  return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+}
+
+std::string pemOfKey(EVP_PKEY* key) {
+  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr))
+    throw BenchError("cannot encode the test key: " + ossl::lastError());
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+// A pipe whose read end the child opens as /dev/fd/N: our server reads its certificate
+// and key from it, so the key never touches the disk for self.
+int pipeWith(const std::string& content) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) throw BenchError(std::string("pipe: ") + std::strerror(errno));
+  // PEM files are a few KB, well under the 64 KB pipe buffer: the write cannot block.
+  const ssize_t n = ::write(p[1], content.data(), content.size());
+  ::close(p[1]);
+  // Numbered above the bench's own descriptors, so the child's dup2 to 3 and 4 cannot
+  // overwrite one source with another.
+  const int high = fcntl(p[0], F_DUPFD_CLOEXEC, 100);
+  ::close(p[0]);
+  if (n != static_cast<ssize_t>(content.size()) || high < 0) {
+    if (high >= 0) ::close(high);
+    throw BenchError("cannot hand the certificate to the server through a pipe");
+  }
+  return high;
+}
+
+std::string lines(std::initializer_list<std::string> items) {
+  std::string out;
+  for (const auto& l : items) {
+    out += l;
+    out += '\n';
+  }
+  return out;
+}
+
+bool executable(const std::string& path) { return !path.empty() && access(path.c_str(), X_OK) == 0; }
+
+}  // namespace
+
+const char* peerInstallHint(TargetKind kind) {
+  return kind == TargetKind::nginx ? "apt-get install nginx-light" : "apt-get install haproxy";
+}
+
+CertMaterial makeCertMaterial(CertType type) {
+  CertMaterial m;
+  m.type = type;
+  m.key =
+      ossl::makeSelfSigned("localhost", type == CertType::ecdsa ? ossl::KeyType::ecdsa_p256 : ossl::KeyType::rsa2048);
+  m.cert_pem = ossl::certificatePem(m.key.cert.get());
+  m.key_pem = pemOfKey(m.key.key.get());
+  return m;
+}
+
+ServerLauncher::ServerLauncher(const BenchOptions& options, const TempDir& dir) : options_(options), dir_(dir) {
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n > 0) self_exe_.assign(buf, static_cast<std::size_t>(n));
+}
+
+std::string ServerLauncher::unavailableReason(const Target& t) const {
+  if (t.kind == TargetKind::nginx || t.kind == TargetKind::haproxy) {
+    const std::string& bin = t.kind == TargetKind::nginx ? options_.nginx_bin : options_.haproxy_bin;
+    if (!executable(bin)) {
+      const std::string standard = t.kind == TargetKind::nginx ? kNginxBin : kHaproxyBin;
+      return t.name + (bin == standard ? " not installed" : " not found at " + bin) + " (" + peerInstallHint(t.kind) +
+             ")";
+    }
+  }
+  if (t.kind == TargetKind::self && !executable(self_exe_)) return "cannot find our own binary through /proc/self/exe";
+  return {};
+}
+
+std::string ServerLauncher::scenarioSkipReason(const Target& t, Scenario s) {
+  if (s == Scenario::stateful_ticket && (t.kind == TargetKind::nginx || t.kind == TargetKind::haproxy))
+    return t.name + " has no distinct TLS 1.3 stateful-ticket mode";
+  return {};
+}
+
+std::unique_ptr<RunningServer> ServerLauncher::start(const Target& t, const CertMaterial& cert, bool stateful) {
+  switch (t.kind) {
+    case TargetKind::self:
+      return startSelf(cert, stateful);
+    case TargetKind::nginx:
+      return startNginx(cert);
+    case TargetKind::haproxy:
+      return startHaproxy(cert);
+    case TargetKind::external: {
+      auto s = std::make_unique<RunningServer>();
+      s->endpoint = t.endpoint;
+      s->pid = options_.server_pid;
+      return s;
+    }
+  }
+  return nullptr;
+}
+
+std::unique_ptr<RunningServer> ServerLauncher::launch(const std::string& what,
+                                                      const std::function<SpawnSpec(std::uint16_t)>& make) {
+  std::string last;
+  for (int attempt = 0; attempt < kLaunchAttempts; ++attempt) {
+    if (interrupted()) throw BenchError("interrupted");
+    const std::uint16_t port = freePort();
+    SpawnSpec spec = make(port);
+    if (options_.pin) spec.cpu = 0;
+    auto s = std::make_unique<RunningServer>();
+    s->endpoint = server::Endpoint{"127.0.0.1", port};
+    try {
+      s->process = ChildProcess::spawn(spec);
+    } catch (...) {
+      for (const auto& fd : spec.fds) ::close(fd.first);
+      throw;
+    }
+    for (const auto& fd : spec.fds) ::close(fd.first);  // the child has its copies
+    s->pid = s->process->pid();
+    const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+    bool exited = false;
+    while (std::chrono::steady_clock::now() < deadline && !interrupted()) {
+      if (!s->process->running()) {
+        exited = true;
+        break;
+      }
+      try {
+        ::close(server::connectTo(s->endpoint, 200, what));
+        return s;
+      } catch (const server::NetError&) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+    last = s->process->logTail();
+    s->process->stop();
+    // Another process took the port between our probe and the server's bind: try another.
+    const bool port_taken = last.find("in use") != std::string::npos;
+    if (!port_taken) {
+      if (exited) throw BenchError(what + " exited at start: " + (last.empty() ? "(no output)" : last));
+      throw BenchError(what + " did not listen on " + s->endpoint.str() + " within " +
+                       std::to_string(kStartTimeout.count()) + " s: " + last);
+    }
+  }
+  throw BenchError(what + ": port in use on " + std::to_string(kLaunchAttempts) + " attempts: " + last);
+}
+
+std::unique_ptr<RunningServer> ServerLauncher::startSelf(const CertMaterial& cert, bool stateful) {
+  const unsigned n = ++launches_;
+  std::string config;
+  if (stateful)
+    config = dir_.write("self-" + std::to_string(n) + ".toml", "[default_host]\ntls13_tickets = \"stateful\"\n");
+  return launch("tlsresume serve", [&](std::uint16_t port) {
+    SpawnSpec spec;
+    // Certificate and key through pipes (see pipeWith); one worker thread, no admin
+    // endpoint, the built-in responder: the server and nothing else.
+    spec.fds = {{pipeWith(cert.cert_pem), 3}, {pipeWith(cert.key_pem), 4}};
+    spec.argv = {self_exe_, "serve", "--listen", "127.0.0.1:" + std::to_string(port)};
+    for (const char* arg : {"--workers", "1", "--admin", "off", "--backend", "builtin", "--log-level", "warn", "--cert",
+                            "/dev/fd/3", "--key", "/dev/fd/4"})
+      spec.argv.emplace_back(arg);
+    if (!config.empty()) {
+      spec.argv.push_back("--config");
+      spec.argv.push_back(config);
+    }
+    spec.log_path = dir_.path() + "/self-" + std::to_string(n) + ".log";
+    return spec;
+  });
+}
+
+std::string ServerLauncher::peerFiles(const CertMaterial& cert, bool combined) {
+  const std::string base = std::string("peer-") + toString(cert.type);
+  if (combined) return dir_.write(base + "-combined.pem", cert.cert_pem + cert.key_pem);  // haproxy's format
+  dir_.write(base + ".key", cert.key_pem);
+  return dir_.write(base + ".crt", cert.cert_pem);
+}
+
+std::unique_ptr<RunningServer> ServerLauncher::startNginx(const CertMaterial& cert) {
+  const unsigned n = ++launches_;
+  const std::string crt = peerFiles(cert, false);
+  const std::string key = crt.substr(0, crt.size() - 4) + ".key";
+  const std::string d = dir_.path() + "/nginx-" + std::to_string(n);
+  auto server = launch("nginx", [&](std::uint16_t port) {
+    // One worker, shared session cache, tickets (OpenSSL's own keys), TLS 1.2 and 1.3,
+    // our suites and groups, a fixed tiny answer; every path inside our directory.
+    const std::string listen = "127.0.0.1:" + std::to_string(port);
+    const std::string conf = lines({
+        "daemon off;",
+        "master_process on;",
+        "worker_processes 1;",
+        "pid " + d + ".pid;",
+        "error_log stderr warn;",
+        "events { worker_connections 4096; }",
+        "http {",
+        "  access_log off;",
+        "  client_body_temp_path " + d + "-body;",
+        "  proxy_temp_path " + d + "-proxy;",
+        "  fastcgi_temp_path " + d + "-fastcgi;",
+        "  uwsgi_temp_path " + d + "-uwsgi;",
+        "  scgi_temp_path " + d + "-scgi;",
+        "  server {",
+        "    listen " + listen + " ssl;",
+        "    ssl_certificate " + crt + ";",
+        "    ssl_certificate_key " + key + ";",
+        "    ssl_protocols TLSv1.2 TLSv1.3;",
+        std::string("    ssl_ciphers ") + kTls12Ciphers + ";",
+        "    ssl_prefer_server_ciphers on;",
+        std::string("    ssl_ecdh_curve ") + kGroups + ";",
+        "    ssl_session_cache shared:bench:16m;",
+        "    ssl_session_timeout 1h;",
+        "    ssl_session_tickets on;",
+        "    location / { default_type text/plain; return 200 \"ok\\n\"; }",
+        "  }",
+        "}",
+    });
+    SpawnSpec spec;
+    // Errors go to stderr, which is our log of the child: a failed start is reported in
+    // nginx's own words.
+    const std::string file = dir_.write("nginx-" + std::to_string(n) + ".conf", conf);
+    spec.argv = {options_.nginx_bin, "-p", dir_.path() + "/", "-e", "stderr", "-c", file};
+    spec.log_path = d + ".log";
+    return spec;
+  });
+  // The peer has read its key: take it off the disk, so that not even a bench killed
+  // with SIGKILL (which cannot clean its directory) leaves it behind.
+  ::unlink(key.c_str());
+  return server;
+}
+
+std::unique_ptr<RunningServer> ServerLauncher::startHaproxy(const CertMaterial& cert) {
+  const unsigned n = ++launches_;
+  const std::string pem = peerFiles(cert, true);
+  auto server = launch("haproxy", [&](std::uint16_t port) {
+    // One thread, its shared session cache on (1 h), tickets on (OpenSSL's own keys),
+    // TLS 1.2 and 1.3, our suites and groups, a fixed tiny answer.
+    const std::string conf = lines({
+        "global",
+        "  nbthread 1",
+        "  maxconn 8192",
+        "  tune.ssl.cachesize 100000",
+        "  tune.ssl.lifetime 3600",
+        std::string("  ssl-default-bind-ciphers ") + kTls12Ciphers,
+        "  ssl-default-bind-options ssl-min-ver TLSv1.2",
+        "defaults",
+        "  mode http",
+        "  timeout connect 5s",
+        "  timeout client 30s",
+        "  timeout server 30s",
+        "  timeout http-request 10s",
+        "frontend bench",
+        "  bind 127.0.0.1:" + std::to_string(port) + " ssl crt " + pem + " curves " + kGroups,
+        "  http-request return status 200 content-type text/plain string \"ok\"",
+    });
+    SpawnSpec spec;
+    spec.argv = {options_.haproxy_bin, "-db", "-f", dir_.write("haproxy-" + std::to_string(n) + ".cfg", conf)};
+    spec.log_path = dir_.path() + "/haproxy-" + std::to_string(n) + ".log";
+    return spec;
+  });
+  // The peer has read its key: take it off the disk, so that not even a bench killed
+  // with SIGKILL (which cannot clean its directory) leaves it behind.
+  ::unlink(pem.c_str());
+  return server;
+}
+
+Posture ServerLauncher::posture(const Target& t) {
+  Posture p;
+  p.target = t.name;
+  p.psk_modes = "psk_dhe_ke";
+  if (t.kind == TargetKind::self) {
+    // Our embedded defaults, read from the config types so the report follows them.
+    const server::Config defaults;
+    const auto& policy = defaults.hosts.front().policy;
+    p.tls12_tickets = policy.tls12_tickets;
+    // A key encrypts for one rotation period, then only decrypts until the last ticket it
+    // sealed expires (session_lifetime).
+    p.stek_window = defaults.ticket_key_rotation + policy.session_lifetime;
+    p.rotation = "every " + std::to_string(defaults.ticket_key_rotation.count() / 60) + " min, per virtual host";
+    if (policy.tls13_psk_modes == PskModes::any) p.psk_modes = "psk_dhe_ke, psk_ke";
+    p.tickets_revocable = true;
+  } else if (t.kind == TargetKind::nginx || t.kind == TargetKind::haproxy) {
+    // Without ssl_session_ticket_key / tls-ticket-keys both use keys OpenSSL makes at
+    // start and keeps until the process restarts.
+    p.rotation = "never (random keys made at start, kept until restart)";
+    p.tickets_revocable = false;
+  } else {
+    p.known = false;
+    p.rotation = "unknown";
+  }
+  return p;
+}
+
+}  // namespace tlsresume::tools::bench

@@ -1,0 +1,71 @@
+#pragma once
+// The servers under test: our own `tlsresume serve` ("self"), nginx and haproxy started
+// from their Debian packages with configurations equivalent to ours, or an external
+// HOST:PORT. All bind 127.0.0.1 on a free port and stop when their handle is dropped.
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "openssl/certificate.hpp"
+#include "server/config.hpp"
+#include "tools/bench_process.hpp"
+#include "tools/bench_types.hpp"
+
+namespace tlsresume::tools::bench {
+
+// One certificate and key per type, shared by every server of the run so that they all
+// send the same bytes and sign with the same key.
+struct CertMaterial {
+  CertType type = CertType::ecdsa;
+  ossl::CertifiedKey key;
+  std::string cert_pem;
+  std::string key_pem;  // a throw-away test key; written to disk only for peers
+};
+CertMaterial makeCertMaterial(CertType type);
+
+// A server to measure, running while this object lives.
+struct RunningServer {
+  server::Endpoint endpoint;
+  std::optional<ChildProcess> process;  // set when the bench started it
+  pid_t pid = 0;                        // whose CPU is measured; 0: unknown
+};
+
+class ServerLauncher {
+ public:
+  ServerLauncher(const BenchOptions& options, const TempDir& dir);
+
+  // Why `target` cannot run here ("nginx not installed (apt-get install nginx-light)"),
+  // or empty when it can.
+  std::string unavailableReason(const Target& target) const;
+  // Why `scenario` does not apply to `target`, or empty.
+  static std::string scenarioSkipReason(const Target& target, Scenario scenario);
+  // Starts the server (or, for an external target, just describes it). `stateful` asks
+  // our server for tls13_tickets = "stateful". Throws BenchError with the server's own
+  // words when it does not come up.
+  std::unique_ptr<RunningServer> start(const Target& target, const CertMaterial& cert, bool stateful);
+  // The security posture of the configuration we give `target`.
+  static Posture posture(const Target& target);
+
+ private:
+  std::unique_ptr<RunningServer> startSelf(const CertMaterial& cert, bool stateful);
+  std::unique_ptr<RunningServer> startNginx(const CertMaterial& cert);
+  std::unique_ptr<RunningServer> startHaproxy(const CertMaterial& cert);
+  // Spawns `make(port)` until it listens; retries on another port if one was taken.
+  std::unique_ptr<RunningServer> launch(const std::string& what,
+                                        const std::function<SpawnSpec(std::uint16_t port)>& make);
+  std::string peerFiles(const CertMaterial& cert, bool combined);
+
+  const BenchOptions& options_;
+  const TempDir& dir_;
+  std::string self_exe_;
+  unsigned launches_ = 0;
+};
+
+const char* peerInstallHint(TargetKind kind);
+
+// Where Debian's packages install them.
+inline constexpr const char* kNginxBin = "/usr/sbin/nginx";
+inline constexpr const char* kHaproxyBin = "/usr/sbin/haproxy";
+
+}  // namespace tlsresume::tools::bench

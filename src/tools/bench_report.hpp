@@ -1,0 +1,54 @@
+#pragma once
+// Outputs of a bench run: the terminal table, the JSON document, and the Markdown report
+// with gnuplot charts and a conclusion computed from the figures.
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tools/bench_types.hpp"
+
+namespace tlsresume::tools::bench {
+
+// Aligned columns; colour only when `out` is a terminal and NO_COLOR is unset.
+void printTable(const RunResult& run, std::FILE* out);
+void printConclusions(const RunResult& run, std::FILE* out);
+
+// {"version":1,"machine":{...},"settings":{...},"cells":[...],"floor":[...]}
+std::string toJson(const RunResult& run);
+
+// One resumption mode of one server set against the full handshake it replaces.
+struct TradeOff {
+  std::string target;
+  CertType cert = CertType::ecdsa;
+  Scenario mode = Scenario::ticket_tls13;
+  Scenario baseline = Scenario::full_tls13;
+  std::optional<double> cpu_us, baseline_cpu_us;  // server CPU per handshake
+  std::optional<double> speedup;                  // baseline / mode, CPU (or throughput)
+  bool by_throughput = false;                     // no CPU figure: handshakes/s ratio instead
+  double resumed_ratio = 0;
+  std::string security;   // what this mode costs in security, one line
+  std::string revocable;  // "yes", "yes (revocation list)", "no"
+};
+std::vector<TradeOff> tradeOffs(const RunResult& run);
+// Plain-language sentences with the numbers, for the terminal and the report.
+std::vector<std::string> conclusions(const RunResult& run);
+
+struct ReportFiles {
+  std::string index;  // DIR/index.md
+  std::string note;   // e.g. "no charts: gnuplot not found (apt-get install gnuplot-nox)"
+};
+// Writes index.md, the SVG charts and their data into `dir` (created if missing).
+ReportFiles writeReport(const RunResult& run, const std::string& dir);
+
+// Charts through gnuplot; returns the SVG file names written, or why there are none.
+struct Charts {
+  std::vector<std::pair<std::string, std::string>> files;  // (title, file name)
+  std::string missing_reason;
+};
+Charts drawCharts(const RunResult& run, const std::string& dir);
+
+std::string formatNumber(double v, int decimals);
+std::string seriesName(const RunResult& run, const CellResult& cell);
+
+}  // namespace tlsresume::tools::bench

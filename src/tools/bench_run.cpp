@@ -1,0 +1,330 @@
+#include "tools/bench_run.hpp"
+
+#include <openssl/crypto.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+
+#include "tools/bench_cpu.hpp"
+#include "tools/bench_floor.hpp"
+#include "tools/bench_load.hpp"
+#include "tools/bench_peers.hpp"
+#include "tools/bench_process.hpp"
+#include "tools/bench_progress.hpp"
+#include "tools/bench_report.hpp"
+
+namespace tlsresume::tools::bench {
+namespace {
+
+constexpr auto kFloorPerScenario = std::chrono::milliseconds(400);
+
+Machine describeMachine() {
+  Machine m;
+  m.nproc = static_cast<unsigned>(sysconf(_SC_NPROCESSORS_ONLN));
+  m.openssl = OpenSSL_version(OPENSSL_VERSION);
+  utsname u{};
+  if (uname(&u) == 0) m.kernel = std::string(u.sysname) + " " + u.release;
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) m.cpu_model = line.substr(line.find_first_not_of(' ', colon + 1));
+      break;
+    }
+  }
+  return m;
+}
+
+// Fails fast, before minutes of other cells, when a HOST:PORT target does not accept.
+std::string unreachable(const Target& t) {
+  try {
+    const server::SocketAddress a = server::resolve(t.endpoint, "target " + t.name);
+    const int fd = ::socket(a.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return "target " + t.name + ": socket: " + std::strerror(errno);
+    int err = 0;
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&a.addr), a.len) != 0) {
+      err = errno;
+      if (err == EINPROGRESS) {
+        pollfd p{fd, POLLOUT, 0};
+        if (poll(&p, 1, 3000) != 1) err = ETIMEDOUT;
+        else {
+          socklen_t len = sizeof err;
+          getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        }
+      }
+    }
+    ::close(fd);
+    if (err == 0) return {};
+    std::string text = std::strerror(err);
+    text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+    return "target " + t.name + ": " + text;
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+std::string cellLabel(const CellResult& c) { return c.target + " " + toString(c.cert) + " " + toString(c.scenario); }
+
+std::string fixed(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+class Runner {
+ public:
+  explicit Runner(BenchOptions options) : options_(std::move(options)), launcher_(options_, dir_) {
+    result_.machine = describeMachine();
+  }
+
+  int run() {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (options_.pin) {
+      if (result_.machine.nproc < 2 || !pinSelf(1)) {
+        std::fprintf(stderr, "tlsresume bench: --pin needs 2 CPUs; running unpinned\n");
+        options_.pin = false;
+      }
+    }
+    for (const auto& t : options_.targets) {
+      if (t.kind != TargetKind::external) continue;
+      if (std::string why = unreachable(t); !why.empty()) {
+        std::fprintf(stderr, "tlsresume bench: %s\n", why.c_str());
+        return 1;
+      }
+    }
+    plan();
+    Progress progress(result_.cells.size());
+    std::size_t next = 0;
+    for (CertType cert : options_.certs) {
+      const CertMaterial& material = certificate(cert);
+      for (const auto& target : options_.targets) {
+        if (cert == options_.certs.front()) result_.postures.push_back(ServerLauncher::posture(target));
+        runTarget(target, material, progress, next);
+        if (interrupted()) break;
+      }
+      if (interrupted()) break;
+    }
+    if (options_.floor && !interrupted()) runFloor(progress);
+    result_.options = options_;
+    result_.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return finish();
+  }
+
+ private:
+  void plan() {
+    for (CertType cert : options_.certs)
+      for (const auto& target : options_.targets)
+        for (Scenario s : options_.scenarios) {
+          CellResult c;
+          c.target = target.name;
+          c.cert = cert;
+          c.scenario = s;
+          result_.cells.push_back(c);
+        }
+  }
+
+  const CertMaterial& certificate(CertType type) {
+    auto it = certs_.find(type);
+    if (it == certs_.end()) it = certs_.emplace(type, makeCertMaterial(type)).first;
+    return it->second;
+  }
+
+  void runTarget(const Target& target, const CertMaterial& cert, Progress& progress, std::size_t& next) {
+    const std::string unavailable = launcher_.unavailableReason(target);
+    std::unique_ptr<RunningServer> server;  // started on first use, kept for the target's cells
+    std::string server_error;
+    for (std::size_t i = 0; i < options_.scenarios.size(); ++i) {
+      CellResult& cell = result_.cells[next++];
+      if (interrupted()) return;
+      std::string skip = unavailable.empty() ? ServerLauncher::scenarioSkipReason(target, cell.scenario) : unavailable;
+      if (!skip.empty()) {
+        cell.skipped_reason = skip;
+        progress.skip(cellLabel(cell), skip);
+        continue;
+      }
+      // Our stateful TLS 1.3 tickets are a per-host setting: a second server of ours
+      // with tls13_tickets = "stateful", for this cell only.
+      const bool dedicated = target.kind == TargetKind::self && cell.scenario == Scenario::stateful_ticket;
+      std::unique_ptr<RunningServer> own;
+      RunningServer* use = nullptr;
+      const bool starts = target.kind != TargetKind::external && (dedicated || (!server && server_error.empty()));
+      progress.start(cellLabel(cell), (starts ? "starting " + std::string(dedicated ? "a stateful-ticket " : "") +
+                                                    target.name + ", then "
+                                              : std::string()) +
+                                          runPlan());
+      try {
+        if (dedicated) {
+          own = launcher_.start(target, cert, true);
+          use = own.get();
+        } else {
+          if (!server && server_error.empty()) server = launcher_.start(target, cert, false);
+          if (!server_error.empty()) throw BenchError(server_error);
+          use = server.get();
+        }
+      } catch (const BenchError& e) {
+        if (!dedicated) server_error = e.what();
+        fail(cell, e.what(), progress);
+        continue;
+      }
+      runCell(cell, target, *use, progress);
+    }
+  }
+
+  std::string runPlan() const {
+    return options_.count ? std::to_string(options_.count) + " handshakes"
+                          : "running " + fixed(options_.duration.count(), 1) + " s";
+  }
+
+  void fail(CellResult& cell, const std::string& error, Progress& progress) {
+    cell.error = error;
+    hard_error_ = true;
+    progress.finish("error: " + error);
+  }
+
+  void runCell(CellResult& cell, const Target& target, RunningServer& server, Progress& progress) {
+    LoadSpec spec;
+    try {
+      spec.address = server::resolve(server.endpoint, "target " + target.name);
+    } catch (const std::exception& e) {
+      return fail(cell, e.what(), progress);
+    }
+    spec.target_name = target.kind == TargetKind::external ? "target " + target.name : target.name;
+    spec.clients = clientsFor(cell.scenario, options_.mix_no_ticket);
+    spec.concurrency = options_.concurrency;
+    spec.duration = options_.duration;
+    spec.count = options_.count;
+    std::optional<double> cpu_before;
+    spec.on_measure_start = [&] { cpu_before = server.pid ? processTreeCpuUs(server.pid) : std::nullopt; };
+    spec.on_tick = [&](std::uint64_t n, double s) { progress.tick(n, s); };
+    LoadResult r;
+    try {
+      r = runLoad(spec, interrupted());
+    } catch (const BenchError& e) {
+      return fail(cell, e.what(), progress);
+    }
+    if (interrupted()) {
+      cell.skipped_reason = "interrupted";  // a partial cell would read as a measurement
+      return progress.finish("interrupted");
+    }
+    const std::optional<double> cpu_after = server.pid ? processTreeCpuUs(server.pid) : std::nullopt;
+    fill(cell, r);
+    if (cpu_before && cpu_after && r.handshakes > 0)
+      cell.server_cpu_us_per_handshake = (*cpu_after - *cpu_before) / static_cast<double>(r.handshakes);
+    if (r.handshakes == 0) {
+      return fail(cell, r.first_error.empty() ? "no handshake completed" : r.first_error, progress);
+    }
+    std::string summary = fixed(cell.handshakes_per_sec, 0) + " hs/s";
+    if (resumes(cell.scenario)) summary += ", " + fixed(100 * cell.resumed_ratio.value_or(0), 1) + "% resumed";
+    if (cell.server_cpu_us_per_handshake) summary += ", " + fixed(*cell.server_cpu_us_per_handshake, 0) + " us CPU/hs";
+    if (r.errors) summary += ", " + std::to_string(r.errors) + " errors (first: " + r.first_error + ")";
+    progress.finish(summary);
+  }
+
+  static void fill(CellResult& cell, LoadResult& r) {
+    cell.handshakes = r.handshakes;
+    cell.resumed = r.resumed;
+    cell.errors = r.errors;
+    cell.first_error = r.first_error;
+    cell.seconds = r.seconds;
+    cell.server_says = r.server_says;
+    for (const auto& [version, n] : r.versions) {
+      (void)n;
+      const char* name = version == TLS1_3_VERSION ? "TLSv1.3" : version == TLS1_2_VERSION ? "TLSv1.2" : "other";
+      if (!cell.protocol.empty()) cell.protocol += '+';
+      cell.protocol += name;
+    }
+    if (r.handshakes == 0) return;
+    cell.handshakes_per_sec = r.seconds > 0 ? static_cast<double>(r.handshakes) / r.seconds : 0;
+    cell.resumed_ratio = static_cast<double>(r.resumed) / static_cast<double>(r.handshakes);
+    cell.latency_us = percentiles(std::move(r.latencies_us));
+    if (r.completed > 0) {
+      cell.bytes_client_to_server = static_cast<double>(r.bytes_c2s) / static_cast<double>(r.completed);
+      cell.bytes_server_to_client = static_cast<double>(r.bytes_s2c) / static_cast<double>(r.completed);
+    }
+    if (r.tickets > 0) cell.ticket_bytes = static_cast<double>(r.ticket_bytes) / static_cast<double>(r.tickets);
+  }
+
+  void runFloor(Progress& progress) {
+    for (CertType cert : options_.certs) {
+      progress.note("floor: OpenSSL in memory, " + std::string(toString(cert)) + ", " +
+                    std::to_string(options_.scenarios.size()) + " handshake kinds...");
+      try {
+        auto f = measureFloor(certificate(cert), options_.scenarios, options_.mix_no_ticket, kFloorPerScenario,
+                              interrupted());
+        result_.floor.insert(result_.floor.end(), f.begin(), f.end());
+      } catch (const BenchError& e) {
+        progress.note(std::string("floor: ") + e.what());
+        hard_error_ = true;
+      }
+    }
+    for (auto& cell : result_.cells)
+      for (const auto& f : result_.floor)
+        if (cell.measured() && f.cert == cell.cert && f.scenario == cell.scenario) cell.floor_us = f.server_us;
+  }
+
+  int finish() {
+    const bool stopped = interrupted();
+    if (stopped) {
+      std::fprintf(stderr, "%stlsresume bench: interrupted; servers stopped\n",
+                   isatty(STDERR_FILENO) ? "\r\033[K" : "");
+      for (auto& c : result_.cells)
+        if (c.handshakes == 0 && c.skipped_reason.empty() && c.error.empty())
+          c.skipped_reason = "not run (interrupted)";
+    }
+    printTable(result_, stdout);
+    if (!stopped) printConclusions(result_, stdout);
+    std::fflush(stdout);
+    if (!stopped && !options_.json_file.empty()) {
+      std::ofstream out(options_.json_file, std::ios::binary | std::ios::trunc);
+      out << toJson(result_);
+      if (!out) {
+        std::fprintf(stderr, "tlsresume bench: cannot write %s\n", options_.json_file.c_str());
+        hard_error_ = true;
+      } else {
+        std::fprintf(stderr, "json: %s\n", options_.json_file.c_str());
+      }
+    }
+    if (!stopped && !options_.report_dir.empty()) {
+      try {
+        const ReportFiles files = writeReport(result_, options_.report_dir);
+        std::fprintf(stderr, "report: %s%s\n", files.index.c_str(),
+                     files.note.empty() ? "" : (" (" + files.note + ")").c_str());
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "tlsresume bench: report: %s\n", e.what());
+        hard_error_ = true;
+      }
+    }
+    if (stopped) return 130;
+    return hard_error_ ? 1 : 0;
+  }
+
+  BenchOptions options_;
+  TempDir dir_;
+  ServerLauncher launcher_;
+  std::map<CertType, CertMaterial> certs_;
+  RunResult result_;
+  bool hard_error_ = false;
+};
+
+}  // namespace
+
+int runBench(BenchOptions options) {
+  InterruptGuard guard;
+  try {
+    Runner runner(std::move(options));
+    return runner.run();
+  } catch (const BenchError& e) {
+    std::fprintf(stderr, "tlsresume bench: %s\n", e.what());
+    return interrupted() ? 130 : 1;
+  }
+}
+
+}  // namespace tlsresume::tools::bench

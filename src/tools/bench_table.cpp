@@ -1,0 +1,128 @@
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "tools/bench_report.hpp"
+
+namespace tlsresume::tools::bench {
+namespace {
+
+constexpr const char* kBold = "\033[1m";
+constexpr const char* kDim = "\033[2m";
+constexpr const char* kGreen = "\033[32m";
+constexpr const char* kYellow = "\033[33m";
+constexpr const char* kRed = "\033[31m";
+constexpr const char* kReset = "\033[0m";
+
+struct Column {
+  std::string title;
+  bool right = true;  // numbers are right-aligned
+};
+
+struct Row {
+  std::vector<std::string> cells;
+  std::vector<const char*> colours;  // per cell, nullptr: plain
+  const char* row_colour = nullptr;
+};
+
+std::string opt(const std::optional<double>& v, int decimals) { return v ? formatNumber(*v, decimals) : "-"; }
+
+Row rowFor(const CellResult& c, bool with_floor) {
+  Row r;
+  auto add = [&](std::string text, const char* colour = nullptr) {
+    r.cells.push_back(std::move(text));
+    r.colours.push_back(colour);
+  };
+  add(c.target);
+  add(toString(c.cert));
+  add(toString(c.scenario));
+  if (!c.measured()) {
+    add("-");
+    const std::size_t numbers = with_floor ? 11 : 9;
+    for (std::size_t i = 0; i < numbers; ++i) add("-");
+    add(c.skipped_reason.empty() ? "error: " + c.error : "skipped: " + c.skipped_reason,
+        c.skipped_reason.empty() ? kRed : nullptr);
+    if (!c.skipped_reason.empty()) r.row_colour = kDim;
+    return r;
+  }
+  add(c.protocol.empty() ? "-" : c.protocol);
+  add(formatNumber(c.handshakes_per_sec, 0));
+  add(c.latency_us ? formatNumber(c.latency_us->p50, 0) : "-");
+  add(c.latency_us ? formatNumber(c.latency_us->p90, 0) : "-");
+  add(c.latency_us ? formatNumber(c.latency_us->p99, 0) : "-");
+  add(opt(c.server_cpu_us_per_handshake, 0));
+  add(formatNumber(c.bytes_client_to_server, 0));
+  add(formatNumber(c.bytes_server_to_client, 0));
+  add(formatNumber(c.ticket_bytes, 0));
+  const double ratio = c.resumed_ratio.value_or(0);
+  const char* colour = nullptr;
+  if (resumes(c.scenario)) colour = ratio >= 0.99 ? kGreen : ratio >= 0.5 ? kYellow : kRed;
+  add(c.resumed_ratio ? formatNumber(100 * ratio, 1) + "%" : "-", colour);
+  if (with_floor) {
+    add(opt(c.floor_us, 0));
+    if (c.floor_us && c.server_cpu_us_per_handshake && *c.floor_us > 0)
+      add(formatNumber(*c.server_cpu_us_per_handshake / *c.floor_us, 1) + "x");
+    else add("-");
+  }
+  std::string note;
+  if (c.errors) note = std::to_string(c.errors) + " errors: " + c.first_error;
+  add(note, c.errors ? kYellow : nullptr);
+  return r;
+}
+
+}  // namespace
+
+std::string formatNumber(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+void printTable(const RunResult& run, std::FILE* out) {
+  const bool colour = isatty(fileno(out)) == 1 && std::getenv("NO_COLOR") == nullptr;
+  const bool with_floor = !run.floor.empty();
+  std::vector<Column> cols = {{"target", false}, {"cert", false}, {"scenario", false}, {"protocol", false}, {"hs/s"},
+                              {"p50 us"},        {"p90 us"},      {"p99 us"},          {"CPU us/hs"},       {"c>s B"},
+                              {"s>c B"},         {"ticket B"},    {"resumed"}};
+  if (with_floor) {
+    cols.push_back({"floor us"});
+    cols.push_back({"/floor"});
+  }
+  cols.push_back({"note", false});
+  std::vector<Row> rows;
+  for (const auto& c : run.cells) rows.push_back(rowFor(c, with_floor));
+  std::vector<std::size_t> width(cols.size());
+  for (std::size_t i = 0; i < cols.size(); ++i) width[i] = cols[i].title.size();
+  for (const auto& r : rows)
+    for (std::size_t i = 0; i + 1 < cols.size() && i < r.cells.size(); ++i)
+      width[i] = std::max(width[i], r.cells[i].size());
+
+  auto emit = [&](const std::vector<std::string>& cells, const std::vector<const char*>* colours,
+                  const char* row_colour) {
+    std::string line;
+    for (std::size_t i = 0; i < cols.size() && i < cells.size(); ++i) {
+      const std::string& text = cells[i];
+      const std::string pad(i + 1 < cols.size() ? width[i] - std::min(width[i], text.size()) : 0, ' ');
+      std::string cell = cols[i].right ? pad + text : text + pad;
+      const char* c = colours ? (*colours)[i] : nullptr;
+      if (colour && c && !row_colour) cell = std::string(c) + cell + kReset;
+      line += (i ? "  " : "") + cell;
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    if (colour && row_colour) line = std::string(row_colour) + line + kReset;
+    std::fprintf(out, "%s\n", line.c_str());
+  };
+  std::vector<std::string> titles;
+  for (const auto& c : cols) titles.push_back(c.title);
+  emit(titles, nullptr, colour ? kBold : nullptr);
+  for (const auto& r : rows) emit(r.cells, &r.colours, r.row_colour);
+}
+
+void printConclusions(const RunResult& run, std::FILE* out) {
+  const auto lines = conclusions(run);
+  if (lines.empty()) return;
+  std::fprintf(out, "\n");
+  for (const auto& l : lines) std::fprintf(out, "- %s\n", l.c_str());
+}
+
+}  // namespace tlsresume::tools::bench

@@ -1,0 +1,129 @@
+#pragma once
+// Vocabulary of `tlsresume bench`: scenarios, certificate types, targets, the settings of
+// a run and the figures of one cell (target x scenario x certificate type).
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "server/config.hpp"
+
+namespace tlsresume::tools::bench {
+
+// A hard error: the run cannot go on (exit code 1). Expected outcomes such as "the
+// server never resumes" are figures, not errors.
+struct BenchError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+enum class Scenario { full_tls13, full_tls12, session_id, ticket_tls12, ticket_tls13, stateful_ticket, mix };
+
+const char* toString(Scenario s);
+// Accepts the names above with '-' and the group "full" (both full variants).
+std::optional<std::vector<Scenario>> parseScenario(const std::string& name);
+const std::vector<Scenario>& allScenarios();
+// Whether the client offers a saved session (everything but the two full scenarios).
+bool resumes(Scenario s);
+
+enum class CertType { ecdsa, rsa };
+const char* toString(CertType c);
+
+enum class TargetKind { self, nginx, haproxy, external };
+
+struct Target {
+  TargetKind kind = TargetKind::self;
+  std::string name;           // "self", "nginx", "haproxy" or the HOST:PORT as given
+  server::Endpoint endpoint;  // for external targets
+};
+
+struct BenchOptions {
+  std::vector<Target> targets;
+  std::vector<Scenario> scenarios;
+  std::vector<CertType> certs;
+  unsigned concurrency = 8;
+  std::chrono::duration<double> duration{0};  // per cell, when count == 0
+  std::uint64_t count = 0;                    // handshakes per cell, 0: bounded by duration
+  double mix_no_ticket = 0.3;
+  bool pin = false;
+  bool floor = false;
+  std::string json_file;
+  std::string report_dir;
+  std::string nginx_bin;
+  std::string haproxy_bin;
+  int server_pid = 0;  // CPU of an external target, if the caller knows its pid
+};
+
+struct Percentiles {
+  double p50 = 0, p90 = 0, p99 = 0;
+};
+
+// Figures of one cell. Optional figures are absent when they cannot be measured (no
+// pid for an external target, no handshakes) rather than made up.
+struct CellResult {
+  std::string target;
+  Scenario scenario = Scenario::full_tls13;
+  CertType cert = CertType::ecdsa;
+  std::string protocol;  // negotiated, as observed: "TLSv1.3", "TLSv1.2" or both
+  std::uint64_t handshakes = 0;
+  std::uint64_t resumed = 0;
+  std::uint64_t errors = 0;
+  double seconds = 0;
+  double handshakes_per_sec = 0;
+  std::optional<Percentiles> latency_us;
+  std::optional<double> server_cpu_us_per_handshake;
+  double bytes_client_to_server = 0;  // TLS handshake records per connection
+  double bytes_server_to_client = 0;  // ... including TLS 1.3 NewSessionTicket messages
+  double ticket_bytes = 0;            // mean ticket length held by the client, 0 if none
+  std::optional<double> resumed_ratio;
+  std::map<std::string, std::uint64_t> server_says;  // built-in responder's "resumed:" lines
+  std::optional<double> floor_us;                    // OpenSSL alone, server side, same handshake kind
+  std::string skipped_reason;
+  std::string error;
+  std::string first_error;  // first failed connection, when some failed
+
+  bool measured() const { return skipped_reason.empty() && error.empty(); }
+};
+
+// OpenSSL's own cost of one handshake in memory (no sockets, no HTTP), per side.
+struct FloorResult {
+  CertType cert = CertType::ecdsa;
+  Scenario scenario = Scenario::full_tls13;
+  std::uint64_t handshakes = 0;
+  double server_us = 0;
+  double client_us = 0;
+  double resumed_ratio = 0;
+};
+
+// The security side of a server configuration, for the report's conclusion.
+struct Posture {
+  std::string target;
+  bool known = true;  // false for HOST:PORT: we cannot see its config
+  bool tls12_tickets = true;
+  // How long recorded TLS 1.2 ticket-resumed traffic stays exposed if a ticket key
+  // (STEK) leaks: encrypt period plus the time tickets it sealed stay valid.
+  std::optional<std::chrono::seconds> stek_window;  // absent: until the process restarts
+  std::string rotation;                             // human text: how keys rotate
+  std::string psk_modes;                            // "psk_dhe_ke" or "psk_dhe_ke, psk_ke"
+  bool tickets_revocable = false;
+};
+
+struct Machine {
+  unsigned nproc = 0;
+  std::string openssl;
+  std::string kernel;
+  std::string cpu_model;
+};
+
+struct RunResult {
+  Machine machine;
+  BenchOptions options;
+  std::vector<CellResult> cells;
+  std::vector<FloorResult> floor;
+  std::vector<Posture> postures;
+  double wall_seconds = 0;
+};
+
+}  // namespace tlsresume::tools::bench

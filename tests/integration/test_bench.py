@@ -1,0 +1,261 @@
+"""`tlsresume bench` end to end: the load generator against our own server measures
+resumption rather than assuming it (100% where a mode is on, 0% where it is off), the JSON
+keeps its schema, --report writes its files, errors have exit codes, and peers are run or
+skipped with a reason.
+
+Counts are small (a few hundred handshakes per cell) so the file runs in well under a
+minute on 2 cores; the figures themselves are not judged here, only their presence and
+types."""
+import json
+import os
+import subprocess
+import tempfile
+import unittest
+
+from harness import BIN, Server, free_port
+
+COUNT = "200"
+SMALL = ["--count", COUNT, "--concurrency", "4"]
+RESUMING = ["session-id", "ticket-tls12", "ticket-tls13", "stateful-ticket", "mix"]
+FULL = ["full-tls13", "full-tls12"]
+# How the built-in responder names the resumption each scenario must produce.
+EXPECTED_KIND = {"session-id": {"session-id"}, "ticket-tls12": {"ticket"}, "ticket-tls13": {"ticket"},
+                 "stateful-ticket": {"stateful-ticket"}, "mix": {"session-id", "ticket"}}
+NGINX = "/usr/sbin/nginx"
+HAPROXY = "/usr/sbin/haproxy"
+
+OFF_CONFIG = """
+[default_host]
+tls12_tickets = false
+session_ids = false
+tls13_tickets = "off"
+"""
+
+
+# The bench makes its scratch directory under $TMPDIR: a directory of our own makes the
+# peers it starts recognisable (their command lines name it), even beside other runs.
+SCRATCH = tempfile.TemporaryDirectory(prefix="tlsresume-bench-it-")
+
+
+def tearDownModule():
+    SCRATCH.cleanup()
+
+
+def bench(*args, timeout=150):
+    env = dict(os.environ, TMPDIR=SCRATCH.name)
+    return subprocess.run([BIN, "bench", *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def leftover_servers():
+    """Command lines of processes our bench runs started and should have stopped."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        ours = SCRATCH.name in cmd or (cmd.startswith(BIN + " serve ") and "/dev/fd/3" in cmd)
+        if ours and " bench " not in cmd:
+            found.append(cmd)
+    return found
+
+
+def cells_by_scenario(doc, target):
+    return {c["scenario"]: c for c in doc["cells"] if c["target"] == target}
+
+
+class BenchAgainstSelf(unittest.TestCase):
+    """One run of every scenario against `self`, shared by the tests of this class."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="tlsresume-bench-out-")
+        cls.json_path = os.path.join(cls.tmp.name, "bench.json")
+        cls.report = os.path.join(cls.tmp.name, "report")
+        cls.bench_run = bench("--target", "self", "--scenarios", "all", *SMALL, "--floor",
+                        "--json", cls.json_path, "--report", cls.report)
+        cls.doc = None
+        if cls.bench_run.returncode == 0:
+            with open(cls.json_path) as f:
+                cls.doc = json.load(f)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def setUp(self):
+        self.assertEqual(self.bench_run.returncode, 0, self.bench_run.stderr)
+        self.cells = cells_by_scenario(self.doc, "self")
+
+    def test_every_scenario_ran_with_the_requested_count(self):
+        self.assertEqual(set(self.cells), set(RESUMING + FULL))
+        for name, c in self.cells.items():
+            self.assertEqual(c["handshakes"], int(COUNT), name)
+            self.assertNotIn("skipped_reason", c, name)
+            self.assertNotIn("error", c, name)
+
+    def test_every_resumption_scenario_resumes_every_handshake(self):
+        for name in RESUMING:
+            self.assertEqual(self.cells[name]["resumed_ratio"], 1, f"{name}: {self.cells[name]}")
+
+    def test_full_handshakes_never_resume(self):
+        for name in FULL:
+            self.assertEqual(self.cells[name]["resumed_ratio"], 0, name)
+            self.assertEqual(self.cells[name]["server_says"], {"no": int(COUNT)}, name)
+
+    def test_the_server_confirms_the_kind_of_resumption(self):
+        for name, kinds in EXPECTED_KIND.items():
+            says = self.cells[name]["server_says"]
+            self.assertEqual(set(says), kinds, name)
+            self.assertEqual(sum(says.values()), int(COUNT), name)
+
+    def test_protocols_are_the_ones_asked_for(self):
+        self.assertEqual(self.cells["full-tls13"]["protocol"], "TLSv1.3")
+        self.assertEqual(self.cells["session-id"]["protocol"], "TLSv1.2")
+        self.assertEqual(self.cells["ticket-tls12"]["protocol"], "TLSv1.2")
+        self.assertEqual(self.cells["stateful-ticket"]["protocol"], "TLSv1.3")
+        self.assertEqual(self.cells["mix"]["protocol"], "TLSv1.2+TLSv1.3")
+
+    def test_tickets_and_bytes_make_sense(self):
+        self.assertEqual(self.cells["session-id"]["ticket_bytes"], 0)  # a client without tickets holds none
+        self.assertGreater(self.cells["ticket-tls12"]["ticket_bytes"], 0)
+        self.assertGreater(self.cells["ticket-tls13"]["ticket_bytes"], self.cells["stateful-ticket"]["ticket_bytes"])
+        # A resumption sends no certificate: far fewer bytes from the server.
+        self.assertLess(self.cells["session-id"]["bytes_server_to_client"],
+                        self.cells["full-tls12"]["bytes_server_to_client"] / 2)
+        # A TLS 1.2 ticket travels from the client.
+        self.assertGreater(self.cells["ticket-tls12"]["bytes_client_to_server"],
+                           self.cells["session-id"]["bytes_client_to_server"])
+
+    def test_json_schema(self):
+        doc = self.doc
+        self.assertEqual(doc["version"], 1)
+        self.assertIsInstance(doc["machine"]["nproc"], int)
+        self.assertIn("OpenSSL", doc["machine"]["openssl"])
+        for key in ("targets", "scenarios", "certs"):
+            self.assertIsInstance(doc["settings"][key], list)
+        self.assertEqual(doc["settings"]["count"], int(COUNT))
+        number = (int, float)
+        for c in doc["cells"]:
+            for key in ("target", "scenario", "cert", "protocol"):
+                self.assertIsInstance(c[key], str, key)
+            self.assertIsInstance(c["handshakes"], int)
+            for key in ("handshakes_per_sec", "bytes_client_to_server", "bytes_server_to_client", "ticket_bytes",
+                        "resumed_ratio", "server_cpu_us_per_handshake", "floor_server_cpu_us"):
+                self.assertIsInstance(c[key], number, key)
+            self.assertEqual(set(c["latency_us"]), {"p50", "p90", "p99"})
+            lat = c["latency_us"]
+            self.assertTrue(0 < lat["p50"] <= lat["p90"] <= lat["p99"], lat)
+            self.assertGreaterEqual(c["server_cpu_us_per_handshake"], 0)
+            self.assertEqual(c["cert"], "ecdsa")
+        self.assertEqual(len(doc["floor"]), 7)
+        for f in doc["floor"]:
+            self.assertGreater(f["server_us_per_handshake"], 0)
+            self.assertEqual(f["resumed_ratio"], 1 if f["scenario"] not in FULL else 0, f)
+
+    def test_report_files(self):
+        index = os.path.join(self.report, "index.md")
+        with open(index) as f:
+            text = f.read()
+        for heading in ("## Conclusion", "## Speed against security", "## All figures", "## How it was measured"):
+            self.assertIn(heading, text)
+        self.assertIn("With ECDSA, TLS 1.3 resumption (psk_dhe_ke)", text)
+        self.assertTrue(os.path.exists(os.path.join(self.report, "bench.json")))
+        if os.path.exists("/usr/bin/gnuplot"):
+            for chart in ("throughput.svg", "cpu.svg", "latency.svg"):
+                path = os.path.join(self.report, chart)
+                self.assertGreater(os.path.getsize(path), 1000, chart)
+                self.assertIn(f"]({chart})", text)
+        else:
+            self.assertIn("gnuplot not found", text)
+
+    def test_table_and_progress(self):
+        self.assertRegex(self.bench_run.stdout, r"target\s+cert\s+scenario\s+protocol\s+hs/s")
+        self.assertNotIn("\x1b[", self.bench_run.stdout)  # no colour when not a terminal
+        self.assertNotIn("\r", self.bench_run.stderr)
+        self.assertRegex(self.bench_run.stderr, r"\[7/7\] self ecdsa mix: .*100\.0% resumed")
+
+    def test_no_server_is_left_running(self):
+        self.assertEqual(leftover_servers(), [])
+        self.assertEqual(os.listdir(SCRATCH.name), [])  # its scratch directory is gone too
+
+
+class BenchAgainstAServerWithResumptionOff(unittest.TestCase):
+    def test_every_mode_reports_zero_resumption_not_an_error(self):
+        with Server(OFF_CONFIG, workers=1, admin=False) as server, tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "off.json")
+            run = bench("--target", f"127.0.0.1:{server.port}", "--server-pid", str(server.proc.pid),
+                        "--scenarios", "all", "--count", "100", "--concurrency", "4", "--json", path)
+            self.assertEqual(run.returncode, 0, run.stderr)
+            with open(path) as f:
+                cells = cells_by_scenario(json.load(f), f"127.0.0.1:{server.port}")
+            for name in RESUMING:
+                self.assertEqual(cells[name]["resumed_ratio"], 0, name)
+                self.assertEqual(cells[name]["handshakes"], 100, name)
+                self.assertEqual(set(cells[name]["server_says"]), {"no"}, name)
+                self.assertIsInstance(cells[name]["server_cpu_us_per_handshake"], (int, float), name)
+            self.assertEqual(cells["stateful-ticket"]["ticket_bytes"], 0)  # no TLS 1.3 ticket was issued
+            self.assertIn("of offered sessions resumed (the server does not offer this mode)", run.stdout)
+            self.assertTrue(server.alive())
+        server.log.close()
+        server.tmp.cleanup()
+
+
+class BenchErrors(unittest.TestCase):
+    def test_unreachable_target_is_a_hard_error(self):
+        port = free_port()  # nothing listens there
+        run = bench("--target", f"127.0.0.1:{port}", "--count", "10", timeout=30)
+        self.assertEqual(run.returncode, 1)
+        self.assertIn(f"target 127.0.0.1:{port}: connection refused", run.stderr)
+
+    def test_bad_arguments_exit_2(self):
+        for args in (["--scenarios", "nope"], ["--count", "5", "--duration", "1"], ["--target", "bogus"],
+                     ["--cert-type", "dsa"], ["--concurrency", "0"]):
+            run = bench(*args, timeout=30)
+            self.assertEqual(run.returncode, 2, f"{args}: {run.stderr}")
+
+    def test_a_peer_that_is_not_installed_is_skipped_with_a_reason(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "skip.json")
+            run = bench("--target", "nginx", "--nginx", os.path.join(tmp, "no-nginx"), "--scenarios", "full-tls13",
+                        "--count", "10", "--json", path, timeout=30)
+            self.assertEqual(run.returncode, 0, run.stderr)
+            with open(path) as f:
+                cell = json.load(f)["cells"][0]
+            self.assertIn("apt-get install nginx-light", cell["skipped_reason"])
+            self.assertIsNone(cell["latency_us"])
+            self.assertIsNone(cell["resumed_ratio"])
+            self.assertIn("skipped", run.stdout)
+
+
+class BenchAgainstPeers(unittest.TestCase):
+    def run_peer(self, name, binary):
+        if not os.access(binary, os.X_OK):
+            self.skipTest(f"{name} not installed at {binary} (apt-get install "
+                          f"{'nginx-light' if name == 'nginx' else name})")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, f"{name}.json")
+            run = bench("--target", name, "--scenarios", "full-tls13,session-id,ticket-tls12,ticket-tls13,stateful-ticket",
+                        "--count", "100", "--concurrency", "4", "--json", path)
+            self.assertEqual(run.returncode, 0, run.stderr)
+            with open(path) as f:
+                cells = cells_by_scenario(json.load(f), name)
+        for scenario in ("session-id", "ticket-tls12", "ticket-tls13"):
+            self.assertEqual(cells[scenario]["resumed_ratio"], 1, f"{name} {scenario}")
+        self.assertEqual(cells["full-tls13"]["resumed_ratio"], 0)
+        self.assertIsInstance(cells["full-tls13"]["server_cpu_us_per_handshake"], (int, float))
+        self.assertIn("stateful-ticket", cells["stateful-ticket"]["skipped_reason"])
+        self.assertEqual(leftover_servers(), [])
+
+    def test_nginx(self):
+        self.run_peer("nginx", NGINX)
+
+    def test_haproxy(self):
+        self.run_peer("haproxy", HAPROXY)
+
+
+if __name__ == "__main__":
+    unittest.main()
