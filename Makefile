@@ -42,7 +42,7 @@ bench: build
 FUZZ_SECONDS ?= 30
 fuzz: deps
 	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DTLSRESUME_FUZZ=ON -DBUILD_TESTING=OFF
-	cmake --build build-fuzz -j $(JOBS)
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_targets
 	@bash scripts/run-fuzzers.sh build-fuzz $(FUZZ_SECONDS)
 
 # Unit + integration tests under ASan+UBSan; the engine's concurrency tests under TSan.

@@ -209,6 +209,10 @@ SslCtxPtr TlsFrontend::makeContext(const CertifiedKey* cert, const std::string& 
                              SSL_OP_IGNORE_UNEXPECTED_EOF);
   SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                           SSL_MODE_RELEASE_BUFFERS);
+  // Read whole records (and whatever else the kernel has) in one read(2): without it
+  // OpenSSL reads each record's 5-byte header and its body separately, ~11 reads per
+  // resumed TLS 1.2 connection instead of ~4 (measured with strace -c).
+  SSL_CTX_set_read_ahead(c, 1);
   if (SSL_CTX_set_cipher_list(c, kTls12Ciphers) != 1 || SSL_CTX_set1_groups_list(c, kGroups) != 1)
     throw std::runtime_error("cipher configuration: " + lastError());
   if (SSL_CTX_use_certificate(c, cert->cert.get()) != 1 || SSL_CTX_use_PrivateKey(c, cert->key.get()) != 1 ||
