@@ -89,7 +89,8 @@ class Server:
 
     def output(self):
         try:
-            self.log.flush()
+            if getattr(self, "log", None) and not self.log.closed:
+                self.log.flush()
             with open(self.log_path) as f:
                 return f.read()
         except OSError:
