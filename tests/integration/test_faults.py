@@ -224,3 +224,47 @@ class IdleConnectionsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class StallingBackendTest(unittest.TestCase):
+    """A backend that accepts and never answers: the idle timeout frees the client."""
+
+    def test_a_stalled_backend_is_cut_off_by_the_idle_timeout(self):
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        held = []
+
+        def accept_and_stall():
+            listener.settimeout(15)
+            try:
+                while True:
+                    conn, _ = listener.accept()
+                    held.append(conn)  # read nothing, answer nothing
+            except OSError:
+                pass
+
+        import threading
+        t = threading.Thread(target=accept_and_stall, daemon=True)
+        t.start()
+        backend = f"127.0.0.1:{listener.getsockname()[1]}"
+        try:
+            with Server(config='idle_timeout = "2s"\n', args=["--backend", backend]) as server:
+                start = time.time()
+                raw = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+                tls = client_context().wrap_socket(raw, server_hostname="localhost")
+                tls.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                try:
+                    data = tls.recv(4096)
+                except (ConnectionResetError, ssl.SSLError):
+                    data = b""
+                elapsed = time.time() - start
+                tls.close()
+                self.assertEqual(data, b"", "a stalled backend produced bytes?")
+                self.assertGreater(elapsed, 1.5)
+                self.assertLess(elapsed, 8.0, "the idle timeout did not free the client")
+                self.assertTrue(server.alive())
+        finally:
+            listener.close()
+            for c in held:
+                c.close()
