@@ -6,7 +6,7 @@ JOBS        ?= $(shell nproc)
 CMAKE_FLAGS ?=
 WERROR      ?= $(if $(CI),ON,OFF)
 
-.PHONY: all deps build demo test unit integration bench fuzz sanitize tsan clean
+.PHONY: all deps build demo bench-peers test unit integration bench fuzz sanitize tsan clean
 
 all: build
 
@@ -22,6 +22,10 @@ build: deps $(BUILD)/CMakeCache.txt
 # The main job on embedded defaults: no config, no Redis.
 demo: build
 	@bash scripts/demo.sh $(BUILD)/tlsresume
+
+# The same report with nginx and HAProxy measured back to back (Debian packages).
+bench-peers: build
+	$(BUILD)/tlsresume bench --target self,nginx,haproxy --pin --floor --json out/bench-peers/bench.json --report out/bench-peers
 
 # Every test: unit (GoogleTest) and integration (real binary, real clients).
 test: build
