@@ -193,8 +193,6 @@ TlsFrontend::TlsFrontend(std::vector<HostSpec> hosts, SessionStore& store, Revoc
     SSL_CTX_set_app_data(h.ctx.get(), this);
     hosts_.push_back(std::move(h));
   }
-  listener_ = makeContext(&hosts.front().cert, "tlsresume-listener");
-  SSL_CTX_set_app_data(listener_.get(), this);
   installResumptionHooks();
 }
 
@@ -231,7 +229,7 @@ SslCtxPtr TlsFrontend::makeContext(const CertifiedKey* cert, const std::string& 
 }
 
 void TlsFrontend::installResumptionHooks() {
-  SSL_CTX* c = listener_.get();
+  SSL_CTX* c = listenerContext();
   SSL_CTX_set_client_hello_cb(c, &FrontendCallbacks::clientHello, this);
   // Our store replaces OpenSSL's internal cache, so a session made on one worker thread
   // resumes on any other, is bounded by bytes, and can be revoked.
@@ -245,7 +243,7 @@ void TlsFrontend::installResumptionHooks() {
 }
 
 SslPtr TlsFrontend::newConnection() const {
-  SslPtr ssl(SSL_new(listener_.get()));
+  SslPtr ssl(SSL_new(listenerContext()));
   if (!ssl) return nullptr;
   auto* st = new (std::nothrow) ConnectionTls();
   if (!st || SSL_set_ex_data(ssl.get(), connectionIndex(), st) != 1) {

@@ -81,7 +81,11 @@ class TlsFrontend {
   // than max_resumption_age (judged by the server's clock, whatever the client claims:
   // RFC 8446 §4.6.1, RFC 9325 §3.4), and not revoked. On ok, records the chain in `st`.
   TicketResult judgeAppData(ConnectionTls& st, SSL_SESSION* session) const noexcept;
-  SSL_CTX* listenerContext() const noexcept { return listener_.get(); }
+  // The default host's context doubles as the listener's (OpenSSL's session_ctx): every
+  // SSL is created from it, so a connection for the default host never pays for
+  // SSL_set_SSL_CTX (which duplicates the certificate set), and the resumption hooks
+  // installed here serve every host.
+  SSL_CTX* listenerContext() const noexcept { return hosts_.front().ctx.get(); }
 
   SessionStore& store() noexcept { return store_; }
   RevocationList& revocations() noexcept { return revocations_; }
@@ -105,7 +109,6 @@ class TlsFrontend {
   void installResumptionHooks();
 
   std::vector<Host> hosts_;
-  SslCtxPtr listener_;
   SessionStore& store_;
   RevocationList& revocations_;
   StatsSink& stats_;
