@@ -299,6 +299,11 @@ void Connection::serveBuiltin() {
   if (responder_.consume(to_backend_, to_client_, facts_) == BuiltinResponder::Verdict::close_after_flush) {
     close_after_flush_ = true;
     to_backend_.clear();
+    // The last response and our close_notify leave in one segment: on loopback every
+    // segment costs the sender the receiver's processing too (measured: ~10% of server
+    // CPU per resumed TLS 1.2 connection). close() of the socket flushes the cork.
+    const int one = 1;
+    setsockopt(client_fd_, IPPROTO_TCP, TCP_CORK, &one, sizeof one);
   }
 }
 
@@ -330,8 +335,8 @@ void Connection::close(bool send_close_notify) noexcept {
     SSL_shutdown(ssl_.get());  // best effort, non-blocking: one close_notify
     ERR_clear_error();
   }
-  worker_.loop().remove(client_fd_);
-  if (backend_fd_ >= 0) worker_.loop().remove(backend_fd_);
+  // No EPOLL_CTL_DEL: the descriptors are closed when the worker frees this connection,
+  // right after the current batch of events, which removes them from the epoll set.
   ctx_.metrics->onConnectionOpen(-1);
   worker_.retire(this);
 }
