@@ -8,7 +8,7 @@ class Reader {
  public:
   explicit Reader(std::string_view bytes) : data_(bytes) {}
   bool u8(std::uint8_t& out) noexcept {
-    if (data_.size() < 1) return false;
+    if (data_.empty()) return false;
     out = static_cast<std::uint8_t>(data_[0]);
     data_.remove_prefix(1);
     return true;

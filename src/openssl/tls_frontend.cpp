@@ -176,12 +176,12 @@ struct FrontendCallbacks {
   }
 };
 
-TlsFrontend::TlsFrontend(std::vector<HostSpec> hosts, SessionStore& store, RevocationList& revocations,
+TlsFrontend::TlsFrontend(const std::vector<HostSpec>& hosts, SessionStore& store, RevocationList& revocations,
                          StatsSink& stats, const Clock& clock)
     : store_(store), revocations_(revocations), stats_(stats), clock_(clock) {
   if (hosts.empty()) throw std::invalid_argument("TlsFrontend needs at least one host");
   connectionIndex();  // allocate the ex_data slot before any thread races for it
-  for (auto& spec : hosts) {
+  for (const auto& spec : hosts) {
     Host h;
     h.name = spec.name;
     h.server_names = spec.server_names;

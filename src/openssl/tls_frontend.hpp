@@ -54,7 +54,7 @@ struct ConnectionTls {
 
 class TlsFrontend {
  public:
-  TlsFrontend(std::vector<HostSpec> hosts, SessionStore& store, RevocationList& revocations,
+  TlsFrontend(const std::vector<HostSpec>& hosts, SessionStore& store, RevocationList& revocations,
               StatsSink& stats, const Clock& clock);
   ~TlsFrontend();
   TlsFrontend(const TlsFrontend&) = delete;

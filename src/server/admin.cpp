@@ -26,7 +26,7 @@ AdminResponse error(int status, const std::string& message) {
 }
 
 std::optional<std::string> unhex(std::string_view s) {
-  if (s.empty() || s.size() % 2 != 0 || s.size() > 2 * 255) return std::nullopt;
+  if (s.empty() || s.size() % 2 != 0 || s.size() > std::size_t{2} * 255) return std::nullopt;
   std::string out;
   for (std::size_t i = 0; i < s.size(); i += 2) {
     unsigned v = 0;

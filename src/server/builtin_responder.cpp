@@ -33,7 +33,7 @@ BuiltinResponder::Verdict BuiltinResponder::consume(std::string& in, std::string
     }
     // The connection buffers at most 64 KiB from the client; a body that cannot fit would
     // stall until the idle timeout, so refuse it now.
-    constexpr std::size_t kMaxBody = 32 * 1024;
+    constexpr std::size_t kMaxBody = std::size_t{32} * 1024;
     if (r.request.content_length > kMaxBody) {
       respond(out, 413, "Payload Too Large", "the built-in responder takes bodies up to 32 KiB\n", false);
       return Verdict::close_after_flush;

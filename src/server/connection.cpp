@@ -17,8 +17,8 @@ namespace {
 
 // Per-direction buffer bound: reading from a side stops while the buffer toward the
 // other side holds this much (back-pressure instead of unbounded memory).
-constexpr std::size_t kMaxBuffered = 64 * 1024;
-constexpr std::size_t kChunk = 16 * 1024;
+constexpr std::size_t kMaxBuffered = std::size_t{64} * 1024;
+constexpr std::size_t kChunk = std::size_t{16} * 1024;
 
 TlsVersion versionOf(const SSL* ssl) {
   switch (SSL_version(ssl)) {

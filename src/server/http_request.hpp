@@ -10,7 +10,7 @@
 
 namespace tlsresume::server {
 
-inline constexpr std::size_t kMaxRequestHead = 16 * 1024;
+inline constexpr std::size_t kMaxRequestHead = std::size_t{16} * 1024;
 
 struct HttpRequest {
   std::string method;

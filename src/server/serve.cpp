@@ -145,7 +145,7 @@ int serve(const Config& config) {
   for (const auto& h : config.hosts) key_options.decrypt_window = std::max(key_options.decrypt_window, h.policy.session_lifetime);
   key_options.introduce_ahead = std::min(std::chrono::seconds{60}, config.ticket_key_rotation / 2);
   Keyring keyring(key_options, names, clock, std::make_unique<LocalKeySource>());
-  ossl::TlsFrontend tls(std::move(hosts), store, revocations, metrics, clock);
+  ossl::TlsFrontend tls(hosts, store, revocations, metrics, clock);
   ossl::TicketBinding tickets(tls, keyring);
 
   ctx.tls = &tls;
