@@ -83,11 +83,15 @@ std::uint64_t hashKey(std::string_view key) noexcept {
 // One malloc per session: this header, then the key bytes, then the value bytes. Packed so
 // the key starts right after the 29 header bytes; malloc's 16-byte alignment keeps the
 // pointer fields aligned anyway. The table and the LRU list point at it, nothing else.
+// `referenced` is the second-chance bit: get() sets it instead of moving the entry in the
+// list (which would touch both neighbours, two cache misses in a large store); eviction
+// gives a referenced entry at the cold end one more round instead of dropping it.
 struct [[gnu::packed]] Entry {
   Entry* prev;  // towards the most recently used end
   Entry* next;  // towards the least recently used end; links the graveyard once dropped
   std::int64_t expiry_ns;
-  std::uint32_t value_len;
+  std::uint32_t value_len : 31;
+  std::uint32_t referenced : 1;  // read since it was inserted or last given a second chance
   std::uint8_t key_len;
 
   char* key() noexcept { return reinterpret_cast<char*>(this) + sizeof(Entry); }
@@ -116,13 +120,18 @@ constexpr std::size_t kTableShareBytes = (kSlotBytes * 16 + 6) / 7;
 constexpr std::size_t kOverheadBytes = sizeof(Entry) + kMallocOverheadBytes + kTableShareBytes;
 
 constexpr std::size_t kMaxKeyBytes = std::numeric_limits<std::uint8_t>::max();
-constexpr std::size_t kMaxValueBytes = std::numeric_limits<std::uint32_t>::max();
+constexpr std::size_t kMaxValueBytes = (std::size_t{1} << 31) - 1;  // Entry::value_len
 constexpr std::size_t kMinShards = 16;
 constexpr std::size_t kMaxShards = std::size_t{1} << 16;
 constexpr std::size_t kInitialSlots = 16;
 // Expired entries at the cold end reclaimed per put: bounded, so one put never walks a
 // whole shard that expired at once while holding its lock.
 constexpr int kReapPerPut = 4;
+// Referenced entries at the cold end given a second chance per put, at most. Each chance
+// clears a bit a get set, so the cost is O(1) amortised anyway; the bound keeps one put
+// short when a whole shard was read since the last eviction (then a referenced entry is
+// evicted like an unreferenced one).
+constexpr int kSecondChancesPerPut = 8;
 
 std::size_t chargeFor(std::size_t key_len, std::size_t value_len) noexcept {
   return key_len + value_len + kOverheadBytes;
@@ -139,7 +148,7 @@ Entry* makeEntry(std::string_view key, std::string_view value, TimePoint expiry)
     std::free(raw);  // does not fit a slot: treated like a failed allocation
     return nullptr;
   }
-  auto* e = new (raw) Entry{nullptr, nullptr, toNs(expiry), static_cast<std::uint32_t>(value.size()),
+  auto* e = new (raw) Entry{nullptr, nullptr, toNs(expiry), static_cast<std::uint32_t>(value.size()), 0,
                             static_cast<std::uint8_t>(key.size())};
   if (!key.empty()) std::memcpy(e->key(), key.data(), key.size());
   if (!value.empty()) std::memcpy(e->value(), value.data(), value.size());
@@ -245,10 +254,10 @@ struct MemoryStore::Shard {
     else lru_ = e->prev;
   }
 
-  void touch(Entry* e) noexcept {
-    if (e == mru_) return;
-    unlink(e);
-    linkFront(e);
+  // A hit: marks the entry, leaves the list alone (see Entry::referenced). Skips the store
+  // when the bit is already set, so repeated hits keep the line clean.
+  static void touch(Entry* e) noexcept {
+    if (!e->referenced) e->referenced = 1;
   }
 
   // Takes an entry out of the list and the accounts (not the table) and queues it to be
@@ -303,16 +312,31 @@ struct MemoryStore::Shard {
   }
 
   // Drops from the cold end until `charge` more bytes fit. An entry found already expired
-  // there is counted as expired, not as an eviction.
+  // there is counted as expired, not as an eviction. A live entry read since it was last
+  // considered loses its mark and moves to the hot end instead (second chance), up to
+  // kSecondChancesPerPut times per call.
   void makeRoom(std::size_t charge, std::int64_t now_ns, Entry*& graveyard) noexcept {
     for (int n = 0; n < kReapPerPut && lru_ != nullptr && lru_->expiry_ns <= now_ns; ++n) {
       ++expired_;
       eraseSlot(slotOf(lru_), graveyard);
     }
+    int chances = kSecondChancesPerPut;
     while (lru_ != nullptr && bytes_ + charge > budget_) {
-      if (lru_->expiry_ns <= now_ns) ++expired_;
-      else ++evictions_;
-      eraseSlot(slotOf(lru_), graveyard);
+      Entry* e = lru_;
+      if (e->expiry_ns <= now_ns) {
+        ++expired_;
+      } else if (e->referenced && chances > 0) {
+        --chances;
+        e->referenced = 0;
+        if (e != mru_) {
+          unlink(e);
+          linkFront(e);
+        }
+        continue;
+      } else {
+        ++evictions_;
+      }
+      eraseSlot(slotOf(e), graveyard);
     }
   }
 

@@ -177,6 +177,28 @@ TEST_F(MemoryStoreTest, AGetMakesAnEntryTheMostRecentlyUsed) {
   EXPECT_TRUE(store.get(keys[3], out));
 }
 
+// get() marks an entry rather than moving it (second chance): eviction passes over an entry
+// read since it was last considered, clearing the mark, and the protection lasts only until
+// the next time eviction reaches it unread.
+TEST_F(MemoryStoreTest, AReadEntrySurvivesOneEvictionRoundAndNotASecondUnreadOne) {
+  const auto keys = keysSharingAShard(6);
+  MemoryStore store({.max_bytes = kShards * 3 * entryCost(), .shards = kShards}, clock_);
+  for (std::size_t i = 0; i < 3; ++i) store.put(keys[i], makeValue(i), later());
+  std::string out;
+  ASSERT_TRUE(store.get(keys[0], out));        // the coldest entry, now marked
+  store.put(keys[3], makeValue(3), later());   // passes over keys[0], evicts keys[1]
+  store.put(keys[4], makeValue(4), later());   // evicts keys[2]
+  store.put(keys[5], makeValue(5), later());   // keys[0] was not read again: evicted
+  EXPECT_EQ(store.stats().evictions, 3u);
+  EXPECT_FALSE(store.get(keys[0], out));
+  EXPECT_FALSE(store.get(keys[1], out));
+  EXPECT_FALSE(store.get(keys[2], out));
+  for (std::size_t i = 3; i < 6; ++i) {
+    ASSERT_TRUE(store.get(keys[i], out)) << i;
+    EXPECT_EQ(out, makeValue(i));
+  }
+}
+
 TEST_F(MemoryStoreTest, CountsAnExpiredEntryAtTheColdEndAsExpiredNotEvicted) {
   const auto keys = keysSharingAShard(3);
   MemoryStore store({.max_bytes = kShards * 2 * entryCost(), .shards = kShards}, clock_);
