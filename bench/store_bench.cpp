@@ -83,8 +83,8 @@ MemoryStore& storeFor(int kind, std::size_t n) {
   auto& slot = stores[{kind, n}];
   if (!slot) {
     const std::size_t room = kind == 0 ? 4 * n : n;
-    slot = std::make_unique<MemoryStore>(
-        MemoryStoreOptions{.max_bytes = room * entryCost(), .shards = 64}, SystemClock::instance());
+    slot = std::make_unique<MemoryStore>(MemoryStoreOptions{.max_bytes = room * entryCost(), .shards = 64},
+                                         SystemClock::instance());
     preload(*slot, n);
   }
   return *slot;
@@ -156,8 +156,7 @@ void BM_Erase(benchmark::State& state) {
     offset = (offset + kBatch) % slice;
   }
   const double erases = static_cast<double>(state.iterations() * kBatch);
-  state.counters["ns_per_erase"] =
-      benchmark::Counter(erase_seconds * 1e9 / erases, benchmark::Counter::kAvgThreads);
+  state.counters["ns_per_erase"] = benchmark::Counter(erase_seconds * 1e9 / erases, benchmark::Counter::kAvgThreads);
 }
 
 std::size_t residentBytes() {
@@ -201,8 +200,7 @@ void BM_MemoryPerSession(benchmark::State& state) {
     state.counters["bytes_per_session"] = rss_per;
     state.counters["overhead_per_session"] = rss_per - payload;
     state.counters["heap_overhead_per_session"] = heap_per - payload;
-    state.counters["charged_overhead_per_session"] =
-        static_cast<double>(stats.bytes) / sessions - payload;
+    state.counters["charged_overhead_per_session"] = static_cast<double>(stats.bytes) / sessions - payload;
   }
 }
 

@@ -41,8 +41,10 @@ Config buildConfig(const ServeFlags& f, CLI::App& cmd) {
     c.backend = f.backend;
   }
   if (!f.admin.empty()) {
-    if (f.admin == "off") c.admin.reset();
-    else c.admin = parseEndpoint(f.admin, "--admin");
+    if (f.admin == "off")
+      c.admin.reset();
+    else
+      c.admin = parseEndpoint(f.admin, "--admin");
   }
   if (cmd.count("--workers")) c.workers = f.workers;
   if (!f.log_level.empty()) c.log_level = f.log_level;
@@ -71,7 +73,8 @@ std::string urlEncode(const std::string& s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') out.push_back(static_cast<char>(c));
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
+      out.push_back(static_cast<char>(c));
     else {
       out.push_back('%');
       out.push_back(kHex[c >> 4]);
@@ -84,16 +87,18 @@ std::string urlEncode(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"tlsresume: a TLS terminator built around safe, fast session resumption.\n"
-               "Session ids and stateful tickets resume from a bounded, revocable cache;\n"
-               "stateless tickets are sealed with in-memory, rotating, per-host keys."};
+  CLI::App app{
+      "tlsresume: a TLS terminator built around safe, fast session resumption.\n"
+      "Session ids and stateful tickets resume from a bounded, revocable cache;\n"
+      "stateless tickets are sealed with in-memory, rotating, per-host keys."};
   app.require_subcommand(1);
   app.set_version_flag("--version", kVersion);
 
   ServeFlags sf;
-  CLI::App* serve_cmd = app.add_subcommand(
-      "serve", "Terminate TLS and proxy to a TCP backend (defaults: 127.0.0.1:8443, built-in responder,\n"
-               "self-signed ECDSA P-256 certificate for localhost made in memory, admin on 127.0.0.1:9443)");
+  CLI::App* serve_cmd =
+      app.add_subcommand("serve",
+                         "Terminate TLS and proxy to a TCP backend (defaults: 127.0.0.1:8443, built-in responder,\n"
+                         "self-signed ECDSA P-256 certificate for localhost made in memory, admin on 127.0.0.1:9443)");
   serve_cmd->add_option("-c,--config", sf.config_file, "TOML configuration file (see docs/configuration.md)");
   serve_cmd->add_option("-l,--listen", sf.listen, "HOST:PORT to accept TLS on (repeatable) [127.0.0.1:8443]");
   serve_cmd->add_option("--cert", sf.cert, "PEM certificate (chain) of the default host [generated self-signed]");
@@ -110,8 +115,10 @@ int main(int argc, char** argv) {
   ctl->require_subcommand(1);
   std::string revoke_id, revoke_host, revoke_before;
   bool revoke_all = false;
-  CLI::App* revoke = ctl->add_subcommand("revoke", "Revoke sessions and tickets: the next connection gets a full handshake");
-  revoke->add_option("--id", revoke_id, "one session id or ticket resumption id (hex, as the built-in responder shows it)");
+  CLI::App* revoke =
+      ctl->add_subcommand("revoke", "Revoke sessions and tickets: the next connection gets a full handshake");
+  revoke->add_option("--id", revoke_id,
+                     "one session id or ticket resumption id (hex, as the built-in responder shows it)");
   revoke->add_option("--host", revoke_host, "every session and ticket of this virtual host issued until now");
   revoke->add_option("--before", revoke_before, "everything issued before this time (Unix seconds, or 'now')");
   revoke->add_flag("--all", revoke_all, "everything issued until now (same as --before now)");

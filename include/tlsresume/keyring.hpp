@@ -58,8 +58,7 @@ struct KeySchedule {
   bool valid() const noexcept { return current_from < current_until && current_until <= erase_at; }
   bool erasedAt(TimePoint t) const noexcept { return t >= erase_at; }
   KeyState stateAt(TimePoint t) const noexcept {  // meaningful while !erasedAt(t)
-    return t < current_from ? KeyState::introduced
-           : t < current_until ? KeyState::current : KeyState::retired;
+    return t < current_from ? KeyState::introduced : t < current_until ? KeyState::current : KeyState::retired;
   }
 };
 
@@ -98,8 +97,8 @@ class KeySource {
 class LocalKeySource final : public KeySource {
  public:
   using RandomFn = std::function<bool(unsigned char* out, std::size_t len)>;
-  LocalKeySource();                            // RAND_priv_bytes
-  explicit LocalKeySource(RandomFn random);    // seam for tests
+  LocalKeySource();                          // RAND_priv_bytes
+  explicit LocalKeySource(RandomFn random);  // seam for tests
   std::vector<MasterKey> fetch(const KeyRequest& request) override;
 
  private:
@@ -110,8 +109,7 @@ class LocalKeySource final : public KeySource {
 // salt = kHostKeySalt, info = purpose || 0x00 || host_id with purpose "aes key",
 // "hmac key" or "key name". Writes kKeyMaterialBytes (aes||hmac||name) to out; false on
 // failure (out wiped). Exposed for tests, benchmarks and fleet tooling.
-bool deriveHostKey(const unsigned char* master, std::string_view host_id,
-                   unsigned char* out) noexcept;
+bool deriveHostKey(const unsigned char* master, std::string_view host_id, unsigned char* out) noexcept;
 // Public id of a master key: first 8 hex chars of SHA-256(master name). Never material.
 std::string masterKeyId(const unsigned char* master_name16);
 
@@ -123,7 +121,7 @@ struct SealingKey {
   const unsigned char* hmac_key = nullptr;          // kHmacKeyBytes
   KeyState state = KeyState::introduced;            // at the snapshot's publication time
   std::size_t host = 0;
-  std::string id;  // public id of the MASTER key: 8 hex chars of SHA-256(master name)
+  std::string id;                                  // public id of the MASTER key: 8 hex chars of SHA-256(master name)
   std::atomic<std::uint64_t>* decrypts = nullptr;  // per master key and host; binding bumps it
 };
 
@@ -153,8 +151,8 @@ class KeySnapshot {
   std::size_t hosts_ = 0;
   std::size_t keys_ = 0;
   TimePoint published_at_{};
-  std::vector<SealingKey> sealing_;           // index host * keys_ + k, k oldest first
-  std::vector<const SealingKey*> current_;    // per host
+  std::vector<SealingKey> sealing_;                                    // index host * keys_ + k, k oldest first
+  std::vector<const SealingKey*> current_;                             // per host
   std::vector<std::shared_ptr<const detail::KeyMaterial>> materials_;  // keeps bytes alive
 };
 
@@ -226,8 +224,8 @@ class Keyring {
   const Clock& clock_;
   std::unique_ptr<KeySource> source_;
 
-  mutable std::mutex mutex_;  // guards everything below except the atomics
-  std::vector<Slot> slots_;   // sorted by current_from
+  mutable std::mutex mutex_;                                   // guards everything below except the atomics
+  std::vector<Slot> slots_;                                    // sorted by current_from
   std::vector<std::pair<std::uint64_t, KeyState>> published_;  // serial, state
   std::uint64_t last_current_serial_ = 0;
   std::uint64_t next_serial_ = 1;

@@ -12,7 +12,7 @@ struct ResumptionPolicy {
   // 1 hour: long enough that returning visitors resume, short enough that a stolen
   // session or ticket key exposes at most about an hour of a client's traffic.
   std::chrono::seconds session_lifetime{3600};
-  bool session_ids = true;   // stateful resumption for clients without tickets
+  bool session_ids = true;  // stateful resumption for clients without tickets
   bool tls12_tickets = true;
   Tls13Tickets tls13_tickets = Tls13Tickets::stateless;
   // RFC 8446 appendix C.4: clients should not reuse a ticket; 2 lets a client open two

@@ -26,9 +26,9 @@
 namespace tlsresume {
 
 struct RevocationEntryView {
-  std::string kind;   // "id" | "host" | "before"
+  std::string kind;     // "id" | "host" | "before"
   std::string subject;  // hex id, host name, or empty
-  TimePoint time;     // for "host"/"before": issued-before; for "id": when it expires
+  TimePoint time;       // for "host"/"before": issued-before; for "id": when it expires
 };
 
 class RevocationList {
@@ -40,8 +40,7 @@ class RevocationList {
   void revokeHost(std::string_view host, TimePoint issued_before);
   void revokeAllBefore(TimePoint issued_before);
 
-  bool isRevoked(std::string_view host, std::string_view resumption_id,
-                 TimePoint issued_at) const noexcept;
+  bool isRevoked(std::string_view host, std::string_view resumption_id, TimePoint issued_at) const noexcept;
 
   // Drops id entries whose `until` has passed. Cheap; call from a timer.
   void expire();
@@ -56,9 +55,9 @@ class RevocationList {
   };
   using Map = std::unordered_map<std::string, TimePoint, Hash, std::equal_to<>>;
   struct Snapshot {
-    Map ids;    // id -> until
-    Map hosts;  // host -> issued before
-    TimePoint all_before{};                             // epoch = nothing
+    Map ids;                 // id -> until
+    Map hosts;               // host -> issued before
+    TimePoint all_before{};  // epoch = nothing
   };
   void publish(std::shared_ptr<const Snapshot> next);
 

@@ -26,7 +26,7 @@ struct StoreStats {
   std::uint64_t evictions = 0;  // dropped to stay within the byte budget
   std::uint64_t expired = 0;    // dropped because their expiry had passed
   std::uint64_t entries = 0;
-  std::uint64_t bytes = 0;      // everything the entries cost: keys, values, overhead
+  std::uint64_t bytes = 0;  // everything the entries cost: keys, values, overhead
 };
 
 class SessionStore {

@@ -35,8 +35,8 @@ bool plausibleHostName(std::string_view name) noexcept {
   // RFC 6066 §3: no trailing dot; DNS names are at most 253 characters.
   if (name.empty() || name.size() > 253 || name.back() == '.') return false;
   for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                    c == '.' || c == '_';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
     if (!ok) return false;
   }
   return true;
@@ -85,8 +85,10 @@ std::optional<PskModesOffered> parsePskModes(std::string_view ext) noexcept {
   if (!r.u8(len) || len == 0 || !r.bytes(len, list) || !r.empty()) return std::nullopt;
   PskModesOffered out;
   for (char c : list) {
-    if (c == 0) out.psk_ke = true;
-    else if (c == 1) out.psk_dhe_ke = true;
+    if (c == 0)
+      out.psk_ke = true;
+    else if (c == 1)
+      out.psk_dhe_ke = true;
   }
   return out;
 }

@@ -28,9 +28,7 @@ struct KeyMaterial {
   std::string id;
   std::unique_ptr<std::atomic<std::uint64_t>[]> decrypts;  // one per host
   const unsigned char* master() const noexcept { return buffer.data(); }
-  const unsigned char* host(std::size_t h) const noexcept {
-    return buffer.data() + (h + 1) * kKeyMaterialBytes;
-  }
+  const unsigned char* host(std::size_t h) const noexcept { return buffer.data() + (h + 1) * kKeyMaterialBytes; }
 };
 }  // namespace detail
 
@@ -95,9 +93,12 @@ std::vector<std::string> validatedHosts(std::vector<std::string> hosts) {
 
 std::string_view toString(KeyState state) noexcept {
   switch (state) {
-    case KeyState::introduced: return "introduced";
-    case KeyState::current: return "current";
-    case KeyState::retired: return "retired";
+    case KeyState::introduced:
+      return "introduced";
+    case KeyState::current:
+      return "current";
+    case KeyState::retired:
+      return "retired";
   }
   return "unknown";
 }
@@ -130,8 +131,7 @@ std::vector<MasterKey> LocalKeySource::fetch(const KeyRequest& request) {
 
 // ---- derivation -----------------------------------------------------------------------
 
-bool deriveHostKey(const unsigned char* master, std::string_view host_id,
-                   unsigned char* out) noexcept {
+bool deriveHostKey(const unsigned char* master, std::string_view host_id, unsigned char* out) noexcept {
   struct Part {
     std::string_view purpose;
     std::size_t offset;
@@ -149,8 +149,7 @@ bool deriveHostKey(const unsigned char* master, std::string_view host_id,
     char digest[] = "SHA256";
     const OSSL_PARAM common[] = {
         OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<unsigned char*>(master),
-                                          kKeyMaterialBytes),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<unsigned char*>(master), kKeyMaterialBytes),
         OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<char*>(kHostKeySalt.data()),
                                           kHostKeySalt.size()),
         OSSL_PARAM_construct_end()};
@@ -162,9 +161,8 @@ bool deriveHostKey(const unsigned char* master, std::string_view host_id,
       info.assign(part.purpose);
       info.push_back('\0');
       info.append(host_id);
-      const OSSL_PARAM params[] = {
-          OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info.data(), info.size()),
-          OSSL_PARAM_construct_end()};
+      const OSSL_PARAM params[] = {OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info.data(), info.size()),
+                                   OSSL_PARAM_construct_end()};
       if (EVP_KDF_derive(ctx.get(), out + part.offset, part.len, params) != 1) {
         OPENSSL_cleanse(out, kKeyMaterialBytes);
         return false;
@@ -240,8 +238,7 @@ bool Keyring::tick() {
   // Fast path, once a second on a quiet server: nothing can change before next_event_,
   // unless the wall clock was stepped back (then states must be recomputed).
   const WallClock::rep ns = now.time_since_epoch().count();
-  if (ns < next_event_.load(std::memory_order_acquire) &&
-      ns >= last_refresh_.load(std::memory_order_relaxed))
+  if (ns < next_event_.load(std::memory_order_acquire) && ns >= last_refresh_.load(std::memory_order_relaxed))
     return false;
   std::lock_guard lock(mutex_);
   return refreshLocked(now);
@@ -272,10 +269,8 @@ bool Keyring::refreshLocked(TimePoint now) {
     for (const Slot& slot : slots_) tail = std::max(tail, slot.schedule.current_until);
     if (tail - now > options_.introduce_ahead) break;
     const TimePoint until = tail + options_.rotation_period;
-    adoptLocked(KeyRequest{now, KeySchedule{now, tail, until, until + options_.decrypt_window}, false},
-                nullptr);
-    failed = std::none_of(slots_.begin(), slots_.end(),
-                          [&](const Slot& s) { return s.schedule.current_until > tail; });
+    adoptLocked(KeyRequest{now, KeySchedule{now, tail, until, until + options_.decrypt_window}, false}, nullptr);
+    failed = std::none_of(slots_.begin(), slots_.end(), [&](const Slot& s) { return s.schedule.current_until > tail; });
   }
   if (failed) source_failures_.fetch_add(1, std::memory_order_relaxed);
   const bool published = publishIfChangedLocked(now);
@@ -292,8 +287,7 @@ std::size_t Keyring::adoptLocked(const KeyRequest& request, std::vector<std::uin
   }
   std::size_t adopted = 0;
   for (MasterKey& key : keys) {
-    if (key.material.size() != kKeyMaterialBytes || !key.schedule.valid() ||
-        anyPartZero(key.material.data())) {
+    if (key.material.size() != kKeyMaterialBytes || !key.schedule.valid() || anyPartZero(key.material.data())) {
       rejected_keys_.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
@@ -325,9 +319,8 @@ std::size_t Keyring::adoptLocked(const KeyRequest& request, std::vector<std::uin
       // Out of memory or mappings: skip the key; the caller sees the shortfall and retries.
     }
   }
-  std::stable_sort(slots_.begin(), slots_.end(), [](const Slot& a, const Slot& b) {
-    return a.schedule.current_from < b.schedule.current_from;
-  });
+  std::stable_sort(slots_.begin(), slots_.end(),
+                   [](const Slot& a, const Slot& b) { return a.schedule.current_from < b.schedule.current_from; });
   return adopted;
 }
 
@@ -337,8 +330,7 @@ bool Keyring::rotateNow() {
   eraseExpiredLocked(now);
   const TimePoint until = now + options_.rotation_period;
   std::vector<std::uint64_t> added;
-  adoptLocked(KeyRequest{now, KeySchedule{now, now, until, until + options_.decrypt_window}, true},
-              &added);
+  adoptLocked(KeyRequest{now, KeySchedule{now, now, until, until + options_.decrypt_window}, true}, &added);
   const auto isAdded = [&](const Slot& s) {
     return std::find(added.begin(), added.end(), s.material->serial) != added.end();
   };
@@ -446,8 +438,7 @@ std::vector<KeyInfo> Keyring::describe() const {
   for (const Slot& slot : slots_) {
     const KeySchedule& s = slot.schedule;
     if (s.erasedAt(now)) continue;
-    KeyInfo info{slot.material->id, s.stateAt(now), s.created_at, s.current_from, s.current_until,
-                 s.erase_at, 0};
+    KeyInfo info{slot.material->id, s.stateAt(now), s.created_at, s.current_from, s.current_until, s.erase_at, 0};
     for (std::size_t h = 0; h < host_ids_.size(); ++h)
       info.decrypts += slot.material->decrypts[h].load(std::memory_order_relaxed);
     out.push_back(std::move(info));
@@ -462,9 +453,15 @@ KeyCounts Keyring::counts() const {
   for (const Slot& slot : slots_) {
     if (slot.schedule.erasedAt(now)) continue;
     switch (slot.schedule.stateAt(now)) {
-      case KeyState::introduced: ++c.introduced; break;
-      case KeyState::current: ++c.current; break;
-      case KeyState::retired: ++c.retired; break;
+      case KeyState::introduced:
+        ++c.introduced;
+        break;
+      case KeyState::current:
+        ++c.current;
+        break;
+      case KeyState::retired:
+        ++c.retired;
+        break;
     }
   }
   return c;

@@ -148,7 +148,11 @@ Entry* makeEntry(std::string_view key, std::string_view value, TimePoint expiry)
     std::free(raw);  // does not fit a slot: treated like a failed allocation
     return nullptr;
   }
-  auto* e = new (raw) Entry{nullptr, nullptr, toNs(expiry), static_cast<std::uint32_t>(value.size()), 0,
+  auto* e = new (raw) Entry{nullptr,
+                            nullptr,
+                            toNs(expiry),
+                            static_cast<std::uint32_t>(value.size()),
+                            0,
                             static_cast<std::uint8_t>(key.size())};
   if (!key.empty()) std::memcpy(e->key(), key.data(), key.size());
   if (!value.empty()) std::memcpy(e->value(), value.data(), value.size());
@@ -171,8 +175,7 @@ void burnAll(Entry* list) noexcept {
 }
 
 bool sameKey(Entry* e, std::string_view key) noexcept {
-  return e->key_len == key.size() &&
-         (key.empty() || std::memcmp(e->key(), key.data(), key.size()) == 0);
+  return e->key_len == key.size() && (key.empty() || std::memcmp(e->key(), key.data(), key.size()) == 0);
 }
 
 }  // namespace
@@ -199,12 +202,8 @@ struct MemoryStore::Shard {
   std::uint64_t evictions_ = 0;
   std::uint64_t expired_ = 0;
 
-  static std::uint64_t storedDistance(std::uint64_t slot) noexcept {
-    return (slot >> kDistanceShift) & 0xff;
-  }
-  static Entry* entryIn(std::uint64_t slot) noexcept {
-    return reinterpret_cast<Entry*>(slot & kAddressMask);
-  }
+  static std::uint64_t storedDistance(std::uint64_t slot) noexcept { return (slot >> kDistanceShift) & 0xff; }
+  static Entry* entryIn(std::uint64_t slot) noexcept { return reinterpret_cast<Entry*>(slot & kAddressMask); }
   Entry* entryAt(std::size_t i) const noexcept { return entryIn(slots_[i]); }
 
   void init(std::size_t budget) {
@@ -242,16 +241,22 @@ struct MemoryStore::Shard {
   void linkFront(Entry* e) noexcept {
     e->prev = nullptr;
     e->next = mru_;
-    if (mru_ != nullptr) mru_->prev = e;
-    else lru_ = e;
+    if (mru_ != nullptr)
+      mru_->prev = e;
+    else
+      lru_ = e;
     mru_ = e;
   }
 
   void unlink(Entry* e) noexcept {
-    if (e->prev != nullptr) e->prev->next = e->next;
-    else mru_ = e->next;
-    if (e->next != nullptr) e->next->prev = e->prev;
-    else lru_ = e->prev;
+    if (e->prev != nullptr)
+      e->prev->next = e->next;
+    else
+      mru_ = e->next;
+    if (e->next != nullptr)
+      e->next->prev = e->prev;
+    else
+      lru_ = e->prev;
   }
 
   // A hit: marks the entry, leaves the list alone (see Entry::referenced). Skips the store
@@ -282,8 +287,7 @@ struct MemoryStore::Shard {
   // Robin Hood insertion. A run of 255 only happens if the hash is being attacked (or is
   // broken); then the entry left in hand is dropped rather than the table grown.
   void place(Entry* e, std::uint64_t hash, Entry*& graveyard) noexcept {
-    std::uint64_t carried = (hash >> kTagShift << kTagShift) | kDistanceOne |
-                            reinterpret_cast<std::uintptr_t>(e);
+    std::uint64_t carried = (hash >> kTagShift << kTagShift) | kDistanceOne | reinterpret_cast<std::uintptr_t>(e);
     for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
       if (slots_[i] == 0) {
         slots_[i] = carried;
@@ -363,9 +367,7 @@ MemoryStore::~MemoryStore() = default;
 
 std::size_t MemoryStore::overheadPerEntry() noexcept { return kOverheadBytes; }
 
-MemoryStore::Shard& MemoryStore::shardFor(std::string_view key) noexcept {
-  return shardFor(hashKey(key));
-}
+MemoryStore::Shard& MemoryStore::shardFor(std::string_view key) noexcept { return shardFor(hashKey(key)); }
 
 // High half picks the shard, low bits the slot, top byte the tag: independent bits.
 MemoryStore::Shard& MemoryStore::shardFor(std::uint64_t key_hash) noexcept {
@@ -376,8 +378,7 @@ void MemoryStore::put(std::string_view key, std::string_view value, TimePoint ex
   const std::uint64_t hash = hashKey(key);
   Shard& shard = shardFor(hash);
   const std::int64_t now_ns = toNs(clock_.now());
-  const bool storable = key.size() <= kMaxKeyBytes && value.size() <= kMaxValueBytes &&
-                        toNs(expiry) > now_ns &&
+  const bool storable = key.size() <= kMaxKeyBytes && value.size() <= kMaxValueBytes && toNs(expiry) > now_ns &&
                         chargeFor(key.size(), value.size()) <= shard.budget_;
   // Allocate and copy before taking the lock; wipe and free after releasing it.
   Entry* fresh = storable ? makeEntry(key, value, expiry) : nullptr;

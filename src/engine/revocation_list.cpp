@@ -5,14 +5,11 @@
 #include "tlsresume/hex.hpp"
 
 namespace tlsresume {
-RevocationList::RevocationList(const Clock& clock)
-    : clock_(clock) {
+RevocationList::RevocationList(const Clock& clock) : clock_(clock) {
   current_.store(std::make_shared<const Snapshot>());
 }
 
-void RevocationList::publish(std::shared_ptr<const Snapshot> next) {
-  current_.store(std::move(next));
-}
+void RevocationList::publish(std::shared_ptr<const Snapshot> next) { current_.store(std::move(next)); }
 
 // Writers copy the snapshot: revocations are rare, resumptions are not.
 void RevocationList::revokeId(std::string_view resumption_id, TimePoint until) {
@@ -45,8 +42,7 @@ bool RevocationList::isRevoked(std::string_view host, std::string_view resumptio
   // the revocation was aimed at, so "<=" is used (revocation time is taken after issue).
   if (issued_at <= snap->all_before) return true;
   if (!snap->hosts.empty()) {
-    if (auto it = snap->hosts.find(host); it != snap->hosts.end() && issued_at <= it->second)
-      return true;
+    if (auto it = snap->hosts.find(host); it != snap->hosts.end() && issued_at <= it->second) return true;
   }
   if (!snap->ids.empty() && !resumption_id.empty()) {
     if (snap->ids.contains(resumption_id)) return true;
@@ -58,8 +54,7 @@ void RevocationList::expire() {
   const auto now = clock_.now();
   std::lock_guard lock(writer_);
   const auto cur = current_.load();
-  if (std::none_of(cur->ids.begin(), cur->ids.end(), [&](const auto& e) { return e.second <= now; }))
-    return;
+  if (std::none_of(cur->ids.begin(), cur->ids.end(), [&](const auto& e) { return e.second <= now; })) return;
   auto next = std::make_shared<Snapshot>(*cur);
   std::erase_if(next->ids, [&](const auto& e) { return e.second <= now; });
   publish(std::move(next));

@@ -92,8 +92,7 @@ void SecureBuffer::release() noexcept {
 SecureBuffer::Protection SecureBuffer::lastAllocation() noexcept { return t_last; }
 
 SecureBuffer::Stats SecureBuffer::stats() noexcept {
-  return {g_allocations.load(std::memory_order_relaxed),
-          g_lock_failures.load(std::memory_order_relaxed),
+  return {g_allocations.load(std::memory_order_relaxed), g_lock_failures.load(std::memory_order_relaxed),
           g_dontdump_failures.load(std::memory_order_relaxed)};
 }
 

@@ -12,8 +12,8 @@ using std::chrono::seconds;
 
 // The largest second count a TimePoint can hold (system_clock counts nanoseconds in an
 // int64 on libstdc++: year 2262). Larger values would overflow on conversion.
-constexpr std::uint64_t kMaxSeconds = static_cast<std::uint64_t>(
-    std::chrono::duration_cast<seconds>(TimePoint::max().time_since_epoch()).count());
+constexpr std::uint64_t kMaxSeconds =
+    static_cast<std::uint64_t>(std::chrono::duration_cast<seconds>(TimePoint::max().time_since_epoch()).count());
 
 constexpr std::size_t kIssuedAtOffset = 1;
 constexpr std::size_t kChainStartedAtOffset = kIssuedAtOffset + 8;
@@ -70,8 +70,7 @@ std::optional<TicketAppData> decodeTicketAppData(std::string_view bytes) noexcep
 
 std::uint64_t hostTag(std::string_view host_id) noexcept {
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  if (SHA256(reinterpret_cast<const unsigned char*>(host_id.data()), host_id.size(), digest) == nullptr)
-    return 0;
+  if (SHA256(reinterpret_cast<const unsigned char*>(host_id.data()), host_id.size(), digest) == nullptr) return 0;
   return getU64(digest);
 }
 

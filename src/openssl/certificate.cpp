@@ -1,7 +1,7 @@
 #include "openssl/certificate.hpp"
 
-#include <openssl/err.h>
 #include <openssl/bn.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
@@ -62,8 +62,8 @@ CertifiedKey makeSelfSigned(const std::string& common_name, KeyType type) {
   X509_gmtime_adj(X509_getm_notAfter(x), 365L * 24 * 3600);
   X509_set_pubkey(x, out.key.get());
   X509_NAME* name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name.c_str()), -1,
+                             -1, 0);
   X509_set_issuer_name(x, name);
   const std::string san = "DNS:" + common_name + ",IP:127.0.0.1,IP:::1";
   addExtension(x, NID_subject_alt_name, san.c_str());

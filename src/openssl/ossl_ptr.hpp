@@ -13,7 +13,9 @@ namespace tlsresume::ossl {
 template <auto Fn>
 struct Deleter {
   template <typename T>
-  void operator()(T* p) const noexcept { Fn(p); }
+  void operator()(T* p) const noexcept {
+    Fn(p);
+  }
 };
 
 using SslCtxPtr = std::unique_ptr<SSL_CTX, Deleter<SSL_CTX_free>>;

@@ -32,8 +32,8 @@ struct TicketCallbacks {
   // RFC 5077 §4 recommended construction: key_name || IV || AES-256-CBC(state) ||
   // HMAC-SHA256 over all of that. OpenSSL checks the MAC (in constant time) before it
   // decrypts or parses anything; we only choose the keys.
-  static int keyCallback(SSL* ssl, unsigned char* key_name, unsigned char* iv, EVP_CIPHER_CTX* cctx,
-                         EVP_MAC_CTX* hctx, int enc) noexcept {
+  static int keyCallback(SSL* ssl, unsigned char* key_name, unsigned char* iv, EVP_CIPHER_CTX* cctx, EVP_MAC_CTX* hctx,
+                         int enc) noexcept {
     TicketBinding* tb = bindingOf(ssl);
     ConnectionTls* st = TlsFrontend::state(ssl);
     if (!tb || !st) return 0;
@@ -88,7 +88,7 @@ struct TicketCallbacks {
       data.resumption_id = *id;
       st->chain = data;
     }
-      st->resumption_id = hexId(data.resumption_id);
+    st->resumption_id = hexId(data.resumption_id);
     const std::string encoded = encodeTicketAppData(data);
     // The lifetime hint (TLS 1.2) and ticket_lifetime (TLS 1.3) come from the session's
     // timeout; the host's own lifetime, not the listener's longest.
@@ -109,7 +109,7 @@ struct TicketCallbacks {
         // Our key callback told us "unknown key" or "foreign host"; if it found the key,
         // the MAC or the padding was wrong; if it was never asked, the ticket was too
         // short to hold a name, an IV and a MAC (CVE-2016-6302 class of input).
-        stats.onTicketOpen(st->ticket_result ? *st->ticket_result
+        stats.onTicketOpen(st->ticket_result      ? *st->ticket_result
                            : st->ticket_key_found ? TicketResult::bad_mac
                                                   : TicketResult::malformed);
         return SSL_TICKET_RETURN_IGNORE_RENEW;
@@ -124,7 +124,8 @@ struct TicketCallbacks {
         return SSL_TICKET_RETURN_IGNORE_RENEW;
     }
     const TicketResult verdict = tb->frontend().judgeAppData(*st, session);
-    stats.onTicketOpen(verdict == TicketResult::ok && status == SSL_TICKET_SUCCESS_RENEW ? TicketResult::renewed : verdict);
+    stats.onTicketOpen(verdict == TicketResult::ok && status == SSL_TICKET_SUCCESS_RENEW ? TicketResult::renewed
+                                                                                         : verdict);
     if (verdict != TicketResult::ok) return SSL_TICKET_RETURN_IGNORE_RENEW;
     st->ticket_opened = true;
     // TLS 1.3: always renew. OpenSSL sends no NewSessionTicket after a resumption unless

@@ -27,7 +27,7 @@ class TicketBinding {
  private:
   TlsFrontend& frontend_;
   Keyring& keyring_;
-  EVP_CIPHER* cipher_ = nullptr;          // fetched once: OpenSSL 3 re-fetches legacy objects
+  EVP_CIPHER* cipher_ = nullptr;  // fetched once: OpenSSL 3 re-fetches legacy objects
 };
 
 }  // namespace tlsresume::ossl

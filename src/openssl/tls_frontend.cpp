@@ -42,9 +42,7 @@ std::string_view extension(SSL* ssl, unsigned type) {
   return {reinterpret_cast<const char*>(data), len};
 }
 
-TlsFrontend* frontendOf(SSL* ssl) {
-  return static_cast<TlsFrontend*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
-}
+TlsFrontend* frontendOf(SSL* ssl) { return static_cast<TlsFrontend*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl))); }
 
 }  // namespace
 
@@ -76,13 +74,17 @@ struct FrontendCallbacks {
     } else {
       no_ticket = !p.tls12_tickets;
     }
-    if (no_ticket) SSL_set_options(ssl, SSL_OP_NO_TICKET);
-    else SSL_clear_options(ssl, SSL_OP_NO_TICKET);
+    if (no_ticket)
+      SSL_set_options(ssl, SSL_OP_NO_TICKET);
+    else
+      SSL_clear_options(ssl, SSL_OP_NO_TICKET);
     SSL_set_num_tickets(ssl, tickets);
     // RFC 8446 §4.2.9 / RFC 9325 §3.4: psk_ke resumes without (EC)DHE, so without forward
     // secrecy; OpenSSL accepts it only with SSL_OP_ALLOW_NO_DHE_KEX.
-    if (p.tls13_psk_modes == PskModes::any) SSL_set_options(ssl, SSL_OP_ALLOW_NO_DHE_KEX);
-    else SSL_clear_options(ssl, SSL_OP_ALLOW_NO_DHE_KEX);
+    if (p.tls13_psk_modes == PskModes::any)
+      SSL_set_options(ssl, SSL_OP_ALLOW_NO_DHE_KEX);
+    else
+      SSL_clear_options(ssl, SSL_OP_ALLOW_NO_DHE_KEX);
     return SSL_CLIENT_HELLO_SUCCESS;
   }
 
@@ -105,7 +107,9 @@ struct FrontendCallbacks {
     SSL_SESSION_set_timeout(session, static_cast<long>(host.policy.session_lifetime.count()));
     // Issue time by our clock, so lifetime and "revoke before T" are judged on one clock.
     const TimePoint issued = fe->clock_.now();
-    SSL_SESSION_set_time(session, static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(issued.time_since_epoch()).count()));
+    SSL_SESSION_set_time(
+        session,
+        static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(issued.time_since_epoch()).count()));
     const int len = i2d_SSL_SESSION(session, nullptr);
     if (len <= 0) return 0;
     std::string der(static_cast<size_t>(len), '\0');
@@ -171,8 +175,7 @@ struct FrontendCallbacks {
     unsigned ctx_len = 0;
     const unsigned char* sid_ctx = SSL_SESSION_get0_id_context(session, &ctx_len);
     if (id_len == 0) return;
-    fe->store_.erase(
-        TlsFrontend::storeKey({reinterpret_cast<const char*>(sid_ctx), ctx_len}, id, id_len));
+    fe->store_.erase(TlsFrontend::storeKey({reinterpret_cast<const char*>(sid_ctx), ctx_len}, id, id_len));
   }
 };
 
@@ -205,8 +208,7 @@ SslCtxPtr TlsFrontend::makeContext(const CertifiedKey* cert, const std::string& 
   SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
   SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION |
                              SSL_OP_IGNORE_UNEXPECTED_EOF);
-  SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                          SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
   // The chain is what the certificate file holds (as nginx does): without this OpenSSL
   // tries to build a chain from the trust store on every full handshake.
   SSL_CTX_set_mode(c, SSL_MODE_NO_AUTO_CHAIN);
@@ -264,7 +266,8 @@ HandshakeKind TlsFrontend::handshakeKind(const SSL* ssl) const noexcept {
   if (!SSL_session_reused(const_cast<SSL*>(ssl))) return HandshakeKind::full;
   const ConnectionTls* st = state(ssl);
   if (st && st->ticket_opened) return HandshakeKind::ticket;
-  if (st && st->cache_hit) return SSL_version(ssl) == TLS1_3_VERSION ? HandshakeKind::stateful_ticket : HandshakeKind::session_id;
+  if (st && st->cache_hit)
+    return SSL_version(ssl) == TLS1_3_VERSION ? HandshakeKind::stateful_ticket : HandshakeKind::session_id;
   return HandshakeKind::ticket;
 }
 

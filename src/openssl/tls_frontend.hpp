@@ -40,22 +40,22 @@ struct HostSpec {
 // What the binding learnt about one connection; lives in the SSL's ex_data.
 struct ConnectionTls {
   std::size_t host = 0;
-  std::string sni;             // as the client sent it (lower-cased), empty if none
+  std::string sni;  // as the client sent it (lower-cased), empty if none
   bool offered_tls13 = false;
   bool cache_hit = false;      // a stateful lookup returned a session
   bool ticket_opened = false;  // a stateless ticket was accepted
   std::string resumption_id;   // hex id from the ticket's app data, when there is one
   // Ticket bookkeeping, filled by the ticket binding.
-  bool ticket_key_seen = false;   // the key callback was asked to open a ticket
-  bool ticket_key_found = false;  // ... and knew the key name
+  bool ticket_key_seen = false;               // the key callback was asked to open a ticket
+  bool ticket_key_found = false;              // ... and knew the key name
   std::optional<TicketResult> ticket_result;  // why a ticket was refused, if it was
   std::optional<TicketAppData> chain;         // the resumption chain this connection continues
 };
 
 class TlsFrontend {
  public:
-  TlsFrontend(const std::vector<HostSpec>& hosts, SessionStore& store, RevocationList& revocations,
-              StatsSink& stats, const Clock& clock);
+  TlsFrontend(const std::vector<HostSpec>& hosts, SessionStore& store, RevocationList& revocations, StatsSink& stats,
+              const Clock& clock);
   ~TlsFrontend();
   TlsFrontend(const TlsFrontend&) = delete;
   TlsFrontend& operator=(const TlsFrontend&) = delete;

@@ -81,7 +81,8 @@ AdminResponse revoke(const HttpRequest& req, AdminContext& ctx) {
           tls.sessionIdContext(i), reinterpret_cast<const unsigned char*>(id->data()), unsigned(id->size())));
     ctx.revocations->revokeId(*id, now + longest);
     return {200, "application/json",
-            "{\"revoked\":\"id\",\"id\":" + jsonString(*id_hex) + ",\"erased_from_store\":" + std::to_string(erased) + "}\n"};
+            "{\"revoked\":\"id\",\"id\":" + jsonString(*id_hex) + ",\"erased_from_store\":" + std::to_string(erased) +
+                "}\n"};
   }
   if (auto host = req.query("host")) {
     bool known = false;
@@ -168,7 +169,9 @@ AdminServer::~AdminServer() {
   ::close(listen_fd_);
 }
 
-void AdminServer::start() { thread_ = std::thread([this] { run(); }); }
+void AdminServer::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void AdminServer::stop() {
   stop_.store(true);
@@ -216,10 +219,16 @@ void AdminServer::serveOne(int fd) {
         (parsed.request.query("host") || parsed.request.query("before")))
       waitOutCurrentSecond();
   }
-  static const char* const kReasons[] = {"OK", "Bad Request", "Not Found", "Method Not Allowed", "Payload Too Large", "Error"};
-  const char* reason = resp.status == 200 ? kReasons[0] : resp.status == 400 ? kReasons[1] : resp.status == 404 ? kReasons[2]
-                       : resp.status == 405 ? kReasons[3] : resp.status == 413 ? kReasons[4] : kReasons[5];
-  std::string out = "HTTP/1.1 " + std::to_string(resp.status) + " " + reason + "\r\nContent-Type: " + resp.content_type +
+  static const char* const kReasons[] = {"OK",   "Bad Request", "Not Found", "Method Not Allowed", "Payload Too Large",
+                                         "Error"};
+  const char* reason = resp.status == 200   ? kReasons[0]
+                       : resp.status == 400 ? kReasons[1]
+                       : resp.status == 404 ? kReasons[2]
+                       : resp.status == 405 ? kReasons[3]
+                       : resp.status == 413 ? kReasons[4]
+                                            : kReasons[5];
+  std::string out = "HTTP/1.1 " + std::to_string(resp.status) + " " + reason +
+                    "\r\nContent-Type: " + resp.content_type +
                     "\r\nContent-Length: " + std::to_string(resp.body.size()) + "\r\nConnection: close\r\n\r\n";
   if (parsed.request.method != "HEAD") out += resp.body;
   std::size_t sent = 0;

@@ -8,12 +8,12 @@
 namespace tlsresume::server {
 
 struct TlsFacts {
-  std::string version;   // "TLSv1.3"
+  std::string version;  // "TLSv1.3"
   std::string cipher;
-  std::string sni;       // empty when the client sent none
+  std::string sni;  // empty when the client sent none
   std::string vhost;
-  std::string resumed;   // "no" | "session-id" | "ticket" | "stateful-ticket"
-  std::string session;   // hex id of the session (what `ctl revoke --id` takes), may be empty
+  std::string resumed;  // "no" | "session-id" | "ticket" | "stateful-ticket"
+  std::string session;  // hex id of the session (what `ctl revoke --id` takes), may be empty
 };
 
 class BuiltinResponder {

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
-#include <cctype>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -36,8 +36,7 @@ class Reader {
   void allowOnly(const Keys& known) const {
     for (auto&& [k, v] : table_) {
       (void)v;
-      if (std::find(known.begin(), known.end(), k.str()) == known.end())
-        fail(k.str(), "unknown key");
+      if (std::find(known.begin(), known.end(), k.str()) == known.end()) fail(k.str(), "unknown key");
     }
   }
 
@@ -110,9 +109,17 @@ class Reader {
   std::string prefix_;
 };
 
-constexpr std::array<std::string_view, 11> kHostKeys = {
-    "name", "server_names", "cert", "key", "session_lifetime", "tls12_tickets", "tls13_tickets",
-    "tickets_per_connection", "tls13_psk_modes", "max_resumption_age", "session_ids"};
+constexpr std::array<std::string_view, 11> kHostKeys = {"name",
+                                                        "server_names",
+                                                        "cert",
+                                                        "key",
+                                                        "session_lifetime",
+                                                        "tls12_tickets",
+                                                        "tls13_tickets",
+                                                        "tickets_per_connection",
+                                                        "tls13_psk_modes",
+                                                        "max_resumption_age",
+                                                        "session_ids"};
 
 void readHost(const Reader& r, VirtualHostConfig& host, bool is_default) {
   r.allowOnly(kHostKeys);
@@ -128,17 +135,24 @@ void readHost(const Reader& r, VirtualHostConfig& host, bool is_default) {
   if (auto v = r.boolean("tls12_tickets")) p.tls12_tickets = *v;
   if (auto v = r.boolean("session_ids")) p.session_ids = *v;
   if (auto v = r.string("tls13_tickets")) {
-    if (*v == "stateless") p.tls13_tickets = Tls13Tickets::stateless;
-    else if (*v == "stateful") p.tls13_tickets = Tls13Tickets::stateful;
-    else if (*v == "off") p.tls13_tickets = Tls13Tickets::off;
-    else r.fail("tls13_tickets", "expected \"stateless\", \"stateful\" or \"off\", got \"" + *v + "\"");
+    if (*v == "stateless")
+      p.tls13_tickets = Tls13Tickets::stateless;
+    else if (*v == "stateful")
+      p.tls13_tickets = Tls13Tickets::stateful;
+    else if (*v == "off")
+      p.tls13_tickets = Tls13Tickets::off;
+    else
+      r.fail("tls13_tickets", "expected \"stateless\", \"stateful\" or \"off\", got \"" + *v + "\"");
   }
   if (auto v = r.integer("tickets_per_connection", 0, kMaxTicketsPerConnection))
     p.tickets_per_connection = static_cast<unsigned>(*v);
   if (auto v = r.string("tls13_psk_modes")) {
-    if (*v == "dhe") p.tls13_psk_modes = PskModes::dhe;
-    else if (*v == "any") p.tls13_psk_modes = PskModes::any;
-    else r.fail("tls13_psk_modes", "expected \"dhe\" or \"any\", got \"" + *v + "\"");
+    if (*v == "dhe")
+      p.tls13_psk_modes = PskModes::dhe;
+    else if (*v == "any")
+      p.tls13_psk_modes = PskModes::any;
+    else
+      r.fail("tls13_psk_modes", "expected \"dhe\" or \"any\", got \"" + *v + "\"");
   }
   if (auto v = r.duration("max_resumption_age")) p.max_resumption_age = *v;
   if (!is_default && host.server_names.empty()) r.fail("server_names", "a virtual host needs at least one SNI name");
@@ -159,8 +173,7 @@ Endpoint parseEndpoint(const std::string& text, const std::string& what) {
     port = text.substr(close + 2);
   } else {
     const auto colon = text.rfind(':');
-    if (colon == std::string::npos || colon == 0)
-      throw ConfigError(what + ": \"" + text + "\" is not HOST:PORT");
+    if (colon == std::string::npos || colon == 0) throw ConfigError(what + ": \"" + text + "\" is not HOST:PORT");
     ep.host = text.substr(0, colon);
     port = text.substr(colon + 1);
   }
@@ -179,11 +192,16 @@ std::chrono::seconds parseDuration(const std::string& text, const std::string& w
   const long long n = std::stoll(text.substr(0, i));
   const std::string unit = text.substr(i);
   long long mult = 0;
-  if (unit.empty() || unit == "s") mult = 1;
-  else if (unit == "m") mult = 60;
-  else if (unit == "h") mult = 3600;
-  else if (unit == "d") mult = 86400;
-  else throw ConfigError(what + ": \"" + text + "\" has unknown unit \"" + unit + "\" (use s, m, h or d)");
+  if (unit.empty() || unit == "s")
+    mult = 1;
+  else if (unit == "m")
+    mult = 60;
+  else if (unit == "h")
+    mult = 3600;
+  else if (unit == "d")
+    mult = 86400;
+  else
+    throw ConfigError(what + ": \"" + text + "\" has unknown unit \"" + unit + "\" (use s, m, h or d)");
   return std::chrono::seconds{n * mult};
 }
 
@@ -206,8 +224,8 @@ Config parseConfigText(const std::string& toml_text, const std::string& source_n
   c.source = source_name;
   const Reader r(root, source_name, "");
   r.allowOnly(std::array<std::string_view, 11>{"listen", "backend", "admin", "workers", "handshake_timeout",
-                                                "idle_timeout", "log_level", "session_cache", "tickets",
-                                                "default_host", "hosts"});
+                                               "idle_timeout", "log_level", "session_cache", "tickets", "default_host",
+                                               "hosts"});
   if (auto v = r.strings("listen")) {
     if (v->empty()) r.fail("listen", "needs at least one HOST:PORT");
     c.listen.clear();
@@ -218,8 +236,10 @@ Config parseConfigText(const std::string& toml_text, const std::string& source_n
     if (c.backend != "builtin") parseEndpoint(c.backend, r.where("backend"));
   }
   if (auto v = r.string("admin")) {
-    if (*v == "off") c.admin.reset();
-    else c.admin = parseEndpoint(*v, r.where("admin"));
+    if (*v == "off")
+      c.admin.reset();
+    else
+      c.admin = parseEndpoint(*v, r.where("admin"));
   }
   if (auto v = r.integer("workers", 0, 256)) c.workers = static_cast<unsigned>(*v);
   if (auto v = r.duration("handshake_timeout")) {
@@ -287,8 +307,7 @@ void validate(const Config& c) {
     for (const auto& s : h.server_names) {
       std::string lower = s;
       std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-      if (!sni.insert(lower).second)
-        throw ConfigError(src + ": server name \"" + s + "\" belongs to two hosts");
+      if (!sni.insert(lower).second) throw ConfigError(src + ": server name \"" + s + "\" belongs to two hosts");
     }
   }
   if (c.listen.empty()) throw ConfigError(src + ": listen: needs at least one HOST:PORT");
@@ -296,9 +315,12 @@ void validate(const Config& c) {
 
 const char* toString(Tls13Tickets v) {
   switch (v) {
-    case Tls13Tickets::stateless: return "stateless";
-    case Tls13Tickets::stateful: return "stateful";
-    case Tls13Tickets::off: return "off";
+    case Tls13Tickets::stateless:
+      return "stateless";
+    case Tls13Tickets::stateful:
+      return "stateful";
+    case Tls13Tickets::off:
+      return "off";
   }
   return "?";
 }

@@ -19,7 +19,9 @@ struct ConfigError : std::runtime_error {
 struct Endpoint {
   std::string host;
   std::uint16_t port = 0;
-  std::string str() const { return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port); }
+  std::string str() const {
+    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  }
 };
 
 // Parses "HOST:PORT" or "[v6]:PORT"; throws ConfigError naming `what`.
@@ -41,9 +43,9 @@ struct VirtualHostConfig {
 
 struct Config {
   std::vector<Endpoint> listen{{"127.0.0.1", 8443}};
-  std::string backend = "builtin";        // "builtin" or HOST:PORT
+  std::string backend = "builtin";  // "builtin" or HOST:PORT
   std::optional<Endpoint> admin = Endpoint{"127.0.0.1", 9443};
-  unsigned workers = 0;                   // 0: number of cores
+  unsigned workers = 0;  // 0: number of cores
   std::chrono::seconds handshake_timeout{10};
   std::chrono::seconds idle_timeout{300};
   std::size_t session_cache_max_bytes = 64u << 20;
@@ -51,7 +53,7 @@ struct Config {
   std::string log_level = "info";
   // hosts[0] is the default host: unknown or absent SNI lands there.
   std::vector<VirtualHostConfig> hosts{VirtualHostConfig{"default", {}, "", "", {}}};
-  std::string source;                     // where it came from, for messages
+  std::string source;  // where it came from, for messages
 
   std::optional<Endpoint> backendEndpoint() const;
 };

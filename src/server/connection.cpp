@@ -22,9 +22,12 @@ constexpr std::size_t kChunk = std::size_t{16} * 1024;
 
 TlsVersion versionOf(const SSL* ssl) {
   switch (SSL_version(ssl)) {
-    case TLS1_2_VERSION: return TlsVersion::tls12;
-    case TLS1_3_VERSION: return TlsVersion::tls13;
-    default: return TlsVersion::unknown;
+    case TLS1_2_VERSION:
+      return TlsVersion::tls12;
+    case TLS1_3_VERSION:
+      return TlsVersion::tls13;
+    default:
+      return TlsVersion::unknown;
   }
 }
 
@@ -75,8 +78,10 @@ void Connection::onTimeout() noexcept {
 void Connection::onClientEvents(std::uint32_t) noexcept {
   if (closed_) return;
   touch();
-  if (state_ == State::handshaking) handshake();
-  else pump();
+  if (state_ == State::handshaking)
+    handshake();
+  else
+    pump();
 }
 
 void Connection::onBackendEvents(std::uint32_t events) noexcept {
@@ -105,8 +110,10 @@ void Connection::handshake() {
   }
   const int err = SSL_get_error(ssl_.get(), r);
   std::uint32_t want = 0;
-  if (err == SSL_ERROR_WANT_READ) want = EPOLLIN;
-  else if (err == SSL_ERROR_WANT_WRITE) want = EPOLLOUT;
+  if (err == SSL_ERROR_WANT_READ)
+    want = EPOLLIN;
+  else if (err == SSL_ERROR_WANT_WRITE)
+    want = EPOLLOUT;
   else {
     // Garbage, an aborted handshake or a protocol error: one counted failure, nothing else.
     // A connection that closes without sending a byte (a port probe, a load balancer's
@@ -173,8 +180,10 @@ void Connection::connectBackend() {
     return;
   }
   // Until the backend answers, do not read more from the client than we can hold.
-  if (state_ == State::streaming) pump();
-  else updateInterest();
+  if (state_ == State::streaming)
+    pump();
+  else
+    updateInterest();
 }
 
 void Connection::pump() {
@@ -316,7 +325,8 @@ void Connection::updateInterest() {
 
   if (backend_fd_ >= 0) {
     std::uint32_t backend = 0;
-    if (state_ == State::connecting) backend = EPOLLOUT;
+    if (state_ == State::connecting)
+      backend = EPOLLOUT;
     else {
       if (!backend_eof_ && to_client_.size() < kMaxBuffered) backend |= EPOLLIN;
       if (!to_backend_.empty()) backend |= EPOLLOUT;

@@ -93,10 +93,10 @@ class Connection final {
   // Bytes read from the client waiting for the backend, and the reverse.
   std::string to_backend_;
   std::string to_client_;
-  bool client_eof_ = false;        // close_notify or TCP EOF from the client
+  bool client_eof_ = false;  // close_notify or TCP EOF from the client
   bool backend_eof_ = false;
-  bool backend_shut_wr_ = false;   // we forwarded the client's half-close
-  bool close_after_flush_ = false; // built-in responder asked to close
+  bool backend_shut_wr_ = false;    // we forwarded the client's half-close
+  bool close_after_flush_ = false;  // built-in responder asked to close
   bool ssl_read_wants_write_ = false;
   bool ssl_write_wants_read_ = false;
 

@@ -132,8 +132,10 @@ ParseResult parseHttpRequest(std::string_view bytes) {
     } else if (name == "connection") {
       std::string v(value);
       std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
-      if (v == "close") req.keep_alive = false;
-      else if (v == "keep-alive") req.keep_alive = true;
+      if (v == "close")
+        req.keep_alive = false;
+      else if (v == "keep-alive")
+        req.keep_alive = true;
     }
     req.headers.emplace_back(std::move(name), std::string(value));
     if (req.headers.size() > 100) return invalid("too many headers");

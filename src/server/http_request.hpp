@@ -14,15 +14,15 @@ inline constexpr std::size_t kMaxRequestHead = std::size_t{16} * 1024;
 
 struct HttpRequest {
   std::string method;
-  std::string target;  // path and query, as sent
-  int minor_version = 1;  // HTTP/1.x
+  std::string target;                                        // path and query, as sent
+  int minor_version = 1;                                     // HTTP/1.x
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
-  std::size_t head_size = 0;       // bytes of the head, blank line included
-  std::size_t content_length = 0;  // body bytes that follow the head
+  std::size_t head_size = 0;                                 // bytes of the head, blank line included
+  std::size_t content_length = 0;                            // body bytes that follow the head
   bool keep_alive = true;
 
   std::string_view header(std::string_view lower_name) const noexcept;
-  std::string path() const;                                   // target without the query
+  std::string path() const;                                      // target without the query
   std::optional<std::string> query(std::string_view key) const;  // percent-decoded value
 };
 

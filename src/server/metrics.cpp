@@ -6,9 +6,12 @@ namespace tlsresume::server {
 namespace {
 const char* versionLabel(TlsVersion v) {
   switch (v) {
-    case TlsVersion::tls12: return "TLSv1.2";
-    case TlsVersion::tls13: return "TLSv1.3";
-    case TlsVersion::unknown: return "unknown";
+    case TlsVersion::tls12:
+      return "TLSv1.2";
+    case TlsVersion::tls13:
+      return "TLSv1.3";
+    case TlsVersion::unknown:
+      return "unknown";
   }
   return "unknown";
 }
@@ -70,8 +73,8 @@ Metrics::Metrics(std::vector<std::string> host_names)
 void Metrics::onHandshake(std::size_t host, TlsVersion version, HandshakeKind kind,
                           std::chrono::nanoseconds took) noexcept {
   if (host >= hosts_.size()) host = 0;
-  const std::size_t i = (host * kVersions + static_cast<std::size_t>(version)) * kHandshakeKinds +
-                        static_cast<std::size_t>(kind);
+  const std::size_t i =
+      (host * kVersions + static_cast<std::size_t>(version)) * kHandshakeKinds + static_cast<std::size_t>(kind);
   handshakes_[i].fetch_add(1, std::memory_order_relaxed);
   if (kind != HandshakeKind::failed) handshake_seconds_.observe(std::chrono::duration<double>(took).count());
 }

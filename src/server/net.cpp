@@ -42,9 +42,7 @@ int listenOn(const Endpoint& ep, bool reuse_port, const std::string& what) {
   return fd;
 }
 
-void ensurePortFree(const Endpoint& ep, const std::string& what) {
-  ::close(listenOn(ep, false, what));
-}
+void ensurePortFree(const Endpoint& ep, const std::string& what) { ::close(listenOn(ep, false, what)); }
 
 int connectTo(const Endpoint& ep, int timeout_ms, const std::string& what) {
   const SocketAddress a = resolve(ep, what);

@@ -13,11 +13,11 @@
 #include "openssl/ticket_binding.hpp"
 #include "openssl/tls_frontend.hpp"
 #include "server/admin.hpp"
+#include "server/json.hpp"
 #include "server/log.hpp"
 #include "server/metrics.hpp"
 #include "server/net.hpp"
 #include "server/worker.hpp"
-#include "server/json.hpp"
 #include "tlsresume/keyring.hpp"
 #include "tlsresume/memory_store.hpp"
 #include "tlsresume/revocation_list.hpp"
@@ -62,7 +62,8 @@ std::string keysJson(const Keyring& keyring) {
            ",\"created_at\":" + std::to_string(unixSeconds(k.created_at)) +
            ",\"current_from\":" + std::to_string(unixSeconds(k.current_from)) +
            ",\"current_until\":" + std::to_string(unixSeconds(k.current_until)) +
-           ",\"erase_at\":" + std::to_string(unixSeconds(k.erase_at)) + ",\"decrypts\":" + std::to_string(k.decrypts) + "}";
+           ",\"erase_at\":" + std::to_string(unixSeconds(k.erase_at)) + ",\"decrypts\":" + std::to_string(k.decrypts) +
+           "}";
   }
   return out + "]\n";
 }
@@ -79,10 +80,12 @@ std::string keyMetrics(const Keyring& keyring) {
   appendHelp(out, "tlsresume_key_source_failures_total", "counter", "Times the key source could not deliver a key.");
   appendSample(out, "tlsresume_key_source_failures_total", "", static_cast<double>(keyring.sourceFailures()));
   // One series per live key (a handful): lets an operator see a retired key stop being used.
-  appendHelp(out, "tlsresume_ticket_key_decrypts_total", "counter", "Tickets opened, by key id (public id, not material).");
+  appendHelp(out, "tlsresume_ticket_key_decrypts_total", "counter",
+             "Tickets opened, by key id (public id, not material).");
   for (const auto& k : keyring.describe())
     appendSample(out, "tlsresume_ticket_key_decrypts_total",
-                 "key=\"" + k.id + "\",state=\"" + std::string(toString(k.state)) + "\"", static_cast<double>(k.decrypts));
+                 "key=\"" + k.id + "\",state=\"" + std::string(toString(k.state)) + "\"",
+                 static_cast<double>(k.decrypts));
   return out;
 }
 
@@ -142,7 +145,8 @@ int serve(const Config& config) {
   KeyringOptions key_options;
   key_options.rotation_period = config.ticket_key_rotation;
   key_options.decrypt_window = std::chrono::seconds{1};
-  for (const auto& h : config.hosts) key_options.decrypt_window = std::max(key_options.decrypt_window, h.policy.session_lifetime);
+  for (const auto& h : config.hosts)
+    key_options.decrypt_window = std::max(key_options.decrypt_window, h.policy.session_lifetime);
   key_options.introduce_ahead = std::min(std::chrono::seconds{60}, config.ticket_key_rotation / 2);
   Keyring keyring(key_options, names, clock, std::make_unique<LocalKeySource>());
   ossl::TlsFrontend tls(hosts, store, revocations, metrics, clock);
@@ -188,8 +192,8 @@ int serve(const Config& config) {
   std::string where;
   for (const auto& ep : listen) where += (where.empty() ? "" : ", ") + ep.str();
   log(Level::info, "serving TLS on " + where + " with " + std::to_string(workers) + " worker(s); backend " +
-                       config.backend + "; admin " + (config.admin ? config.admin->str() : std::string("off")) +
-                       "; " + std::to_string(tls.hostCount()) + " virtual host(s)");
+                       config.backend + "; admin " + (config.admin ? config.admin->str() : std::string("off")) + "; " +
+                       std::to_string(tls.hostCount()) + " virtual host(s)");
   std::fflush(stderr);
 
   for (;;) {

@@ -32,7 +32,9 @@ Worker::~Worker() {
     for (int fd : listen_fds_) ::close(fd);
 }
 
-void Worker::start() { thread_ = std::thread([this] { run(); }); }
+void Worker::start() {
+  thread_ = std::thread([this] { run(); });
+}
 void Worker::join() {
   if (thread_.joinable()) thread_.join();
 }
@@ -78,8 +80,10 @@ void Worker::acceptFrom(int fd) noexcept {
 }
 
 void Worker::retire(Connection* c) noexcept {
-  if (c->prev) c->prev->next = c->next;
-  else head_ = c->next;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    head_ = c->next;
   if (c->next) c->next->prev = c->prev;
   c->prev = c->next = nullptr;
   --open_;
@@ -107,7 +111,8 @@ void Worker::sweep() {
       }
       listeners_closed_ = true;
     }
-    const auto deadline = std::chrono::steady_clock::time_point{std::chrono::steady_clock::duration{drain_deadline_ns_.load()}};
+    const auto deadline =
+        std::chrono::steady_clock::time_point{std::chrono::steady_clock::duration{drain_deadline_ns_.load()}};
     if (open_ == 0 || now >= deadline) loop_.stop();
   }
 }

@@ -47,9 +47,12 @@ struct UsageError : std::runtime_error {
 Target parseTarget(const std::string& text) {
   Target t;
   t.name = text;
-  if (text == "self") t.kind = TargetKind::self;
-  else if (text == "nginx") t.kind = TargetKind::nginx;
-  else if (text == "haproxy") t.kind = TargetKind::haproxy;
+  if (text == "self")
+    t.kind = TargetKind::self;
+  else if (text == "nginx")
+    t.kind = TargetKind::nginx;
+  else if (text == "haproxy")
+    t.kind = TargetKind::haproxy;
   else {
     try {
       t.endpoint = server::parseEndpoint(text, "--target");
@@ -83,8 +86,10 @@ BenchOptions toOptions(const BenchFlags& f) {
       if (std::find(o.scenarios.begin(), o.scenarios.end(), s) == o.scenarios.end()) o.scenarios.push_back(s);
   }
   if (o.scenarios.empty()) throw UsageError("--scenarios: give at least one scenario");
-  if (f.cert_type == "both") o.certs = {CertType::ecdsa, CertType::rsa};
-  else o.certs = {f.cert_type == "rsa" ? CertType::rsa : CertType::ecdsa};
+  if (f.cert_type == "both")
+    o.certs = {CertType::ecdsa, CertType::rsa};
+  else
+    o.certs = {f.cert_type == "rsa" ? CertType::rsa : CertType::ecdsa};
   o.concurrency = f.concurrency;
   o.duration = std::chrono::duration<double>(f.duration_s);
   o.count = f.count;

@@ -128,7 +128,8 @@ std::vector<TradeOff> tradeOffs(const RunResult& run) {
       // The mix replaces a mix of full handshakes in the same proportions.
       if (mode == Scenario::mix && b && b12 && b->server_cpu_us_per_handshake && b12->server_cpu_us_per_handshake)
         t.baseline_cpu_us = share * *b12->server_cpu_us_per_handshake + (1 - share) * *b->server_cpu_us_per_handshake;
-      else if (mode != Scenario::mix && b) t.baseline_cpu_us = b->server_cpu_us_per_handshake;
+      else if (mode != Scenario::mix && b)
+        t.baseline_cpu_us = b->server_cpu_us_per_handshake;
       if (t.cpu_us && t.baseline_cpu_us && *t.cpu_us > 0) {
         t.speedup = *t.baseline_cpu_us / *t.cpu_us;
       } else if (b && b->handshakes_per_sec > 0 && m->handshakes_per_sec > 0) {
@@ -201,7 +202,8 @@ std::vector<std::string> conclusions(const RunResult& run) {
       if (t.target != target || t.cert != cert || !t.speedup || t.resumed_ratio < kResumedEnough) continue;
       line += line.empty() ? "" : "; ";
       line += std::string(toString(t.mode)) + " ";
-      if (t.by_throughput) line += times(*t.speedup) + " the handshakes/s of " + toString(t.baseline);
+      if (t.by_throughput)
+        line += times(*t.speedup) + " the handshakes/s of " + toString(t.baseline);
       else
         line +=
             us(*t.cpu_us) + " vs " + us(*t.baseline_cpu_us) + " (" + times(*t.speedup) + ", " + saved(*t.speedup) + ")";

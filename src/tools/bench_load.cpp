@@ -127,8 +127,10 @@ class Generator {
       if (n < 0 && errno != EINTR) throw BenchError("epoll_wait: " + errnoText(errno));
       for (int i = 0; i < n; ++i) {
         Slot& s = *static_cast<Slot*>(events[i].data.ptr);
-        if (s.phase == Phase::connecting) onConnected(s);
-        else if (s.phase != Phase::idle) step(s);
+        if (s.phase == Phase::connecting)
+          onConnected(s);
+        else if (s.phase != Phase::idle)
+          step(s);
       }
       const auto now = Clock::now();
       for (auto& s : slots_)
@@ -266,8 +268,10 @@ class Generator {
 
   // Ends a connection: `error` empty means it completed with a response.
   void finish(Slot& s, const std::string& error) {
-    if (error.empty()) onComplete(s);
-    else onError(s, error);
+    if (error.empty())
+      onComplete(s);
+    else
+      onError(s, error);
     close(s);
   }
 
@@ -297,8 +301,10 @@ class Generator {
     SSL_set_shutdown(s.ssl.get(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
     // After the response, TLS 1.3 tickets have arrived: this is the newest session.
     ossl::SessionPtr session(SSL_get1_session(s.ssl.get()));
-    if (s.warmup) ++warm_ok_;
-    else recordCompletion(s, session.get());
+    if (s.warmup)
+      ++warm_ok_;
+    else
+      recordCompletion(s, session.get());
     if (profiles_[s.profile].resume && session && SSL_SESSION_is_resumable(session.get()))
       s.sessions[s.profile] = std::move(session);
   }

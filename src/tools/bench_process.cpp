@@ -117,8 +117,10 @@ ChildProcess ChildProcess::spawn(const SpawnSpec& spec) {
     dup2(log_fd, 1);
     dup2(log_fd, 2);
     for (const auto& [from, to] : spec.fds) {
-      if (from == to) fcntl(from, F_SETFD, 0);  // keep it open across exec
-      else dup2(from, to);
+      if (from == to)
+        fcntl(from, F_SETFD, 0);  // keep it open across exec
+      else
+        dup2(from, to);
     }
     execv(argv[0], argv.data());
     const char msg[] = "exec failed\n";

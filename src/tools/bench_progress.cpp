@@ -21,8 +21,10 @@ std::string Progress::prefix() const {
 void Progress::start(const std::string& cell, const std::string& plan) {
   ++index_;
   cell_ = cell;
-  if (tty_) std::fprintf(stderr, "\r\033[K%s: %s", prefix().c_str(), plan.c_str());
-  else std::fprintf(stderr, "%s: %s\n", prefix().c_str(), plan.c_str());
+  if (tty_)
+    std::fprintf(stderr, "\r\033[K%s: %s", prefix().c_str(), plan.c_str());
+  else
+    std::fprintf(stderr, "%s: %s\n", prefix().c_str(), plan.c_str());
   std::fflush(stderr);
 }
 
@@ -34,8 +36,10 @@ void Progress::tick(std::uint64_t handshakes, double seconds) {
 }
 
 void Progress::finish(const std::string& summary) {
-  if (tty_) std::fprintf(stderr, "\r\033[K%s: %s\n", prefix().c_str(), summary.c_str());
-  else std::fprintf(stderr, "%s: %s\n", prefix().c_str(), summary.c_str());
+  if (tty_)
+    std::fprintf(stderr, "\r\033[K%s: %s\n", prefix().c_str(), summary.c_str());
+  else
+    std::fprintf(stderr, "%s: %s\n", prefix().c_str(), summary.c_str());
   std::fflush(stderr);
 }
 

@@ -54,7 +54,8 @@ std::string unreachable(const Target& t) {
       err = errno;
       if (err == EINPROGRESS) {
         pollfd p{fd, POLLOUT, 0};
-        if (poll(&p, 1, 3000) != 1) err = ETIMEDOUT;
+        if (poll(&p, 1, 3000) != 1)
+          err = ETIMEDOUT;
         else {
           socklen_t len = sizeof err;
           getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);

@@ -62,7 +62,8 @@ Row rowFor(const CellResult& c, bool with_floor) {
     add(opt(c.floor_us, 0));
     if (c.floor_us && c.server_cpu_us_per_handshake && *c.floor_us > 0)
       add(formatNumber(*c.server_cpu_us_per_handshake / *c.floor_us, 1) + "x");
-    else add("-");
+    else
+      add("-");
   }
   std::string note;
   if (c.errors) note = std::to_string(c.errors) + " errors: " + c.first_error;

@@ -12,9 +12,7 @@ std::string sni(const std::string& name) {
 }
 }  // namespace
 
-TEST(ServerName, AHostNameIsReturnedLowerCased) {
-  EXPECT_EQ(parseServerName(sni("LocalHost")), "localhost");
-}
+TEST(ServerName, AHostNameIsReturnedLowerCased) { EXPECT_EQ(parseServerName(sni("LocalHost")), "localhost"); }
 
 TEST(ServerName, LengthsThatLieAreRejected) {
   std::string ext = sni("localhost");

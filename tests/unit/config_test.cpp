@@ -114,9 +114,7 @@ TEST(ConfigDefaults, DefaultPolicy) {
   EXPECT_EQ(p.max_resumption_age, 24h);
 }
 
-TEST(ConfigDefaults, CommentsOnly) {
-  EXPECT_NO_THROW(parse("# nothing here\n\n# still nothing\n"));
-}
+TEST(ConfigDefaults, CommentsOnly) { EXPECT_NO_THROW(parse("# nothing here\n\n# still nothing\n")); }
 
 // --- every key ------------------------------------------------------------------------
 
@@ -154,9 +152,7 @@ TEST(ConfigKeys, ListenAsOneString) {
   EXPECT_EQ(c.listen[0].str(), "0.0.0.0:443");
 }
 
-TEST(ConfigKeys, AdminOff) {
-  EXPECT_FALSE(parse("admin = \"off\"\n").admin.has_value());
-}
+TEST(ConfigKeys, AdminOff) { EXPECT_FALSE(parse("admin = \"off\"\n").admin.has_value()); }
 
 TEST(ConfigKeys, BackendBuiltin) {
   const Config c = parse("backend = \"builtin\"\n");
@@ -342,9 +338,7 @@ server_names = "b.test"
   EXPECT_EQ(c.hosts[2].server_names, (std::vector<std::string>{"b.test"}));
 }
 
-TEST(ConfigHosts, EmptyHostsArray) {
-  EXPECT_EQ(parse("hosts = []\n").hosts.size(), 1u);
-}
+TEST(ConfigHosts, EmptyHostsArray) { EXPECT_EQ(parse("hosts = []\n").hosts.size(), 1u); }
 
 TEST(ConfigHosts, DuplicateServerNamesAreRefused) {
   expectError("[[hosts]]\nserver_names = [\"a.test\"]\n[[hosts]]\nname = \"two\"\nserver_names = [\"a.test\"]\n",
@@ -357,8 +351,9 @@ TEST(ConfigHosts, DuplicateServerNamesAreRefused) {
 }
 
 TEST(ConfigHosts, DuplicateHostNamesAreRefused) {
-  expectError("[[hosts]]\nname = \"x\"\nserver_names = [\"a.test\"]\n[[hosts]]\nname = \"x\"\nserver_names = [\"b.test\"]\n",
-              "\"x\"", "used twice");
+  expectError(
+      "[[hosts]]\nname = \"x\"\nserver_names = [\"a.test\"]\n[[hosts]]\nname = \"x\"\nserver_names = [\"b.test\"]\n",
+      "\"x\"", "used twice");
   expectError("[[hosts]]\nname = \"default\"\nserver_names = [\"a.test\"]\n", "\"default\"", "used twice");
 }
 

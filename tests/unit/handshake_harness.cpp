@@ -55,13 +55,17 @@ HandshakeResult ServerFixture::connect(const ClientOptions& o) {
   for (int i = 0; i < 50 && !(client_done && server_done); ++i) {
     if (!client_done) {
       const int r = SSL_do_handshake(client.get());
-      if (r == 1) client_done = true;
-      else if (const int e = SSL_get_error(client.get(), r); e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) break;
+      if (r == 1)
+        client_done = true;
+      else if (const int e = SSL_get_error(client.get(), r); e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+        break;
     }
     if (!server_done) {
       const int r = SSL_do_handshake(server.get());
-      if (r == 1) server_done = true;
-      else if (const int e = SSL_get_error(server.get(), r); e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) break;
+      if (r == 1)
+        server_done = true;
+      else if (const int e = SSL_get_error(server.get(), r); e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+        break;
     }
   }
   ERR_clear_error();

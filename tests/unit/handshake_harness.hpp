@@ -32,10 +32,10 @@ struct RecordingStats final : StatsSink {
 
 struct ClientOptions {
   int version = TLS1_3_VERSION;
-  bool tickets = true;        // false: SSL_OP_NO_TICKET (TLS 1.2 session ids)
+  bool tickets = true;  // false: SSL_OP_NO_TICKET (TLS 1.2 session ids)
   std::string sni = "localhost";
   SSL_SESSION* session = nullptr;  // offered for resumption (not owned)
-  bool only_psk_ke = false;   // offer psk_ke only (no (EC)DHE on resumption)
+  bool only_psk_ke = false;        // offer psk_ke only (no (EC)DHE on resumption)
 };
 
 struct HandshakeResult {
@@ -50,8 +50,7 @@ struct HandshakeResult {
 
 class ServerFixture {
  public:
-  explicit ServerFixture(std::vector<std::pair<std::string, ResumptionPolicy>> hosts,
-                         KeyringOptions key_options = {});
+  explicit ServerFixture(std::vector<std::pair<std::string, ResumptionPolicy>> hosts, KeyringOptions key_options = {});
   HandshakeResult connect(const ClientOptions& options);
 
   // Starts at the real time: OpenSSL stamps sessions with time(NULL) and checks its own

@@ -16,7 +16,8 @@ TEST(HttpRequest, ACompleteGetIsParsed) {
   EXPECT_FALSE(r.request.query("missing"));
   EXPECT_EQ(r.request.header("x-y"), "z");
   EXPECT_TRUE(r.request.keep_alive);
-  EXPECT_EQ(r.request.head_size, std::string("GET /a?id=00ff&host=a%20b HTTP/1.1\r\nHost: x\r\nX-Y:  z \r\n\r\n").size());
+  EXPECT_EQ(r.request.head_size,
+            std::string("GET /a?id=00ff&host=a%20b HTTP/1.1\r\nHost: x\r\nX-Y:  z \r\n\r\n").size());
 }
 
 TEST(HttpRequest, AnIncompleteHeadAsksForMore) {
@@ -28,11 +29,11 @@ TEST(HttpRequest, AnEndlessHeadIsTooLarge) {
 }
 
 TEST(HttpRequest, MalformedRequestsAreInvalid) {
-  for (const char* bad : {"GET  / HTTP/1.1\r\n\r\n", "GET / HTTP/2.0\r\n\r\n", "GET x HTTP/1.1\r\n\r\n",
-                          "G(T / HTTP/1.1\r\n\r\n", "GET / HTTP/1.1\r\nNoColon\r\n\r\n",
-                          "GET / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n",
-                          "GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-                          "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"})
+  for (const char* bad :
+       {"GET  / HTTP/1.1\r\n\r\n", "GET / HTTP/2.0\r\n\r\n", "GET x HTTP/1.1\r\n\r\n", "G(T / HTTP/1.1\r\n\r\n",
+        "GET / HTTP/1.1\r\nNoColon\r\n\r\n", "GET / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n",
+        "GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"})
     EXPECT_EQ(parseHttpRequest(bad).status, ParseStatus::invalid) << bad;
 }
 

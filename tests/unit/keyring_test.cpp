@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include <set>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <set>
 
 #include <algorithm>
 #include <array>
@@ -257,8 +257,8 @@ TEST_F(KeyringTest, AHostCannotFindAnotherHostsKeyButHostOwningNamesTheOwner) {
 Bytes hmac(const Bytes& key, const Bytes& data) {
   Bytes out(32);
   size_t len = 0;
-  EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(), data.data(), data.size(),
-            out.data(), out.size(), &len);
+  EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(), data.data(), data.size(), out.data(),
+            out.size(), &len);
   out.resize(len);
   return out;
 }
@@ -363,9 +363,9 @@ TEST(LocalKeySource, RegeneratesAKeyWithAnAllZeroPart) {
   LocalKeySource source([&](unsigned char* out, std::size_t len) {
     ++calls;
     if (RAND_bytes(out, static_cast<int>(len)) != 1) return false;
-    if (calls == 1) std::memset(out, 0, len);                                  // all zero
-    if (calls == 2) std::memset(out + kKeyNameOffset, 0, kKeyNameBytes);       // zero name
-    if (calls == 3) std::memset(out + kHmacKeyOffset, 0, kHmacKeyBytes);       // zero HMAC key
+    if (calls == 1) std::memset(out, 0, len);                             // all zero
+    if (calls == 2) std::memset(out + kKeyNameOffset, 0, kKeyNameBytes);  // zero name
+    if (calls == 3) std::memset(out + kHmacKeyOffset, 0, kHmacKeyBytes);  // zero HMAC key
     return true;
   });
   const auto keys = source.fetch(KeyRequest{});
@@ -376,7 +376,10 @@ TEST(LocalKeySource, RegeneratesAKeyWithAnAllZeroPart) {
 }
 
 TEST(LocalKeySource, GivesUpOnAGeneratorThatOnlyProducesZerosOrFails) {
-  LocalKeySource zeros([](unsigned char* out, std::size_t len) { std::memset(out, 0, len); return true; });
+  LocalKeySource zeros([](unsigned char* out, std::size_t len) {
+    std::memset(out, 0, len);
+    return true;
+  });
   EXPECT_TRUE(zeros.fetch(KeyRequest{}).empty());
   LocalKeySource failing([](unsigned char*, std::size_t) { return false; });
   EXPECT_TRUE(failing.fetch(KeyRequest{}).empty());

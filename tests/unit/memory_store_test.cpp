@@ -185,10 +185,10 @@ TEST_F(MemoryStoreTest, AReadEntrySurvivesOneEvictionRoundAndNotASecondUnreadOne
   MemoryStore store({.max_bytes = kShards * 3 * entryCost(), .shards = kShards}, clock_);
   for (std::size_t i = 0; i < 3; ++i) store.put(keys[i], makeValue(i), later());
   std::string out;
-  ASSERT_TRUE(store.get(keys[0], out));        // the coldest entry, now marked
-  store.put(keys[3], makeValue(3), later());   // passes over keys[0], evicts keys[1]
-  store.put(keys[4], makeValue(4), later());   // evicts keys[2]
-  store.put(keys[5], makeValue(5), later());   // keys[0] was not read again: evicted
+  ASSERT_TRUE(store.get(keys[0], out));       // the coldest entry, now marked
+  store.put(keys[3], makeValue(3), later());  // passes over keys[0], evicts keys[1]
+  store.put(keys[4], makeValue(4), later());  // evicts keys[2]
+  store.put(keys[5], makeValue(5), later());  // keys[0] was not read again: evicted
   EXPECT_EQ(store.stats().evictions, 3u);
   EXPECT_FALSE(store.get(keys[0], out));
   EXPECT_FALSE(store.get(keys[1], out));

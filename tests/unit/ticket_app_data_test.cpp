@@ -29,11 +29,10 @@ TEST(TicketAppData, RoundTripsEveryField) {
 
 TEST(TicketAppData, EncodesVersionThenBigEndianFixedFields) {
   const auto bytes = encodeTicketAppData(sample());
-  const std::string expected_head =
-      std::string("\x01", 1) +
-      std::string("\x00\x00\x00\x00\x65\x53\xf1\x7b", 8) +  // 1'700'000'123
-      std::string("\x00\x00\x00\x00\x65\x53\xc9\xf0", 8) +  // 1'699'990'000
-      std::string("\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+  const std::string expected_head = std::string("\x01", 1) +
+                                    std::string("\x00\x00\x00\x00\x65\x53\xf1\x7b", 8) +  // 1'700'000'123
+                                    std::string("\x00\x00\x00\x00\x65\x53\xc9\xf0", 8) +  // 1'699'990'000
+                                    std::string("\x01\x02\x03\x04\x05\x06\x07\x08", 8);
   EXPECT_EQ(bytes.substr(0, 25), expected_head);
   EXPECT_EQ(static_cast<unsigned char>(bytes[25]), 0xa0);
   EXPECT_EQ(static_cast<unsigned char>(bytes[40]), 0xaf);

@@ -18,7 +18,8 @@ ResumptionPolicy policy(Tls13Tickets t13 = Tls13Tickets::stateless) {
 
 std::string rawId(const std::string& hex) {
   std::string out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
   return out;
 }
 
@@ -118,7 +119,8 @@ TEST(TlsFrontend, AfterRotationOldTicketsResumeAndAreRenewedUnderTheNewKey) {
   SSL_SESSION_get0_ticket(second.session.get(), &new_tick, &new_len);
   ASSERT_GE(old_len, 16u);
   ASSERT_GE(new_len, 16u);
-  EXPECT_NE(std::string(reinterpret_cast<const char*>(old_tick), 16), std::string(reinterpret_cast<const char*>(new_tick), 16))
+  EXPECT_NE(std::string(reinterpret_cast<const char*>(old_tick), 16),
+            std::string(reinterpret_cast<const char*>(new_tick), 16))
       << "the renewed ticket is sealed under another key name";
 }
 
