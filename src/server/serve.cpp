@@ -97,6 +97,17 @@ void disableCoreDumps() {
 }  // namespace
 
 int serve(const Config& config) {
+  // Signals are taken synchronously by the main thread only (workers inherit the mask).
+  // Blocked before any port is bound: a SIGTERM that arrives once clients can connect
+  // must drain, never kill the process with the default action.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
   setLogLevel(parseLevel(config.log_level));
   // Everything that can fail because of the operator's input happens before any thread
   // starts or any port is held for long: nothing is half-started on error.
@@ -156,15 +167,6 @@ int serve(const Config& config) {
   ctx.metrics = &metrics;
   ctx.handshake_timeout = config.handshake_timeout;
   ctx.idle_timeout = config.idle_timeout;
-
-  // Signals are taken synchronously by this thread only; workers never see them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
 
   std::vector<std::unique_ptr<Worker>> pool;
   for (unsigned w = 0; w < workers; ++w) pool.push_back(std::make_unique<Worker>(ctx, std::move(worker_fds[w])));
