@@ -88,7 +88,6 @@ struct TicketCallbacks {
       data.resumption_id = *id;
       st->chain = data;
     }
-    st->resumption_id = hexId(data.resumption_id);
     const std::string encoded = encodeTicketAppData(data);
     // The lifetime hint (TLS 1.2) and ticket_lifetime (TLS 1.3) come from the session's
     // timeout; the host's own lifetime, not the listener's longest.

@@ -306,7 +306,6 @@ TicketResult TlsFrontend::judgeAppData(ConnectionTls& st, SSL_SESSION* session) 
     return TicketResult::revoked;
   }
   st.chain = *data;
-  st.resumption_id = hexId(data->resumption_id);
   stats_.onResumptionAge(std::chrono::duration_cast<std::chrono::seconds>(now - data->issued_at));
   return TicketResult::ok;
 }

@@ -44,7 +44,6 @@ struct ConnectionTls {
   bool offered_tls13 = false;
   bool cache_hit = false;      // a stateful lookup returned a session
   bool ticket_opened = false;  // a stateless ticket was accepted
-  std::string resumption_id;   // hex id from the ticket's app data, when there is one
   // Ticket bookkeeping, filled by the ticket binding.
   bool ticket_key_seen = false;               // the key callback was asked to open a ticket
   bool ticket_key_found = false;              // ... and knew the key name

@@ -139,18 +139,20 @@ void Connection::handshakeDone() {
   const HandshakeKind kind = tls.handshakeKind(ssl_.get());
   ctx_.metrics->onHandshake(host, versionOf(ssl_.get()), kind, std::chrono::steady_clock::now() - started_);
 
-  facts_.version = SSL_get_version(ssl_.get());
-  facts_.cipher = SSL_get_cipher_name(ssl_.get());
-  facts_.sni = st ? st->sni : "";
-  facts_.vhost = tls.hostName(host);
-  facts_.resumed = resumedLabel(kind);
-  if (const SSL_SESSION* s = SSL_get_session(ssl_.get())) {
-    unsigned len = 0;
-    const unsigned char* id = SSL_SESSION_get_id(s, &len);
-    facts_.session = st && !st->resumption_id.empty() ? st->resumption_id : ossl::hexId({id, len});
-  }
-
   if (ctx_.builtin_backend) {
+    // Only the built-in responder reports these; a real backend never sees them.
+    facts_.version = SSL_get_version(ssl_.get());
+    facts_.cipher = SSL_get_cipher_name(ssl_.get());
+    facts_.sni = st ? st->sni : "";
+    facts_.vhost = tls.hostName(host);
+    facts_.resumed = resumedLabel(kind);
+    if (st && st->chain) {
+      facts_.session = ossl::hexId(st->chain->resumption_id);  // the id that revokes the chain
+    } else if (const SSL_SESSION* s = SSL_get_session(ssl_.get())) {
+      unsigned len = 0;
+      const unsigned char* id = SSL_SESSION_get_id(s, &len);
+      facts_.session = ossl::hexId({id, len});
+    }
     state_ = State::streaming;
     pump();
   } else {

@@ -82,7 +82,7 @@ HandshakeResult ServerFixture::connect(const ClientOptions& o) {
   result.kind = frontend->handshakeKind(server.get());
   if (const auto* st = ossl::TlsFrontend::state(server.get())) {
     result.host = st->host;
-    result.resumption_id = st->resumption_id;
+    if (st->chain) result.resumption_id = ossl::hexId(st->chain->resumption_id);
   }
   result.session.reset(SSL_get1_session(client.get()));
   // A clean close on both sides: OpenSSL forgets (and calls remove_session on) a session
