@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include "openssl/tls_frontend.hpp"
+#include "openssl/write_batch.hpp"
 #include "server/metrics.hpp"
 #include "server/worker.hpp"
 
@@ -33,6 +34,13 @@ TlsVersion versionOf(const SSL* ssl) {
 
 const char* resumedLabel(HandshakeKind k) { return k == HandshakeKind::full ? "no" : toString(k); }
 
+// SSL_get_error needs an empty error queue before each TLS call. Every failure path
+// clears it, so it is almost always empty already: peeking costs a fraction of
+// ERR_clear_error (which walks all 16 slots), and this runs several times per connection.
+void clearErrors() noexcept {
+  if (ERR_peek_error() != 0) ERR_clear_error();
+}
+
 }  // namespace
 
 Connection::Connection(Worker& worker, const ServingContext& ctx, int client_fd, ossl::SslPtr ssl)
@@ -56,6 +64,8 @@ void Connection::start() {
 }
 
 bool Connection::expired(std::chrono::steady_clock::time_point now) const noexcept {
+  // A client that stops reading must not hold the last flight forever.
+  if (state_ == State::flushing) return now - last_activity_ > ctx_.handshake_timeout;
   if (closed_) return false;
   if (state_ == State::handshaking) return now - started_ > ctx_.handshake_timeout;
   // A backend that drops SYNs must not hold the client until the idle timeout.
@@ -64,6 +74,10 @@ bool Connection::expired(std::chrono::steady_clock::time_point now) const noexce
 }
 
 void Connection::onTimeout() noexcept {
+  if (state_ == State::flushing) {
+    finish();
+    return;
+  }
   if (state_ == State::handshaking) {
     ctx_.metrics->onHandshakeTimeout();
     const auto* st = ossl::TlsFrontend::state(ssl_.get());
@@ -76,6 +90,11 @@ void Connection::onTimeout() noexcept {
 }
 
 void Connection::onClientEvents(std::uint32_t) noexcept {
+  if (state_ == State::flushing) {
+    touch();
+    if (ossl::flushWrites(ssl_.get()) != ossl::FlushResult::again) finish();
+    return;
+  }
   if (closed_) return;
   touch();
   if (state_ == State::handshaking)
@@ -102,7 +121,7 @@ void Connection::onBackendEvents(std::uint32_t events) noexcept {
 }
 
 void Connection::handshake() {
-  ERR_clear_error();
+  clearErrors();
   const int r = SSL_do_handshake(ssl_.get());
   if (r == 1) {
     handshakeDone();
@@ -200,6 +219,7 @@ void Connection::pump() {
       if (closed_) return;
       progress = readBackend() || progress;
       if (closed_) return;
+      if (backend_eof_) batchFinalWrites();
     }
     progress = writeClient() || progress;
   }
@@ -227,12 +247,15 @@ void Connection::pump() {
 bool Connection::readClient() {
   bool progress = false;
   char buf[kChunk];
-  while (!client_eof_ && to_backend_.size() < kMaxBuffered) {
-    ERR_clear_error();
+  // Once the built-in responder has given its last answer, nothing the client sends
+  // matters: reading on would only cost a read() that says EAGAIN.
+  while (!client_eof_ && !close_after_flush_ && to_backend_.size() < kMaxBuffered) {
+    clearErrors();
     const int n = SSL_read(ssl_.get(), buf, static_cast<int>(std::min(sizeof buf, kMaxBuffered - to_backend_.size())));
     if (n > 0) {
       to_backend_.append(buf, static_cast<std::size_t>(n));
       progress = true;
+      if (ctx_.builtin_backend) serveBuiltin();  // answer before asking the socket for more
       continue;
     }
     const int err = SSL_get_error(ssl_.get(), n);
@@ -252,7 +275,7 @@ bool Connection::readClient() {
 bool Connection::writeClient() {
   bool progress = false;
   while (!to_client_.empty()) {
-    ERR_clear_error();
+    clearErrors();
     const int n = SSL_write(ssl_.get(), to_client_.data(), static_cast<int>(std::min(to_client_.size(), kChunk)));
     if (n > 0) {
       to_client_.erase(0, static_cast<std::size_t>(n));
@@ -310,12 +333,15 @@ void Connection::serveBuiltin() {
   if (responder_.consume(to_backend_, to_client_, facts_) == BuiltinResponder::Verdict::close_after_flush) {
     close_after_flush_ = true;
     to_backend_.clear();
-    // The last response and our close_notify leave in one segment: on loopback every
-    // segment costs the sender the receiver's processing too (measured: ~10% of server
-    // CPU per resumed TLS 1.2 connection). close() of the socket flushes the cork.
-    const int one = 1;
-    setsockopt(client_fd_, IPPROTO_TCP, TCP_CORK, &one, sizeof one);
+    batchFinalWrites();
   }
+}
+
+void Connection::batchFinalWrites() noexcept {
+  // The last response and our close_notify leave in one write() and one segment: on
+  // loopback every segment costs the sender the receiver's processing too (measured:
+  // ~10% of server CPU per resumed TLS 1.2 connection), and every write() a syscall.
+  if (!writes_batched_) writes_batched_ = ossl::batchWrites(ssl_.get());
 }
 
 void Connection::updateInterest() {
@@ -341,12 +367,30 @@ void Connection::updateInterest() {
 void Connection::close(bool send_close_notify) noexcept {
   if (closed_) return;
   closed_ = true;
-  state_ = State::closed;
   if (send_close_notify && SSL_is_init_finished(ssl_.get())) {
-    ERR_clear_error();
+    clearErrors();
     SSL_shutdown(ssl_.get());  // best effort, non-blocking: one close_notify
-    ERR_clear_error();
+    const ossl::FlushResult flushed = ossl::flushWrites(ssl_.get());
+    clearErrors();
+    if (flushed == ossl::FlushResult::again) {
+      // Batched records still wait (the client's receive window is full): keep the
+      // socket until it takes them or the client stays stuck past the handshake timeout.
+      state_ = State::flushing;
+      if (backend_fd_ >= 0) {
+        ::close(backend_fd_);  // a finished backend would report EPOLLHUP on every wait
+        backend_fd_ = -1;
+      }
+      if (worker_.loop().modify(client_fd_, EPOLLOUT, &client_side_)) {
+        client_interest_ = EPOLLOUT;
+        return;
+      }
+    }
   }
+  finish();
+}
+
+void Connection::finish() noexcept {
+  state_ = State::closed;
   // No EPOLL_CTL_DEL: the descriptors are closed when the worker frees this connection,
   // right after the current batch of events, which removes them from the epoll set.
   ctx_.metrics->onConnectionOpen(-1);

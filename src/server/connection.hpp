@@ -61,7 +61,9 @@ class Connection final {
     void onEvents(std::uint32_t events) noexcept override { c->onBackendEvents(events); }
   };
 
-  enum class State { handshaking, connecting, streaming, closed };
+  // flushing: closed for reading and writing, waiting for the socket to take the last
+  // batched records (see ossl::batchWrites) before the connection is freed.
+  enum class State { handshaking, connecting, streaming, flushing, closed };
 
   void onClientEvents(std::uint32_t events) noexcept;
   void onBackendEvents(std::uint32_t events) noexcept;
@@ -75,7 +77,9 @@ class Connection final {
   bool writeBackend();
   void serveBuiltin();
   void updateInterest();
+  void batchFinalWrites() noexcept;
   void close(bool send_close_notify) noexcept;
+  void finish() noexcept;
   void touch() noexcept { last_activity_ = std::chrono::steady_clock::now(); }
 
   Worker& worker_;
@@ -97,6 +101,7 @@ class Connection final {
   bool backend_eof_ = false;
   bool backend_shut_wr_ = false;    // we forwarded the client's half-close
   bool close_after_flush_ = false;  // built-in responder asked to close
+  bool writes_batched_ = false;     // the last records and close_notify leave together
   bool ssl_read_wants_write_ = false;
   bool ssl_write_wants_read_ = false;
 

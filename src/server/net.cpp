@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -40,6 +41,13 @@ int listenOn(const Endpoint& ep, bool reuse_port, const std::string& what) {
     throw NetError(what + " " + ep.str() + ": " + std::strerror(err));
   }
   return fd;
+}
+
+void tuneTlsListener(int fd) {
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  const int defer_seconds = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_seconds, sizeof defer_seconds);
 }
 
 void ensurePortFree(const Endpoint& ep, const std::string& what) { ::close(listenOn(ep, false, what)); }

@@ -25,6 +25,13 @@ SocketAddress resolve(const Endpoint& ep, const std::string& what);
 // address and the kernel balances between them. Throws NetError naming `what`.
 int listenOn(const Endpoint& ep, bool reuse_port, const std::string& what);
 
+// Options for a listener that accepts TLS clients, set once so that no accepted socket
+// needs a setsockopt of its own: TCP_NODELAY (Linux copies it to every accepted socket)
+// and TCP_DEFER_ACCEPT (accept() returns once the ClientHello is there, so the first
+// read has data instead of an EAGAIN and a trip through epoll; a client that stays
+// silent is still accepted after about a second and meets the handshake timeout).
+void tuneTlsListener(int fd);
+
 // Fails with NetError if another process already listens there. SO_REUSEPORT would let
 // a second tlsresume silently share the port, so we probe with a plain bind first.
 void ensurePortFree(const Endpoint& ep, const std::string& what);

@@ -134,7 +134,10 @@ int serve(const Config& config) {
   try {
     for (const auto& ep : listen) {
       ensurePortFree(ep, "listen");
-      for (unsigned w = 0; w < workers; ++w) worker_fds[w].push_back(listenOn(ep, true, "listen"));
+      for (unsigned w = 0; w < workers; ++w) {
+        worker_fds[w].push_back(listenOn(ep, true, "listen"));
+        tuneTlsListener(worker_fds[w].back());
+      }
     }
     if (config.admin) admin_fd = listenOn(*config.admin, false, "admin");
   } catch (const std::exception& e) {

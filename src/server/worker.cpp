@@ -58,8 +58,6 @@ void Worker::acceptFrom(int fd) noexcept {
       return;
     }
     ctx_.metrics->onConnectionAccepted();
-    const int one = 1;
-    setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     ossl::SslPtr ssl = ctx_.tls->newConnection();
     if (!ssl || SSL_set_fd(ssl.get(), client) != 1) {
       ::close(client);

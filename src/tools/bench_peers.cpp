@@ -213,7 +213,8 @@ std::unique_ptr<RunningServer> ServerLauncher::startNginx(const CertMaterial& ce
   const std::string d = dir_.path() + "/nginx-" + std::to_string(n);
   auto server = launch("nginx", [&](std::uint16_t port) {
     // One worker, shared session cache, tickets (OpenSSL's own keys), TLS 1.2 and 1.3,
-    // our suites and groups, a fixed tiny answer; every path inside our directory.
+    // our suites and groups, deferred accept, a fixed tiny answer; every path inside our
+    // directory.
     const std::string listen = "127.0.0.1:" + std::to_string(port);
     const std::string conf = lines({
         "daemon off;",
@@ -230,7 +231,8 @@ std::unique_ptr<RunningServer> ServerLauncher::startNginx(const CertMaterial& ce
         "  uwsgi_temp_path " + d + "-uwsgi;",
         "  scgi_temp_path " + d + "-scgi;",
         "  server {",
-        "    listen " + listen + " ssl;",
+        // `deferred`: TCP_DEFER_ACCEPT, as our own listeners use (see net.hpp).
+        "    listen " + listen + " ssl deferred;",
         "    ssl_certificate " + crt + ";",
         "    ssl_certificate_key " + key + ";",
         "    ssl_protocols TLSv1.2 TLSv1.3;",
@@ -263,7 +265,7 @@ std::unique_ptr<RunningServer> ServerLauncher::startHaproxy(const CertMaterial& 
   const std::string pem = peerFiles(cert, true);
   auto server = launch("haproxy", [&](std::uint16_t port) {
     // One thread, its shared session cache on (1 h), tickets on (OpenSSL's own keys),
-    // TLS 1.2 and 1.3, our suites and groups, a fixed tiny answer.
+    // TLS 1.2 and 1.3, our suites and groups, deferred accept, a fixed tiny answer.
     const std::string conf = lines({
         "global",
         "  nbthread 1",
@@ -279,7 +281,8 @@ std::unique_ptr<RunningServer> ServerLauncher::startHaproxy(const CertMaterial& 
         "  timeout server 30s",
         "  timeout http-request 10s",
         "frontend bench",
-        "  bind 127.0.0.1:" + std::to_string(port) + " ssl crt " + pem + " curves " + kGroups,
+        // defer-accept: TCP_DEFER_ACCEPT, as our own listeners use (see net.hpp).
+        "  bind 127.0.0.1:" + std::to_string(port) + " ssl crt " + pem + " curves " + kGroups + " defer-accept",
         "  http-request return status 200 content-type text/plain string \"ok\"",
     });
     SpawnSpec spec;

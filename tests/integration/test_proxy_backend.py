@@ -352,6 +352,46 @@ class RawBackends(unittest.TestCase):
         finally:
             backend.close()
 
+    def test_slow_reader_gets_every_byte_and_close_notify_after_backend_eof(self):
+        # Once the backend has finished, the last records and our close_notify are batched
+        # into one write; with a client that reads slowly the socket is often full when
+        # that batch goes out, and the server must wait for room instead of dropping it.
+        payload = os.urandom(1_500_000)
+
+        def handler(conn):
+            conn.recv(65536)
+            conn.sendall(payload)  # then EOF toward the proxy
+
+        backend = ThreadServer(handler)
+        try:
+            with Server(args=["--backend", f"127.0.0.1:{backend.port}"]) as srv:
+                for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+                    with self.subTest(version=version.name):
+                        raw = socket.socket()
+                        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                        raw.connect(("127.0.0.1", srv.port))
+                        # Without ragged EOFs allowed, only a close_notify ends the read loop.
+                        s = client_context(version).wrap_socket(raw, server_hostname="localhost",
+                                                                suppress_ragged_eofs=False)
+                        try:
+                            s.sendall(b"go\n")
+                            time.sleep(1.0)  # the server fills the socket and waits
+                            got = bytearray()
+                            s.settimeout(10)
+                            while True:
+                                chunk = s.recv(16384)  # b"" only after close_notify
+                                if not chunk:
+                                    break
+                                got += chunk
+                                time.sleep(0.002)  # slower than the server: its socket stays full
+                        finally:
+                            s.close()
+                        self.assertEqual(hashlib.sha256(got).hexdigest(), hashlib.sha256(payload).hexdigest())
+                self.assertTrue(wait_for(lambda: metric_sum(srv, "tlsresume_connections_open") == 0, timeout=10))
+                self.assertEqual(backend.errors, [])
+        finally:
+            backend.close()
+
 
 if __name__ == "__main__":
     unittest.main()

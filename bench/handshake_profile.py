@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""Where a server handshake spends its work: instructions per handshake by library
+(callgrind) and system calls per connection (strace), for our server and, when it is
+installed, for nginx driven the same way.
+
+Instruction counts do not drift with the machine's load the way CPU time does, so this
+is the tool for "did that change make the handshake cheaper?" on a noisy 2-core box.
+
+    bench/handshake_profile.py                       # session-id and ticket-tls13, self
+    bench/handshake_profile.py -s ticket-tls12 -n 3000 --nginx
+    bench/handshake_profile.py --json out/profile.json
+
+Needs valgrind and strace (scripts/install-deps.sh installs both).
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("TLSRESUME_BIN", os.path.join(ROOT, "build", "tlsresume"))
+LIBS = (("ours", "build/tlsresume]"), ("libssl", "libssl"), ("libcrypto", "libcrypto"), ("libc", "libc.so"),
+        ("libstdc++", "libstdc++"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def progress(msg):
+    if sys.stderr.isatty():
+        print(msg, file=sys.stderr, flush=True)
+
+
+def drive(port, scenario, count):
+    """The load: our own bench client against HOST:PORT, pinned away from the server."""
+    cmd = [BIN, "bench", "--target", f"127.0.0.1:{port}", "-s", scenario, "-n", str(count), "-c", "4"]
+    if shutil.which("taskset") and os.cpu_count() and os.cpu_count() > 1:
+        cmd = ["taskset", "-c", "1"] + cmd
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if p.returncode != 0:
+        raise RuntimeError(f"bench against 127.0.0.1:{port} failed: {p.stderr.strip()[-300:]}")
+    return p.stdout
+
+
+def serve_cmd(port):
+    return [BIN, "serve", "--listen", f"127.0.0.1:{port}", "--workers", "1", "--admin", "off", "--log-level", "warn"]
+
+
+def nginx_cmd(port, workdir):
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", f"{workdir}/k.pem", "-out", f"{workdir}/c.pem", "-subj", "/CN=localhost", "-days", "1"],
+                   check=True, capture_output=True)
+    conf = f"""daemon off; master_process off; worker_processes 1; pid {workdir}/nginx.pid; error_log stderr warn;
+events {{ worker_connections 4096; }}
+http {{ access_log off; client_body_temp_path {workdir}/b; proxy_temp_path {workdir}/p;
+  fastcgi_temp_path {workdir}/f; uwsgi_temp_path {workdir}/u; scgi_temp_path {workdir}/s;
+  server {{ listen 127.0.0.1:{port} ssl deferred; ssl_certificate {workdir}/c.pem;
+    ssl_certificate_key {workdir}/k.pem; ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:S:16m; ssl_session_tickets on;
+    location / {{ return 200 "ok\\n"; }} }} }}
+"""
+    with open(f"{workdir}/nginx.conf", "w") as f:
+        f.write(conf)
+    return [shutil.which("nginx") or "/usr/sbin/nginx", "-p", workdir + "/", "-e", "stderr", "-c",
+            f"{workdir}/nginx.conf"]
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def instructions(server, scenario, count, workdir):
+    """Instructions per handshake in the serving thread, split by the library that ran them."""
+    port = free_port()
+    out = f"{workdir}/callgrind.{server}.{scenario}"
+    proc = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"] +
+                            (serve_cmd(port) if server == "self" else nginx_cmd(port, workdir)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if not wait_port(port, timeout=60):
+            raise RuntimeError(f"{server} under valgrind did not listen")
+        drive(port, scenario, 50)  # warm-up: first-use costs are not the handshake's
+        subprocess.run(["callgrind_control", "--zero", str(proc.pid)], capture_output=True)
+        drive(port, scenario, count)
+        subprocess.run(["callgrind_control", "--dump", str(proc.pid)], capture_output=True)
+    finally:
+        stop(proc)
+    dumps = sorted(f for f in os.listdir(workdir) if f.startswith(os.path.basename(out)))
+    # The dump made after the measured run is the one with the largest suffix but the last
+    # (the final one covers shutdown).
+    measured = [d for d in dumps if re.search(r"\.\d+(-\d+)?$", d)]
+    path = os.path.join(workdir, (measured[0] if measured else dumps[-1]))
+    text = subprocess.run(["callgrind_annotate", "--threshold=100", path], capture_output=True, text=True).stdout
+    shares = {name: 0 for name, _ in LIBS}
+    shares["other"] = 0
+    for line in text.splitlines():
+        m = re.match(r"\s*([\d,]+) \([^)]*\)\s+\S.*\[(.*)\]\s*$", line)
+        if not m:
+            continue
+        n = int(m.group(1).replace(",", ""))
+        where = m.group(2)
+        for name, needle in LIBS:
+            if needle in where or (name == "ours" and server != "self" and "nginx" in where):
+                shares[name] += n
+                break
+        else:
+            shares["other"] += n
+    total = sum(shares.values())
+    return {"per_handshake": total // count, "share": {k: round(100.0 * v / total, 1) for k, v in shares.items()}}
+
+
+def syscalls(server, scenario, count, workdir):
+    """System calls per connection (strace -c on the serving process)."""
+    port = free_port()
+    proc = subprocess.Popen(serve_cmd(port) if server == "self" else nginx_cmd(port, workdir),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if not wait_port(port):
+            raise RuntimeError(f"{server} did not listen")
+        drive(port, scenario, 50)
+        out = f"{workdir}/strace.{server}.{scenario}"
+        tracer = subprocess.Popen(["strace", "-f", "-c", "-o", out, "-p", str(proc.pid)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        drive(port, scenario, count)
+        tracer.send_signal(signal.SIGINT)
+        tracer.wait(timeout=30)
+    finally:
+        stop(proc)
+    calls = {}
+    with open(out) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 5 and parts[0][0].isdigit() and parts[-1] not in ("total", "rt_sigtimedwait"):
+                calls[parts[-1]] = int(parts[3])
+    per_conn = {k: round(v / count, 2) for k, v in sorted(calls.items(), key=lambda kv: -kv[1]) if v >= count / 10}
+    return {"per_connection": round(sum(calls.values()) / count, 1), "calls": per_conn}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-s", "--scenarios", default="session-id,ticket-tls13",
+                    help="comma list of tlsresume bench scenarios [session-id,ticket-tls13]")
+    ap.add_argument("-n", "--count", type=int, default=2000, help="handshakes measured per cell [2000]")
+    ap.add_argument("--nginx", action="store_true", help="profile nginx (Debian package) the same way")
+    ap.add_argument("--json", help="write the figures to FILE")
+    args = ap.parse_args()
+    for tool in ("valgrind", "callgrind_annotate", "strace"):
+        if not shutil.which(tool):
+            sys.exit(f"handshake_profile: {tool} not found; run scripts/install-deps.sh")
+    if not os.access(BIN, os.X_OK):
+        sys.exit(f"handshake_profile: {BIN} not built; run make build")
+    servers = ["self"] + (["nginx"] if args.nginx else [])
+    if args.nginx and not (shutil.which("nginx") or os.path.exists("/usr/sbin/nginx")):
+        sys.exit("handshake_profile: nginx not installed (apt-get install nginx-light)")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="tlsresume-profile-") as workdir:
+        for scenario in args.scenarios.split(","):
+            for server in servers:
+                progress(f"[{server} {scenario}] callgrind, {args.count} handshakes ...")
+                ins = instructions(server, scenario, args.count, workdir)
+                progress(f"[{server} {scenario}] strace, {args.count} handshakes ...")
+                sc = syscalls(server, scenario, args.count, workdir)
+                rows.append({"server": server, "scenario": scenario, "instructions": ins, "syscalls": sc})
+    head = f"{'server':7} {'scenario':14} {'instr/hs':>9}  {'own code':>8} {'libssl':>7} {'libcrypto':>9} " \
+           f"{'libc':>6}  {'syscalls/conn':>13}  top calls per connection"
+    print(head)
+    for r in rows:
+        s = r["instructions"]["share"]
+        top = ", ".join(f"{k} {v:g}" for k, v in list(r["syscalls"]["calls"].items())[:7])
+        print(f"{r['server']:7} {r['scenario']:14} {r['instructions']['per_handshake']:>9}  {s['ours']:>7}% "
+              f"{s['libssl']:>6}% {s['libcrypto']:>8}% {s['libc']:>5}%  {r['syscalls']['per_connection']:>13}  {top}")
+    print("own code: instructions in the server's own binary (for nginx: nginx itself); libc is mostly "
+          "OpenSSL's malloc/free/memset.")
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as f:
+            json.dump({"count": args.count, "rows": rows}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

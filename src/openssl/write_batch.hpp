@@ -1,0 +1,22 @@
+#pragma once
+// The last flight of a connection in one write(): the final application data and the
+// close_notify alert would otherwise leave in one write() each. On loopback and fast
+// LANs a write is among the dearest things a short TLS connection does (the kernel runs
+// the receiver's path in the sender's context), so the server batches them.
+#include <openssl/ssl.h>
+
+namespace tlsresume::ossl {
+
+// From now on, records that `ssl` writes wait in a buffering BIO in front of the
+// socket until flushWrites() (or a full buffer) sends them. OpenSSL flushes on its own
+// after an alert, so SSL_shutdown() sends everything that waits. False if the BIO
+// cannot be made; writes then stay unbatched, which only costs a syscall.
+bool batchWrites(SSL* ssl) noexcept;
+
+enum class FlushResult { done, again, failed };
+
+// Sends what waits in the batch. `again`: the socket is full, call again once it is
+// writable; `failed`: the peer is gone.
+FlushResult flushWrites(SSL* ssl) noexcept;
+
+}  // namespace tlsresume::ossl
