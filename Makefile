@@ -6,7 +6,7 @@ JOBS        ?= $(shell nproc)
 CMAKE_FLAGS ?=
 WERROR      ?= $(if $(CI),ON,OFF)
 
-.PHONY: all deps build demo bench-peers test unit integration bench fuzz sanitize tsan clean
+.PHONY: all deps build demo bench-peers profile test unit integration bench fuzz sanitize tsan clean
 
 all: build
 
@@ -26,6 +26,11 @@ demo: build
 # The same report with nginx and HAProxy measured back to back (Debian packages).
 bench-peers: build
 	$(BUILD)/tlsresume bench --target self,nginx,haproxy --pin --floor --json out/bench-peers/bench.json --report out/bench-peers
+
+# Where a handshake's work goes: instructions by library and syscalls per connection,
+# ours and nginx's, counted (callgrind, strace) rather than timed.
+profile: build
+	TLSRESUME_BIN=$(BUILD)/tlsresume python3 bench/handshake_profile.py --nginx -s session-id,ticket-tls12,ticket-tls13 --json out/profile/profile.json
 
 # Every test: unit (GoogleTest) and integration (real binary, real clients).
 test: build

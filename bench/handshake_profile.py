@@ -26,7 +26,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("TLSRESUME_BIN", os.path.join(ROOT, "build", "tlsresume"))
-LIBS = (("ours", "build/tlsresume]"), ("libssl", "libssl"), ("libcrypto", "libcrypto"), ("libc", "libc.so"),
+LIBS = (("libssl", "libssl"), ("libcrypto", "libcrypto"), ("libc", "libc.so"),
         ("libstdc++", "libstdc++"))
 
 
@@ -95,10 +95,10 @@ def stop(proc):
         proc.wait()
 
 
-def instructions(server, scenario, count, workdir):
-    """Instructions per handshake in the serving thread, split by the library that ran them."""
+def callgrind_by_library(server, scenario, count, workdir):
+    """Instructions of a whole server run (start, `count` handshakes, stop) by library."""
     port = free_port()
-    out = f"{workdir}/callgrind.{server}.{scenario}"
+    out = f"{workdir}/callgrind.{server}.{scenario}.{count}"
     proc = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"] +
                             (serve_cmd(port) if server == "self" else nginx_cmd(port, workdir)),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -106,33 +106,43 @@ def instructions(server, scenario, count, workdir):
         if not wait_port(port, timeout=60):
             raise RuntimeError(f"{server} under valgrind did not listen")
         drive(port, scenario, 50)  # warm-up: first-use costs are not the handshake's
-        subprocess.run(["callgrind_control", "--zero", str(proc.pid)], capture_output=True)
-        drive(port, scenario, count)
-        subprocess.run(["callgrind_control", "--dump", str(proc.pid)], capture_output=True)
+        if count:
+            drive(port, scenario, count)
     finally:
         stop(proc)
-    dumps = sorted(f for f in os.listdir(workdir) if f.startswith(os.path.basename(out)))
-    # The dump made after the measured run is the one with the largest suffix but the last
-    # (the final one covers shutdown).
-    measured = [d for d in dumps if re.search(r"\.\d+(-\d+)?$", d)]
-    path = os.path.join(workdir, (measured[0] if measured else dumps[-1]))
-    text = subprocess.run(["callgrind_annotate", "--threshold=100", path], capture_output=True, text=True).stdout
-    shares = {name: 0 for name, _ in LIBS}
-    shares["other"] = 0
+    text = subprocess.run(["callgrind_annotate", "--inclusive=no", "--threshold=100", out], capture_output=True,
+                          text=True).stdout
+    by_lib = {"ours": 0}
+    by_lib.update({name: 0 for name, _ in LIBS})
+    by_lib["other"] = 0
+    own = "/" + (os.path.basename(BIN) if server == "self" else "nginx")
     for line in text.splitlines():
         m = re.match(r"\s*([\d,]+) \([^)]*\)\s+\S.*\[(.*)\]\s*$", line)
         if not m:
             continue
         n = int(m.group(1).replace(",", ""))
         where = m.group(2)
+        if where.endswith(own):
+            by_lib["ours"] += n
+            continue
         for name, needle in LIBS:
-            if needle in where or (name == "ours" and server != "self" and "nginx" in where):
-                shares[name] += n
+            if needle in where:
+                by_lib[name] += n
                 break
         else:
-            shares["other"] += n
-    total = sum(shares.values())
-    return {"per_handshake": total // count, "share": {k: round(100.0 * v / total, 1) for k, v in shares.items()}}
+            by_lib["other"] += n
+    return by_lib
+
+
+def instructions(server, scenario, count, workdir):
+    """Instructions per handshake, split by the library that ran them: a run with `count`
+    handshakes minus a run without them, so start-up and shutdown cancel out. (callgrind's
+    mid-run dump or zero would charge a whole interval to the frames active at that moment.)"""
+    with_load = callgrind_by_library(server, scenario, count, workdir)
+    without = callgrind_by_library(server, scenario, 0, workdir)
+    diff = {k: max(0, with_load[k] - without[k]) for k in with_load}
+    total = sum(diff.values())
+    return {"per_handshake": total // count, "share": {k: round(100.0 * v / total, 1) for k, v in diff.items()}}
 
 
 def syscalls(server, scenario, count, workdir):
