@@ -103,15 +103,17 @@ class Runner {
     }
     plan();
     Progress progress(result_.cells.size());
-    std::size_t next = 0;
-    for (CertType cert : options_.certs) {
-      const CertMaterial& material = certificate(cert);
-      for (const auto& target : options_.targets) {
-        if (cert == options_.certs.front()) result_.postures.push_back(ServerLauncher::posture(target));
-        runTarget(target, material, progress, next);
-        if (interrupted()) break;
-      }
-      if (interrupted()) break;
+    for (std::size_t c = 0; c < options_.certs.size() && !interrupted(); ++c) {
+      const CertMaterial& material = certificate(options_.certs[c]);
+      if (c == 0)
+        for (const auto& target : options_.targets) result_.postures.push_back(ServerLauncher::posture(target));
+      // Scenario by scenario, every target in turn: the cells that are compared with each
+      // other run seconds apart, not minutes, so drift on a shared machine (frequency,
+      // noisy neighbours) moves them together and their ratios hold.
+      std::vector<TargetServer> servers(options_.targets.size());
+      for (std::size_t s = 0; s < options_.scenarios.size() && !interrupted(); ++s)
+        for (std::size_t t = 0; t < options_.targets.size() && !interrupted(); ++t)
+          runTargetCell(options_.targets[t], servers[t], material, cellAt(c, t, s), progress);
     }
     if (options_.floor && !interrupted()) runFloor(progress);
     result_.options = options_;
@@ -138,45 +140,52 @@ class Runner {
     return it->second;
   }
 
-  void runTarget(const Target& target, const CertMaterial& cert, Progress& progress, std::size_t& next) {
+  // A target's server, started on its first cell and kept for its other cells.
+  struct TargetServer {
+    std::unique_ptr<RunningServer> server;
+    std::string error;  // it could not start: every later cell of the target fails with this
+  };
+
+  CellResult& cellAt(std::size_t cert, std::size_t target, std::size_t scenario) {
+    // plan() lays cells out cert by cert, target by target, scenario by scenario: the
+    // order of the tables, whatever the order they are measured in.
+    return result_.cells[(cert * options_.targets.size() + target) * options_.scenarios.size() + scenario];
+  }
+
+  void runTargetCell(const Target& target, TargetServer& shared, const CertMaterial& cert, CellResult& cell,
+                     Progress& progress) {
     const std::string unavailable = launcher_.unavailableReason(target);
-    std::unique_ptr<RunningServer> server;  // started on first use, kept for the target's cells
-    std::string server_error;
-    for (std::size_t i = 0; i < options_.scenarios.size(); ++i) {
-      CellResult& cell = result_.cells[next++];
-      if (interrupted()) return;
-      std::string skip = unavailable.empty() ? ServerLauncher::scenarioSkipReason(target, cell.scenario) : unavailable;
-      if (!skip.empty()) {
-        cell.skipped_reason = skip;
-        progress.skip(cellLabel(cell), skip);
-        continue;
-      }
-      // Our stateful TLS 1.3 tickets are a per-host setting: a second server of ours
-      // with tls13_tickets = "stateful", for this cell only.
-      const bool dedicated = target.kind == TargetKind::self && cell.scenario == Scenario::stateful_ticket;
-      std::unique_ptr<RunningServer> own;
-      RunningServer* use = nullptr;
-      const bool starts = target.kind != TargetKind::external && (dedicated || (!server && server_error.empty()));
-      progress.start(cellLabel(cell), (starts ? "starting " + std::string(dedicated ? "a stateful-ticket " : "") +
-                                                    target.name + ", then "
-                                              : std::string()) +
-                                          runPlan());
-      try {
-        if (dedicated) {
-          own = launcher_.start(target, cert, true);
-          use = own.get();
-        } else {
-          if (!server && server_error.empty()) server = launcher_.start(target, cert, false);
-          if (!server_error.empty()) throw BenchError(server_error);
-          use = server.get();
-        }
-      } catch (const BenchError& e) {
-        if (!dedicated) server_error = e.what();
-        fail(cell, e.what(), progress);
-        continue;
-      }
-      runCell(cell, target, *use, progress);
+    std::string skip = unavailable.empty() ? ServerLauncher::scenarioSkipReason(target, cell.scenario) : unavailable;
+    if (!skip.empty()) {
+      cell.skipped_reason = skip;
+      progress.skip(cellLabel(cell), skip);
+      return;
     }
+    // Our stateful TLS 1.3 tickets are a per-host setting: a second server of ours
+    // with tls13_tickets = "stateful", for this cell only.
+    const bool dedicated = target.kind == TargetKind::self && cell.scenario == Scenario::stateful_ticket;
+    std::unique_ptr<RunningServer> own;
+    RunningServer* use = nullptr;
+    const bool starts = target.kind != TargetKind::external && (dedicated || (!shared.server && shared.error.empty()));
+    progress.start(cellLabel(cell),
+                   (starts ? "starting " + std::string(dedicated ? "a stateful-ticket " : "") + target.name + ", then "
+                           : std::string()) +
+                       runPlan());
+    try {
+      if (dedicated) {
+        own = launcher_.start(target, cert, true);
+        use = own.get();
+      } else {
+        if (!shared.server && shared.error.empty()) shared.server = launcher_.start(target, cert, false);
+        if (!shared.error.empty()) throw BenchError(shared.error);
+        use = shared.server.get();
+      }
+    } catch (const BenchError& e) {
+      if (!dedicated) shared.error = e.what();
+      fail(cell, e.what(), progress);
+      return;
+    }
+    runCell(cell, target, *use, progress);
   }
 
   std::string runPlan() const {
