@@ -3,7 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "server/http_request.hpp"
+#include "server/http_response.hpp"
 #include "server/net.hpp"
 
 namespace tlsresume::server {
@@ -29,13 +29,13 @@ CtlResult adminRequest(const Endpoint& admin, const std::string& method, const s
   ssize_t n;
   while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) in.append(buf, static_cast<std::size_t>(n));
   ::close(fd);
-  const auto head_end = in.find("\r\n\r\n");
-  if (in.rfind("HTTP/1.", 0) != 0 || head_end == std::string::npos || in.size() < 12) {
+  const auto response = parseHttpResponse(in);
+  if (!response) {
     r.error = "admin endpoint " + admin.str() + ": malformed response";
     return r;
   }
-  r.status = std::atoi(in.c_str() + 9);
-  r.body = in.substr(head_end + 4);
+  r.status = response->status;
+  r.body = std::string(response->body);
   return r;
 }
 

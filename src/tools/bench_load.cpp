@@ -14,6 +14,7 @@
 #include <cstring>
 #include <random>
 
+#include "server/http_response.hpp"
 #include "tools/bench_wire.hpp"
 
 namespace tlsresume::tools::bench {
@@ -321,17 +322,16 @@ class Generator {
       ++result_.tickets;
     }
     const std::string& r = s.response;
-    if (!(r.starts_with("HTTP/1.1 200") || r.starts_with("HTTP/1.0 200"))) {
+    const auto response = server::parseHttpResponse(r);
+    if (!response || response->status != 200) {
       ++result_.errors;
-      if (result_.first_error.empty()) result_.first_error = "unexpected response: " + r.substr(0, r.find('\r'));
+      if (result_.first_error.empty())
+        result_.first_error =
+            "unexpected response: " + std::string(response ? response->status_line : std::string_view(r).substr(0, 80));
       return;
     }
     // The built-in responder says how the server saw the handshake; peers say "ok".
-    const auto at = r.find("\nresumed: ");
-    if (at != std::string::npos) {
-      const auto start = at + 10;
-      ++result_.server_says[r.substr(start, r.find_first_of("\r\n", start) - start)];
-    }
+    if (const auto resumed = server::bodyField(response->body, "resumed")) ++result_.server_says[std::string(*resumed)];
   }
 
   const LoadSpec& spec_;
