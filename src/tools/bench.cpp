@@ -15,7 +15,7 @@ namespace {
 using namespace bench;
 
 // 7 default scenarios x 8 s plus warm-ups and server starts: about a minute against
-// self on a 2-core machine, long enough for /proc's 10 ms CPU ticks to be precise to ~1%.
+// self on a 2-core machine; thousands of handshakes per cell average out the noise.
 constexpr double kDefaultDurationSeconds = 8.0;
 constexpr unsigned kDefaultConcurrency = 8;
 constexpr double kDefaultMixNoTicket = 0.3;

@@ -6,10 +6,11 @@
 
 namespace tlsresume::tools::bench {
 
-// utime + stime of `root` and of every live descendant (nginx's workers are children of
-// its master, found through the ppid field of /proc/*/stat), plus cutime + cstime of all
-// of them for descendants already reaped. In microseconds; nullopt if `root` is gone.
-// The kernel reports clock ticks (10 ms with USER_HZ = 100), so measure for seconds.
+// CPU time (user + system) of `root` and of every live descendant (nginx's workers are
+// children of its master, found through the ppid field of /proc/*/stat), in microseconds;
+// nullopt if `root` is gone. From each thread's schedstat (nanoseconds) where the kernel
+// has it; otherwise from the clock-tick fields of /proc/PID/stat (10 ms steps, plus the
+// reaped children's cutime + cstime), so measure for seconds.
 std::optional<double> processTreeCpuUs(pid_t root);
 
 }  // namespace tlsresume::tools::bench
