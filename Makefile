@@ -25,7 +25,7 @@ demo: build
 
 # The same report with nginx and HAProxy measured back to back (Debian packages).
 bench-peers: build
-	$(BUILD)/tlsresume bench --target self,nginx,haproxy --pin --floor --json out/bench-peers/bench.json --report out/bench-peers
+	$(BUILD)/tlsresume bench --target self,nginx,haproxy --pin --floor --rounds 3 --duration 4 --json out/bench-peers/bench.json --report out/bench-peers
 
 # Where a handshake's work goes: instructions by library and syscalls per connection,
 # ours and nginx's, counted (callgrind, strace) rather than timed.

@@ -27,6 +27,7 @@ struct BenchFlags {
   unsigned concurrency = kDefaultConcurrency;
   double duration_s = kDefaultDurationSeconds;
   std::uint64_t count = 0;
+  unsigned rounds = 1;
   double mix_no_ticket = kDefaultMixNoTicket;
   bool pin = false;
   bool floor = false;
@@ -93,6 +94,7 @@ BenchOptions toOptions(const BenchFlags& f) {
   o.concurrency = f.concurrency;
   o.duration = std::chrono::duration<double>(f.duration_s);
   o.count = f.count;
+  o.rounds = f.rounds;
   o.mix_no_ticket = f.mix_no_ticket;
   o.pin = f.pin;
   o.floor = f.floor;
@@ -126,6 +128,9 @@ CLI::App* addBenchCommand(CLI::App& app) {
   CLI::Option* count = cmd->add_option("-n,--count", f.count, "handshakes per cell, instead of --duration")
                            ->check(CLI::Range(1, 100000000));
   duration->excludes(count);
+  cmd->add_option("-r,--rounds", f.rounds,
+                  "measure every cell this many times, all targets in turn each round; report the median [1]")
+      ->check(CLI::Range(1, 100));
   cmd->add_option("--mix-no-ticket", f.mix_no_ticket, "share of clients without ticket support in 'mix' [0.3]")
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_flag("--pin", f.pin, "pin the server to CPU 0 and the load generator to CPU 1");

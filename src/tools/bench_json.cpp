@@ -3,9 +3,10 @@
 //   version: 1
 //   machine: {nproc, openssl, kernel, cpu_model}
 //   settings: {targets[], scenarios[], certs[], concurrency, duration_s, count|null,
-//              mix_no_ticket, pinned}
+//              rounds, mix_no_ticket, pinned}
 //   cells[]: {target, scenario, cert, protocol, handshakes, handshakes_per_sec,
-//             latency_us: {p50, p90, p99}|null, server_cpu_us_per_handshake|null,
+//             latency_us: {p50, p90, p99}|null, server_cpu_us_per_handshake|null (median of
+//             rounds), server_cpu_us_rounds? [each round's],
 //             bytes_client_to_server, bytes_server_to_client, ticket_bytes,
 //             resumed_ratio|null, errors, seconds, floor_server_cpu_us|null,
 //             server_says? {kind: count}, skipped_reason?, error?, first_error?}
@@ -58,6 +59,12 @@ std::string cellJson(const CellResult& c) {
                           ",\"p99\":" + num(c.latency_us->p99) + "}"
                     : std::string("null");
   o += ",\"server_cpu_us_per_handshake\":" + num(c.server_cpu_us_per_handshake);
+  if (!c.server_cpu_us_rounds.empty()) {
+    o += ",\"server_cpu_us_rounds\":[";
+    for (std::size_t i = 0; i < c.server_cpu_us_rounds.size(); ++i)
+      o += (i ? "," : "") + num(c.server_cpu_us_rounds[i]);
+    o += ']';
+  }
   o += ",\"bytes_client_to_server\":" + num(c.bytes_client_to_server);
   o += ",\"bytes_server_to_client\":" + num(c.bytes_server_to_client);
   o += ",\"ticket_bytes\":" + num(c.ticket_bytes);
@@ -103,6 +110,7 @@ std::string toJson(const RunResult& run) {
   out += ",\"concurrency\":" + std::to_string(o.concurrency);
   out += ",\"duration_s\":" + num(o.duration.count());
   out += ",\"count\":" + (o.count ? std::to_string(o.count) : std::string("null"));
+  out += ",\"rounds\":" + std::to_string(o.rounds);
   out += ",\"mix_no_ticket\":" + num(o.mix_no_ticket);
   out += std::string(",\"pinned\":") + (o.pin ? "true" : "false") + "}";
   out += ",\"cells\":" + array(run.cells, cellJson);

@@ -102,20 +102,33 @@ class Runner {
       }
     }
     plan();
-    Progress progress(result_.cells.size());
+    Progress progress(result_.cells.size() * options_.rounds);
+    std::vector<std::vector<CellResult>> rounds(result_.cells.size());
     for (std::size_t c = 0; c < options_.certs.size() && !interrupted(); ++c) {
       const CertMaterial& material = certificate(options_.certs[c]);
       if (c == 0)
         for (const auto& target : options_.targets) result_.postures.push_back(ServerLauncher::posture(target));
       // Scenario by scenario, every target in turn: the cells that are compared with each
       // other run seconds apart, not minutes, so drift on a shared machine (frequency,
-      // noisy neighbours) moves them together and their ratios hold.
+      // noisy neighbours) moves them together and their ratios hold. Rounds repeat that
+      // whole sweep; the floor runs beside its scenario's cells, in the first round.
       std::vector<TargetServer> servers(options_.targets.size());
-      for (std::size_t s = 0; s < options_.scenarios.size() && !interrupted(); ++s)
-        for (std::size_t t = 0; t < options_.targets.size() && !interrupted(); ++t)
-          runTargetCell(options_.targets[t], servers[t], material, cellAt(c, t, s), progress);
+      for (unsigned r = 0; r < options_.rounds && !interrupted(); ++r)
+        for (std::size_t s = 0; s < options_.scenarios.size() && !interrupted(); ++s) {
+          for (std::size_t t = 0; t < options_.targets.size() && !interrupted(); ++t) {
+            const std::size_t at = cellIndex(c, t, s);
+            CellResult cell = result_.cells[at];  // target, cert and scenario; no figures yet
+            runTargetCell(options_.targets[t], servers[t], material, cell, progress);
+            rounds[at].push_back(std::move(cell));
+          }
+          if (options_.floor && r == 0 && !interrupted()) runFloor(options_.certs[c], options_.scenarios[s], progress);
+        }
     }
-    if (options_.floor && !interrupted()) runFloor(progress);
+    for (std::size_t i = 0; i < rounds.size(); ++i)
+      if (!rounds[i].empty()) result_.cells[i] = mergeRounds(std::move(rounds[i]));
+    for (auto& cell : result_.cells)
+      for (const auto& f : result_.floor)
+        if (cell.measured() && f.cert == cell.cert && f.scenario == cell.scenario) cell.floor_us = f.server_us;
     result_.options = options_;
     result_.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return finish();
@@ -146,10 +159,44 @@ class Runner {
     std::string error;  // it could not start: every later cell of the target fails with this
   };
 
-  CellResult& cellAt(std::size_t cert, std::size_t target, std::size_t scenario) {
+  std::size_t cellIndex(std::size_t cert, std::size_t target, std::size_t scenario) const {
     // plan() lays cells out cert by cert, target by target, scenario by scenario: the
     // order of the tables, whatever the order they are measured in.
-    return result_.cells[(cert * options_.targets.size() + target) * options_.scenarios.size() + scenario];
+    return (cert * options_.targets.size() + target) * options_.scenarios.size() + scenario;
+  }
+
+  // One cell from its rounds: the round with the median server CPU gives the figures
+  // (latency, bytes, rate), counts are summed so the resumption ratio covers every
+  // handshake, and a round that failed or was skipped makes the cell so.
+  static CellResult mergeRounds(std::vector<CellResult> rounds) {
+    for (auto& r : rounds)
+      if (!r.measured()) return std::move(r);
+    if (rounds.size() == 1) return std::move(rounds.front());
+    std::vector<std::size_t> order(rounds.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    const auto cpu = [&](std::size_t i) { return rounds[i].server_cpu_us_per_handshake.value_or(0); };
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return cpu(a) < cpu(b); });
+    CellResult merged = rounds[order[(order.size() - 1) / 2]];
+    merged.handshakes = merged.resumed = merged.errors = 0;
+    merged.server_says.clear();
+    merged.server_cpu_us_rounds.clear();
+    for (const auto& r : rounds) {
+      merged.handshakes += r.handshakes;
+      merged.resumed += r.resumed;
+      merged.errors += r.errors;
+      for (const auto& [kind, n] : r.server_says) merged.server_says[kind] += n;
+      if (r.server_cpu_us_per_handshake) merged.server_cpu_us_rounds.push_back(*r.server_cpu_us_per_handshake);
+      if (merged.first_error.empty()) merged.first_error = r.first_error;
+    }
+    if (merged.server_cpu_us_rounds.size() == rounds.size()) {
+      const std::size_t n = order.size();
+      merged.server_cpu_us_per_handshake = n % 2 ? cpu(order[n / 2]) : (cpu(order[n / 2 - 1]) + cpu(order[n / 2])) / 2;
+    } else {
+      merged.server_cpu_us_rounds.clear();
+    }
+    if (merged.handshakes > 0)
+      merged.resumed_ratio = static_cast<double>(merged.resumed) / static_cast<double>(merged.handshakes);
+    return merged;
   }
 
   void runTargetCell(const Target& target, TargetServer& shared, const CertMaterial& cert, CellResult& cell,
@@ -262,22 +309,15 @@ class Runner {
     if (r.tickets > 0) cell.ticket_bytes = static_cast<double>(r.ticket_bytes) / static_cast<double>(r.tickets);
   }
 
-  void runFloor(Progress& progress) {
-    for (CertType cert : options_.certs) {
-      progress.note("floor: OpenSSL in memory, " + std::string(toString(cert)) + ", " +
-                    std::to_string(options_.scenarios.size()) + " handshake kinds...");
-      try {
-        auto f = measureFloor(certificate(cert), options_.scenarios, options_.mix_no_ticket, kFloorPerScenario,
-                              interrupted());
-        result_.floor.insert(result_.floor.end(), f.begin(), f.end());
-      } catch (const BenchError& e) {
-        progress.note(std::string("floor: ") + e.what());
-        hard_error_ = true;
-      }
+  void runFloor(CertType cert, Scenario scenario, Progress& progress) {
+    progress.note("floor: OpenSSL in memory, " + std::string(toString(cert)) + " " + toString(scenario) + "...");
+    try {
+      auto f = measureFloor(certificate(cert), {scenario}, options_.mix_no_ticket, kFloorPerScenario, interrupted());
+      result_.floor.insert(result_.floor.end(), f.begin(), f.end());
+    } catch (const BenchError& e) {
+      progress.note(std::string("floor: ") + e.what());
+      hard_error_ = true;
     }
-    for (auto& cell : result_.cells)
-      for (const auto& f : result_.floor)
-        if (cell.measured() && f.cert == cell.cert && f.scenario == cell.scenario) cell.floor_us = f.server_us;
   }
 
   int finish() {

@@ -46,6 +46,7 @@ struct BenchOptions {
   unsigned concurrency = 8;
   std::chrono::duration<double> duration{0};  // per cell, when count == 0
   std::uint64_t count = 0;                    // handshakes per cell, 0: bounded by duration
+  unsigned rounds = 1;                        // every cell this many times, in turn; medians kept
   double mix_no_ticket = 0.3;
   bool pin = false;
   bool floor = false;
@@ -73,10 +74,11 @@ struct CellResult {
   double seconds = 0;
   double handshakes_per_sec = 0;
   std::optional<Percentiles> latency_us;
-  std::optional<double> server_cpu_us_per_handshake;
-  double bytes_client_to_server = 0;  // TLS handshake records per connection
-  double bytes_server_to_client = 0;  // ... including TLS 1.3 NewSessionTicket messages
-  double ticket_bytes = 0;            // mean ticket length held by the client, 0 if none
+  std::optional<double> server_cpu_us_per_handshake;  // the median over rounds
+  std::vector<double> server_cpu_us_rounds;           // each round's figure, when rounds > 1
+  double bytes_client_to_server = 0;                  // TLS handshake records per connection
+  double bytes_server_to_client = 0;                  // ... including TLS 1.3 NewSessionTicket messages
+  double ticket_bytes = 0;                            // mean ticket length held by the client, 0 if none
   std::optional<double> resumed_ratio;
   std::map<std::string, std::uint64_t> server_says;  // built-in responder's "resumed:" lines
   std::optional<double> floor_us;                    // OpenSSL alone, server side, same handshake kind

@@ -204,6 +204,29 @@ class BenchAgainstAServerWithResumptionOff(unittest.TestCase):
         server.tmp.cleanup()
 
 
+class BenchRounds(unittest.TestCase):
+    def test_rounds_repeat_every_cell_and_keep_the_median(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "rounds.json")
+            run = bench("--scenarios", "session-id,full-tls12", "--count", "100", "--concurrency", "4", "--rounds", "3",
+                        "--floor", "--json", path)
+            self.assertEqual(run.returncode, 0, run.stderr)
+            with open(path) as f:
+                data = json.load(f)
+        self.assertEqual(data["settings"]["rounds"], 3)
+        self.assertIn("[6/6]", run.stderr if "[6/6]" in run.stderr else run.stdout)
+        for cell in data["cells"]:
+            rounds = cell["server_cpu_us_rounds"]
+            self.assertEqual(len(rounds), 3, cell)
+            self.assertEqual(cell["server_cpu_us_per_handshake"], sorted(rounds)[1], cell)  # the median
+            self.assertEqual(cell["handshakes"], 300, cell)  # every round's handshakes count
+            self.assertIsNotNone(cell["floor_server_cpu_us"], cell)
+        cells = {c["scenario"]: c for c in data["cells"]}
+        self.assertEqual(cells["session-id"]["resumed_ratio"], 1)
+        self.assertEqual(cells["session-id"]["server_says"], {"session-id": 300})
+        self.assertEqual(cells["full-tls12"]["resumed_ratio"], 0)
+
+
 class BenchErrors(unittest.TestCase):
     def test_unreachable_target_is_a_hard_error(self):
         port = free_port()  # nothing listens there
