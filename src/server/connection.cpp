@@ -92,7 +92,16 @@ void Connection::onTimeout() noexcept {
 void Connection::onClientEvents(std::uint32_t) noexcept {
   if (state_ == State::flushing) {
     touch();
-    if (ossl::flushWrites(ssl_.get()) != ossl::FlushResult::again) finish();
+    ossl::FlushResult flushed = ossl::flushWrites(ssl_.get());
+    if (flushed == ossl::FlushResult::done) {
+      // A close_notify that did not fit behind the batch is still inside OpenSSL: a
+      // second SSL_shutdown dispatches it (and otherwise only peeks for the client's).
+      clearErrors();
+      SSL_shutdown(ssl_.get());
+      flushed = ossl::flushWrites(ssl_.get());
+      clearErrors();
+    }
+    if (flushed != ossl::FlushResult::again) finish();
     return;
   }
   if (closed_) return;
