@@ -30,7 +30,7 @@ bench-peers: build
 # Where a handshake's work goes: instructions by library and syscalls per connection,
 # ours and nginx's, counted (callgrind, strace) rather than timed.
 profile: build
-	TLSRESUME_BIN=$(BUILD)/tlsresume python3 bench/handshake_profile.py --nginx -s session-id,ticket-tls12,ticket-tls13 --json out/profile/profile.json
+	TLSRESUME_BIN=$(BUILD)/tlsresume python3 bench/handshake_profile.py --nginx --haproxy -s session-id,ticket-tls12,ticket-tls13 --json out/profile/profile.json
 
 # Every test: unit (GoogleTest) and integration (real binary, real clients).
 test: build

@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Where a server handshake spends its work: instructions per handshake by library
-(callgrind) and system calls per connection (strace), for our server and, when it is
-installed, for nginx driven the same way.
+(callgrind) and system calls per connection (strace), for our server and, on request,
+nginx and HAProxy driven the same way.
 
 Instruction counts do not drift with the machine's load the way CPU time does, so this
 is the tool for "did that change make the handshake cheaper?" on a noisy 2-core box.
 
     bench/handshake_profile.py                       # session-id and ticket-tls13, self
-    bench/handshake_profile.py -s ticket-tls12 -n 3000 --nginx
+    bench/handshake_profile.py -s ticket-tls12 -n 3000 --nginx --haproxy
     bench/handshake_profile.py --json out/profile.json
 
 Needs valgrind and strace (scripts/install-deps.sh installs both).
@@ -86,6 +86,39 @@ http {{ access_log off; client_body_temp_path {workdir}/b; proxy_temp_path {work
             f"{workdir}/nginx.conf"]
 
 
+def haproxy_cmd(port, workdir):
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", f"{workdir}/hk.pem", "-out", f"{workdir}/hc.pem", "-subj", "/CN=localhost", "-days", "1"],
+                   check=True, capture_output=True)
+    with open(f"{workdir}/haproxy.pem", "w") as out:
+        for part in ("hc.pem", "hk.pem"):
+            with open(f"{workdir}/{part}") as f:
+                out.write(f.read())
+    conf = f"""global
+  nbthread 1
+  maxconn 8192
+  tune.ssl.cachesize 100000
+  tune.ssl.lifetime 3600
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend profile
+  bind 127.0.0.1:{port} ssl crt {workdir}/haproxy.pem defer-accept
+  http-request return status 200 content-type text/plain string "ok"
+"""
+    with open(f"{workdir}/haproxy.cfg", "w") as f:
+        f.write(conf)
+    return [shutil.which("haproxy") or "/usr/sbin/haproxy", "-db", "-f", f"{workdir}/haproxy.cfg"]
+
+
+def server_cmd(server, port, workdir):
+    if server == "self":
+        return serve_cmd(port)
+    return nginx_cmd(port, workdir) if server == "nginx" else haproxy_cmd(port, workdir)
+
+
 def stop(proc):
     proc.send_signal(signal.SIGINT)
     try:
@@ -100,7 +133,7 @@ def callgrind_by_library(server, scenario, count, workdir):
     port = free_port()
     out = f"{workdir}/callgrind.{server}.{scenario}.{count}"
     proc = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"] +
-                            (serve_cmd(port) if server == "self" else nginx_cmd(port, workdir)),
+                            server_cmd(server, port, workdir),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         if not wait_port(port, timeout=60):
@@ -115,7 +148,7 @@ def callgrind_by_library(server, scenario, count, workdir):
     by_lib = {"ours": 0}
     by_lib.update({name: 0 for name, _ in LIBS})
     by_lib["other"] = 0
-    own = "/" + (os.path.basename(BIN) if server == "self" else "nginx")
+    own = "/" + (os.path.basename(BIN) if server == "self" else server)
     for line in text.splitlines():
         m = re.match(r"\s*([\d,]+) \([^)]*\)\s+\S.*\[(.*)\]\s*$", line)
         if not m:
@@ -148,7 +181,7 @@ def instructions(server, scenario, count, workdir):
 def syscalls(server, scenario, count, workdir):
     """System calls per connection (strace -c on the serving process)."""
     port = free_port()
-    proc = subprocess.Popen(serve_cmd(port) if server == "self" else nginx_cmd(port, workdir),
+    proc = subprocess.Popen(server_cmd(server, port, workdir),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         if not wait_port(port):
@@ -180,6 +213,7 @@ def main():
                     help="comma list of tlsresume bench scenarios [session-id,ticket-tls13]")
     ap.add_argument("-n", "--count", type=int, default=2000, help="handshakes measured per cell [2000]")
     ap.add_argument("--nginx", action="store_true", help="profile nginx (Debian package) the same way")
+    ap.add_argument("--haproxy", action="store_true", help="profile HAProxy (Debian package) the same way")
     ap.add_argument("--json", help="write the figures to FILE")
     args = ap.parse_args()
     for tool in ("valgrind", "callgrind_annotate", "strace"):
@@ -187,9 +221,10 @@ def main():
             sys.exit(f"handshake_profile: {tool} not found; run scripts/install-deps.sh")
     if not os.access(BIN, os.X_OK):
         sys.exit(f"handshake_profile: {BIN} not built; run make build")
-    servers = ["self"] + (["nginx"] if args.nginx else [])
-    if args.nginx and not (shutil.which("nginx") or os.path.exists("/usr/sbin/nginx")):
-        sys.exit("handshake_profile: nginx not installed (apt-get install nginx-light)")
+    servers = ["self"] + (["nginx"] if args.nginx else []) + (["haproxy"] if args.haproxy else [])
+    for peer, package in (("nginx", "nginx-light"), ("haproxy", "haproxy")):
+        if peer in servers and not (shutil.which(peer) or os.path.exists(f"/usr/sbin/{peer}")):
+            sys.exit(f"handshake_profile: {peer} not installed (apt-get install {package})")
     rows = []
     with tempfile.TemporaryDirectory(prefix="tlsresume-profile-") as workdir:
         for scenario in args.scenarios.split(","):
@@ -207,8 +242,8 @@ def main():
         top = ", ".join(f"{k} {v:g}" for k, v in list(r["syscalls"]["calls"].items())[:7])
         print(f"{r['server']:7} {r['scenario']:14} {r['instructions']['per_handshake']:>9}  {s['ours']:>7}% "
               f"{s['libssl']:>6}% {s['libcrypto']:>8}% {s['libc']:>5}%  {r['syscalls']['per_connection']:>13}  {top}")
-    print("own code: instructions in the server's own binary (for nginx: nginx itself); libc is mostly "
-          "OpenSSL's malloc/free/memset.")
+    print("own code: instructions in the server's own binary (for a peer: nginx or haproxy itself); libc is "
+          "mostly OpenSSL's malloc/free/memset.")
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
