@@ -259,6 +259,25 @@ std::vector<std::string> conclusions(const RunResult& run) {
                   " (" + formatNumber(*c.server_cpu_us_per_handshake / *c.floor_us, 1) +
                   "×); the difference is TCP, the kernel, the event loop and the HTTP exchange.");
   }
+  // 7. Our server against each peer, cell by cell: the ratio the comparison is about.
+  for (const auto& peer : run.cells) {
+    if (peer.target == "self" || !peer.measured() || !peer.server_cpu_us_per_handshake) continue;
+    if (peer.scenario != run.options.scenarios.front()) continue;  // one line per peer and cert
+    std::string line;
+    for (const auto& p : run.cells) {
+      if (p.target != peer.target || p.cert != peer.cert || !p.measured() || !p.server_cpu_us_per_handshake) continue;
+      const auto self = std::find_if(run.cells.begin(), run.cells.end(), [&](const CellResult& c) {
+        return c.target == "self" && c.cert == p.cert && c.scenario == p.scenario && c.measured() &&
+               c.server_cpu_us_per_handshake;
+      });
+      if (self == run.cells.end() || *p.server_cpu_us_per_handshake <= 0) continue;
+      line += std::string(line.empty() ? "" : ", ") + toString(p.scenario) + " " +
+              formatNumber(*self->server_cpu_us_per_handshake / *p.server_cpu_us_per_handshake, 2) + "×";
+    }
+    if (!line.empty())
+      out.push_back("Server CPU per handshake, self / " + peer.target + " (" + toString(peer.cert) + "): " + line +
+                    " (below 1: ours spends less).");
+  }
   if (run.machine.nproc <= 4 && !out.empty())
     out.push_back("Client and servers share " + std::to_string(run.machine.nproc) +
                   " CPUs here, so handshakes/s is bounded by the client as well; compare CPU per handshake.");

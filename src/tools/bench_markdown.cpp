@@ -31,6 +31,8 @@ void settings(std::ostream& md, const RunResult& run) {
      << "), " << m.openssl << ", " << m.kernel << ".\n"
      << "Each cell: " << o.concurrency << " concurrent connections, "
      << (o.count ? std::to_string(o.count) + " handshakes" : formatNumber(o.duration.count(), 1) + " s")
+     << (o.rounds > 1 ? ", " + std::to_string(o.rounds) + " rounds (all targets in turn each round; the median shown)"
+                      : std::string())
      << "; mix: " << formatNumber(100 * o.mix_no_ticket, 0) << "% of clients without tickets; "
      << (o.pin ? "servers pinned to CPU 0, generator to CPU 1" : "not pinned") << ". The run took "
      << formatNumber(run.wall_seconds, 0) << " s.\n\n";
@@ -97,7 +99,8 @@ void figures(std::ostream& md, const RunResult& run) {
 
 void method(std::ostream& md) {
   md << "## How it was measured\n\n"
-        "- **Cells**: target × scenario × certificate type, back to back in one run. Each cell first makes one full "
+        "- **Cells**: target × scenario × certificate type, in one run, scenario by scenario with every target in "
+        "turn. Each cell first makes one full "
         "handshake per client slot (not counted) to get a session, then every connection is TCP connect, TLS "
         "handshake, "
         "`GET / HTTP/1.1` with `Connection: close`, the response read until the server closes. Resumed scenarios offer "

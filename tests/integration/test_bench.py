@@ -279,6 +279,22 @@ class BenchAgainstPeers(unittest.TestCase):
     def test_haproxy(self):
         self.run_peer("haproxy", HAPROXY)
 
+    def test_self_and_a_peer_side_by_side_give_the_ratio(self):
+        if not os.access(NGINX, os.X_OK):
+            self.skipTest(f"nginx not installed at {NGINX} (apt-get install nginx-light)")
+        run = bench("--target", "self,nginx", "--scenarios", "session-id,ticket-tls13", "--count", "100",
+                    "--concurrency", "4")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        # Scenario by scenario, every target in turn: self and nginx alternate.
+        order = [line.split("]")[1].split(":")[0].strip() for line in run.stderr.splitlines() + run.stdout.splitlines()
+                 if line.startswith("[") and "hs/s" in line]
+        self.assertEqual(order, ["self ecdsa session-id", "nginx ecdsa session-id", "self ecdsa ticket-tls13",
+                                 "nginx ecdsa ticket-tls13"])
+        ratio = [line for line in run.stdout.splitlines() if "self / nginx (ecdsa)" in line]
+        self.assertEqual(len(ratio), 1, run.stdout)
+        self.assertRegex(ratio[0], r"session-id \d+\.\d\d×, ticket-tls13 \d+\.\d\d×")
+        self.assertEqual(leftover_servers(), [])
+
 
 if __name__ == "__main__":
     unittest.main()
