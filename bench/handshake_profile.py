@@ -173,9 +173,14 @@ def instructions(server, scenario, count, workdir):
     mid-run dump or zero would charge a whole interval to the frames active at that moment.)"""
     with_load = callgrind_by_library(server, scenario, count, workdir)
     without = callgrind_by_library(server, scenario, 0, workdir)
-    diff = {k: max(0, with_load[k] - without[k]) for k in with_load}
+    diff = {k: with_load[k] - without[k] for k in with_load}
     total = sum(diff.values())
-    return {"per_handshake": total // count, "share": {k: round(100.0 * v / total, 1) for k, v in diff.items()}}
+    if total <= 0:
+        raise RuntimeError(f"{server} {scenario}: the run with handshakes counted no more instructions than the "
+                           "run without; was the load refused?")
+    # A library can come out a few instructions negative (noise in start-up work); shown as 0.
+    return {"per_handshake": total // count,
+            "share": {k: round(100.0 * max(0, v) / total, 1) for k, v in diff.items()}}
 
 
 def syscalls(server, scenario, count, workdir):

@@ -20,6 +20,10 @@ namespace {
 // other side holds this much (back-pressure instead of unbounded memory).
 constexpr std::size_t kMaxBuffered = std::size_t{64} * 1024;
 constexpr std::size_t kChunk = std::size_t{16} * 1024;
+// How long a connection that answered with unread input (an error reply, a pipelined
+// request after "Connection: close") keeps reading and dropping the client's bytes, in
+// all: enough for a request body in flight, bounded so a client cannot hold it open.
+constexpr std::chrono::seconds kLingerTime{2};
 
 TlsVersion versionOf(const SSL* ssl) {
   switch (SSL_version(ssl)) {
@@ -66,6 +70,7 @@ void Connection::start() {
 bool Connection::expired(std::chrono::steady_clock::time_point now) const noexcept {
   // A client that stops reading must not hold the last flight forever.
   if (state_ == State::flushing) return now - last_activity_ > ctx_.handshake_timeout;
+  if (state_ == State::lingering) return now >= linger_until_;
   if (closed_) return false;
   if (state_ == State::handshaking) return now - started_ > ctx_.handshake_timeout;
   // A backend that drops SYNs must not hold the client until the idle timeout.
@@ -74,7 +79,7 @@ bool Connection::expired(std::chrono::steady_clock::time_point now) const noexce
 }
 
 void Connection::onTimeout() noexcept {
-  if (state_ == State::flushing) {
+  if (state_ == State::flushing || state_ == State::lingering) {
     finish();
     return;
   }
@@ -95,13 +100,21 @@ void Connection::onClientEvents(std::uint32_t) noexcept {
     ossl::FlushResult flushed = ossl::flushWrites(ssl_.get());
     if (flushed == ossl::FlushResult::done) {
       // A close_notify that did not fit behind the batch is still inside OpenSSL: a
-      // second SSL_shutdown dispatches it (and otherwise only peeks for the client's).
+      // second SSL_shutdown dispatches it (otherwise it reads, and may drop, what the
+      // client sent: harmless, we are closing).
       clearErrors();
       SSL_shutdown(ssl_.get());
       flushed = ossl::flushWrites(ssl_.get());
       clearErrors();
     }
-    if (flushed != ossl::FlushResult::again) finish();
+    if (flushed == ossl::FlushResult::done)
+      afterFinalFlush();
+    else if (flushed == ossl::FlushResult::failed)
+      finish();
+    return;
+  }
+  if (state_ == State::lingering) {
+    drainLingering();
     return;
   }
   if (closed_) return;
@@ -258,7 +271,7 @@ bool Connection::readClient() {
   char buf[kChunk];
   // Once the built-in responder has given its last answer, nothing the client sends
   // matters: reading on would only cost a read() that says EAGAIN.
-  while (!client_eof_ && !close_after_flush_ && to_backend_.size() < kMaxBuffered) {
+  while (!client_eof_ && !close_after_flush_ && roomForClientData()) {
     clearErrors();
     const int n = SSL_read(ssl_.get(), buf, static_cast<int>(std::min(sizeof buf, kMaxBuffered - to_backend_.size())));
     if (n > 0) {
@@ -341,6 +354,7 @@ void Connection::serveBuiltin() {
   if (close_after_flush_ || to_backend_.empty()) return;
   if (responder_.consume(to_backend_, to_client_, facts_) == BuiltinResponder::Verdict::close_after_flush) {
     close_after_flush_ = true;
+    linger_ = !to_backend_.empty();  // bytes the answer did not consume: more may follow
     to_backend_.clear();
     batchFinalWrites();
   }
@@ -353,9 +367,15 @@ void Connection::batchFinalWrites() noexcept {
   if (!writes_batched_) writes_batched_ = ossl::batchWrites(ssl_.get());
 }
 
+bool Connection::roomForClientData() const noexcept {
+  // The built-in responder turns what it reads straight into answers: a client that
+  // pipelines requests and never reads must meet back-pressure on the answers too.
+  return to_backend_.size() < kMaxBuffered && (!ctx_.builtin_backend || to_client_.size() < kMaxBuffered);
+}
+
 void Connection::updateInterest() {
   std::uint32_t client = 0;
-  const bool room_for_client_data = !client_eof_ && !close_after_flush_ && to_backend_.size() < kMaxBuffered;
+  const bool room_for_client_data = !client_eof_ && !close_after_flush_ && roomForClientData();
   if (room_for_client_data || ssl_write_wants_read_) client |= EPOLLIN;
   if ((!to_client_.empty() && !ssl_write_wants_read_) || ssl_read_wants_write_) client |= EPOLLOUT;
   if (client != client_interest_ && worker_.loop().modify(client_fd_, client, &client_side_)) client_interest_ = client;
@@ -385,6 +405,7 @@ void Connection::close(bool send_close_notify) noexcept {
       // Batched records still wait (the client's receive window is full): keep the
       // socket until it takes them or the client stays stuck past the handshake timeout.
       state_ = State::flushing;
+      touch();  // the wait for room starts now, not at the last byte read
       if (backend_fd_ >= 0) {
         ::close(backend_fd_);  // a finished backend would report EPOLLHUP on every wait
         backend_fd_ = -1;
@@ -393,9 +414,44 @@ void Connection::close(bool send_close_notify) noexcept {
         client_interest_ = EPOLLOUT;
         return;
       }
+      finish();
+      return;
+    }
+    if (flushed == ossl::FlushResult::done) {
+      afterFinalFlush();
+      return;
     }
   }
   finish();
+}
+
+void Connection::afterFinalFlush() noexcept {
+  if (!linger_) {
+    finish();
+    return;
+  }
+  // Our FIN follows the answer; the client's remaining bytes are read and dropped until
+  // its own FIN or kLingerTime, then the socket closes without a reset.
+  ::shutdown(client_fd_, SHUT_WR);
+  state_ = State::lingering;
+  linger_until_ = std::chrono::steady_clock::now() + kLingerTime;
+  if (!worker_.loop().modify(client_fd_, EPOLLIN, &client_side_)) {
+    finish();
+    return;
+  }
+  client_interest_ = EPOLLIN;
+  drainLingering();
+}
+
+void Connection::drainLingering() noexcept {
+  char buf[kChunk];
+  for (;;) {
+    const ssize_t n = ::recv(client_fd_, buf, sizeof buf, 0);
+    if (n > 0) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    finish();  // EOF or an error: nothing left that a close could reset
+    return;
+  }
 }
 
 void Connection::finish() noexcept {

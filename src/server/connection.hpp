@@ -63,7 +63,10 @@ class Connection final {
 
   // flushing: closed for reading and writing, waiting for the socket to take the last
   // batched records (see ossl::batchWrites) before the connection is freed.
-  enum class State { handshaking, connecting, streaming, flushing, closed };
+  // lingering: our answer and close_notify are out and our side is shut; what the client
+  // still sends is read and dropped, because closing a socket with unread bytes makes the
+  // kernel send a reset that can destroy the answer still in flight.
+  enum class State { handshaking, connecting, streaming, flushing, lingering, closed };
 
   void onClientEvents(std::uint32_t events) noexcept;
   void onBackendEvents(std::uint32_t events) noexcept;
@@ -76,9 +79,12 @@ class Connection final {
   bool readBackend();
   bool writeBackend();
   void serveBuiltin();
+  bool roomForClientData() const noexcept;
   void updateInterest();
   void batchFinalWrites() noexcept;
   void close(bool send_close_notify) noexcept;
+  void afterFinalFlush() noexcept;
+  void drainLingering() noexcept;
   void finish() noexcept;
   void touch() noexcept { last_activity_ = std::chrono::steady_clock::now(); }
 
@@ -102,6 +108,7 @@ class Connection final {
   bool backend_shut_wr_ = false;    // we forwarded the client's half-close
   bool close_after_flush_ = false;  // built-in responder asked to close
   bool writes_batched_ = false;     // the last records and close_notify leave together
+  bool linger_ = false;             // the responder closed with client bytes left unanswered
   bool ssl_read_wants_write_ = false;
   bool ssl_write_wants_read_ = false;
 
@@ -109,6 +116,7 @@ class Connection final {
   TlsFacts facts_;
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point last_activity_;
+  std::chrono::steady_clock::time_point linger_until_;
 };
 
 }  // namespace tlsresume::server

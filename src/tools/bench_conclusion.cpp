@@ -260,14 +260,16 @@ std::vector<std::string> conclusions(const RunResult& run) {
                   "×); the difference is TCP, the kernel, the event loop and the HTTP exchange.");
   }
   // 7. Our server against each peer, cell by cell: the ratio the comparison is about.
-  for (const auto& peer : run.cells) {
-    if (peer.target == "self" || !peer.measured() || !peer.server_cpu_us_per_handshake) continue;
-    if (peer.scenario != run.options.scenarios.front()) continue;  // one line per peer and cert
+  std::vector<std::pair<std::string, CertType>> peers;  // in table order, each once
+  for (const auto& c : run.cells)
+    if (c.target != "self" && std::find(peers.begin(), peers.end(), std::pair{c.target, c.cert}) == peers.end())
+      peers.emplace_back(c.target, c.cert);
+  for (const auto& [peer, cert] : peers) {
     std::string line;
     for (const auto& p : run.cells) {
-      if (p.target != peer.target || p.cert != peer.cert || !p.measured() || !p.server_cpu_us_per_handshake) continue;
+      if (p.target != peer || p.cert != cert || !p.measured() || !p.server_cpu_us_per_handshake) continue;
       const auto self = std::find_if(run.cells.begin(), run.cells.end(), [&](const CellResult& c) {
-        return c.target == "self" && c.cert == p.cert && c.scenario == p.scenario && c.measured() &&
+        return c.target == "self" && c.cert == cert && c.scenario == p.scenario && c.measured() &&
                c.server_cpu_us_per_handshake;
       });
       if (self == run.cells.end() || *p.server_cpu_us_per_handshake <= 0) continue;
@@ -275,7 +277,7 @@ std::vector<std::string> conclusions(const RunResult& run) {
               formatNumber(*self->server_cpu_us_per_handshake / *p.server_cpu_us_per_handshake, 2) + "×";
     }
     if (!line.empty())
-      out.push_back("Server CPU per handshake, self / " + peer.target + " (" + toString(peer.cert) + "): " + line +
+      out.push_back("Server CPU per handshake, self / " + peer + " (" + toString(cert) + "): " + line +
                     " (below 1: ours spends less).");
   }
   if (run.machine.nproc <= 4 && !out.empty())

@@ -40,23 +40,31 @@ std::optional<ProcStat> readStat(pid_t pid) {
 // Nanoseconds on a CPU of every live thread of `pid` (/proc/PID/task/TID/schedstat, first
 // field). The clock-tick fields of /proc/PID/stat count in 10 ms steps, coarse for a cell
 // of a few hundred handshakes; this is the same time (user and system) in nanoseconds.
-std::optional<unsigned long long> threadsRunNs(pid_t pid) {
+// A process or thread that is gone by the time we look counts 0.
+unsigned long long threadsRunNs(pid_t pid) {
   const std::string dir = "/proc/" + std::to_string(pid) + "/task";
   DIR* d = opendir(dir.c_str());
-  if (!d) return std::nullopt;
+  if (!d) return 0;
   unsigned long long ns = 0;
-  bool any = false;
   while (dirent* e = readdir(d)) {
     if (!std::isdigit(static_cast<unsigned char>(e->d_name[0]))) continue;
     std::ifstream in(dir + "/" + e->d_name + "/schedstat");
     unsigned long long run = 0;
-    if (!(in >> run)) continue;  // a thread that just exited
-    ns += run;
-    any = true;
+    if (in >> run) ns += run;
   }
   closedir(d);
-  if (!any) return std::nullopt;
   return ns;
+}
+
+// Whether this kernel has schedstat (CONFIG_SCHED_INFO); decided once, so that every
+// sample of a run is in the same unit.
+bool haveSchedstat() {
+  static const bool have = [] {
+    std::ifstream in("/proc/self/schedstat");
+    unsigned long long run = 0;
+    return static_cast<bool>(in >> run);
+  }();
+  return have;
 }
 
 }  // namespace
@@ -77,7 +85,7 @@ std::optional<double> processTreeCpuUs(pid_t root) {
   // Walk down from the root; a pid is in the tree if its parent chain reaches it.
   unsigned long long ticks = 0;
   unsigned long long ns = 0;
-  bool precise = true;  // schedstat readable for every process of the tree
+  const bool precise = haveSchedstat();
   std::vector<pid_t> frontier{root};
   std::map<pid_t, std::vector<pid_t>> children;
   for (const auto& [pid, s] : all) children[s.ppid].push_back(pid);
@@ -85,10 +93,7 @@ std::optional<double> processTreeCpuUs(pid_t root) {
     const pid_t p = frontier.back();
     frontier.pop_back();
     ticks += all[p].ticks;
-    if (const auto run = threadsRunNs(p))
-      ns += *run;
-    else
-      precise = false;
+    if (precise) ns += threadsRunNs(p);
     for (pid_t c : children[p])
       if (c != root) frontier.push_back(c);
   }

@@ -165,9 +165,15 @@ class Runner {
     return (cert * options_.targets.size() + target) * options_.scenarios.size() + scenario;
   }
 
-  // One cell from its rounds: the round with the median server CPU gives the figures
-  // (latency, bytes, rate), counts are summed so the resumption ratio covers every
-  // handshake, and a round that failed or was skipped makes the cell so.
+  static double median(const std::vector<double>& sorted) {
+    const std::size_t n = sorted.size();
+    if (n == 0) return 0;
+    return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  }
+
+  // One cell from its rounds: the round with the median server CPU gives the latency and
+  // bytes, CPU and rate are medians, counts and seconds are summed so the resumption ratio
+  // covers every handshake, and a round that failed or was skipped makes the cell so.
   static CellResult mergeRounds(std::vector<CellResult> rounds) {
     for (auto& r : rounds)
       if (!r.measured()) return std::move(r);
@@ -178,20 +184,29 @@ class Runner {
     std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return cpu(a) < cpu(b); });
     CellResult merged = rounds[order[(order.size() - 1) / 2]];
     merged.handshakes = merged.resumed = merged.errors = 0;
+    merged.seconds = 0;
     merged.server_says.clear();
     merged.server_cpu_us_rounds.clear();
+    std::vector<double> rates;
     for (const auto& r : rounds) {
       merged.handshakes += r.handshakes;
       merged.resumed += r.resumed;
       merged.errors += r.errors;
+      merged.seconds += r.seconds;  // handshakes / seconds: the mean rate over all rounds
+      rates.push_back(r.handshakes_per_sec);
       for (const auto& [kind, n] : r.server_says) merged.server_says[kind] += n;
       if (r.server_cpu_us_per_handshake) merged.server_cpu_us_rounds.push_back(*r.server_cpu_us_per_handshake);
       if (merged.first_error.empty()) merged.first_error = r.first_error;
     }
+    std::sort(rates.begin(), rates.end());
+    merged.handshakes_per_sec = median(rates);
     if (merged.server_cpu_us_rounds.size() == rounds.size()) {
-      const std::size_t n = order.size();
-      merged.server_cpu_us_per_handshake = n % 2 ? cpu(order[n / 2]) : (cpu(order[n / 2 - 1]) + cpu(order[n / 2])) / 2;
+      std::vector<double> sorted = merged.server_cpu_us_rounds;
+      std::sort(sorted.begin(), sorted.end());
+      merged.server_cpu_us_per_handshake = median(sorted);
     } else {
+      // Some rounds had no CPU figure: no median of a subset passed off as the cell's.
+      merged.server_cpu_us_per_handshake.reset();
       merged.server_cpu_us_rounds.clear();
     }
     if (merged.handshakes > 0)

@@ -182,6 +182,37 @@ class FaultTest(unittest.TestCase):
         self.assertStillServes()
 
 
+class PipeliningClientThatNeverReads(unittest.TestCase):
+    def test_answers_are_bounded_by_back_pressure(self):
+        # Tiny pipelined requests, answers never read: without back-pressure on the answers
+        # the server would buffer them all (each answer is several times its request).
+        request = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
+        with Server(workers=1) as server:
+            def rss_kib():
+                with open(f"/proc/{server.proc.pid}/status") as f:
+                    return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+            raw = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            s = client_context().wrap_socket(raw, server_hostname="localhost")
+            before = rss_kib()
+            s.setblocking(False)
+            sent = 0
+            deadline = time.monotonic() + 3
+            batch = request * 2000
+            while time.monotonic() < deadline and sent < 40_000_000:
+                try:
+                    sent += s.send(batch)
+                except (ssl.SSLWantWriteError, BlockingIOError):
+                    time.sleep(0.01)  # the server stopped reading: that is the point
+            grown = rss_kib() - before
+            s.close()
+            answers_if_unbounded = sent // len(request) * 200 // 1024  # KiB, at ~200 bytes an answer
+            self.assertLess(sent, 40_000_000, "the server read 40 MB of requests without anyone reading answers")
+            self.assertLess(grown, 16 * 1024, f"server RSS grew {grown} KiB after {sent} bytes of pipelined requests "
+                                              f"(unbounded answers would be ~{answers_if_unbounded} KiB)")
+            self.assertTrue(server.alive(), server.output())
+
+
 class IdleConnectionsTest(unittest.TestCase):
     """Many idle TLS connections: report memory per connection; everything still works."""
     COUNT = int(os.environ.get("TLSRESUME_IDLE_CONNECTIONS", "10000"))

@@ -176,6 +176,29 @@ class ServeBasics(unittest.TestCase):
         self.assertIn("HTTP/1.1 400 Bad Request", out)
         self.assertServing()
 
+    def test_early_error_reply_reads_the_rest_instead_of_resetting(self):
+        # 413 is decided from the head while the body is still coming. Closing with those
+        # bytes unread would make the kernel reset the connection, failing the client's
+        # upload and, off loopback, destroying the answer in flight: the server lingers,
+        # reading and dropping the rest, after its answer and close_notify.
+        for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+            with self.subTest(version=version.name):
+                raw = socket.create_connection(("127.0.0.1", self.server.port), timeout=10)
+                s = client_context(version).wrap_socket(raw, server_hostname="localhost", suppress_ragged_eofs=False)
+                try:
+                    s.sendall(b"POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3000000\r\n\r\n")
+                    s.sendall(b"x" * 3_000_000)  # a reset would fail this send
+                    answer = b""
+                    while True:
+                        chunk = s.recv(65536)  # b"" only on the server's close_notify
+                        if not chunk:
+                            break
+                        answer += chunk
+                finally:
+                    s.close()
+                self.assertTrue(answer.startswith(b"HTTP/1.1 413 "), answer[:80])
+        self.assertServing()
+
     def test_admin_rejects_wrong_method_and_path(self):
         self.assertEqual(self.server.admin("POST", "/healthz")[0], 405)
         self.assertEqual(self.server.admin("GET", "/revoke?all=1")[0], 405)
