@@ -199,7 +199,7 @@ class PipeliningClientThatNeverReads(unittest.TestCase):
             sent = 0
             deadline = time.monotonic() + 3
             batch = request * 2000
-            while time.monotonic() < deadline and sent < 40_000_000:
+            while time.monotonic() < deadline and sent < 150_000_000:
                 try:
                     sent += s.send(batch)
                 except (ssl.SSLWantWriteError, BlockingIOError):
@@ -207,7 +207,8 @@ class PipeliningClientThatNeverReads(unittest.TestCase):
             grown = rss_kib() - before
             s.close()
             answers_if_unbounded = sent // len(request) * 200 // 1024  # KiB, at ~200 bytes an answer
-            self.assertLess(sent, 40_000_000, "the server read 40 MB of requests without anyone reading answers")
+            # Kernel buffers on both sides hold at most a few tens of MB (tcp_rmem/tcp_wmem).
+            self.assertLess(sent, 100_000_000, "the server read 100 MB of requests without anyone reading answers")
             self.assertLess(grown, 16 * 1024, f"server RSS grew {grown} KiB after {sent} bytes of pipelined requests "
                                               f"(unbounded answers would be ~{answers_if_unbounded} KiB)")
             self.assertTrue(server.alive(), server.output())
