@@ -234,9 +234,8 @@ void Connection::pump() {
   while (progress && !closed_) {
     progress = readClient();
     if (closed_) return;
-    if (ctx_.builtin_backend) {
-      serveBuiltin();
-    } else if (state_ == State::streaming) {
+    // The built-in responder answers inside readClient, after each read.
+    if (!ctx_.builtin_backend && state_ == State::streaming) {
       progress = writeBackend() || progress;
       if (closed_) return;
       progress = readBackend() || progress;

@@ -165,10 +165,11 @@ class Runner {
     return (cert * options_.targets.size() + target) * options_.scenarios.size() + scenario;
   }
 
-  static double median(const std::vector<double>& sorted) {
-    const std::size_t n = sorted.size();
+  static double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
     if (n == 0) return 0;
-    return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
   }
 
   // One cell from its rounds: the round with the median server CPU gives the latency and
@@ -198,12 +199,9 @@ class Runner {
       if (r.server_cpu_us_per_handshake) merged.server_cpu_us_rounds.push_back(*r.server_cpu_us_per_handshake);
       if (merged.first_error.empty()) merged.first_error = r.first_error;
     }
-    std::sort(rates.begin(), rates.end());
     merged.handshakes_per_sec = median(rates);
     if (merged.server_cpu_us_rounds.size() == rounds.size()) {
-      std::vector<double> sorted = merged.server_cpu_us_rounds;
-      std::sort(sorted.begin(), sorted.end());
-      merged.server_cpu_us_per_handshake = median(sorted);
+      merged.server_cpu_us_per_handshake = median(merged.server_cpu_us_rounds);
     } else {
       // Some rounds had no CPU figure: no median of a subset passed off as the cell's.
       merged.server_cpu_us_per_handshake.reset();
