@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -23,6 +24,24 @@
 
 namespace tlsresume::tools::bench {
 namespace {
+
+// Where the results go is checked before the first cell runs: a run of many minutes must
+// not end in "cannot write". Missing parent directories are made, as for --report.
+std::string outputProblem(const std::string& path, bool is_dir) {
+  if (path.empty()) return {};
+  const std::filesystem::path p(path);
+  const std::filesystem::path dir = is_dir ? p : p.parent_path();
+  std::error_code ec;
+  if (!dir.empty() && !std::filesystem::create_directories(dir, ec) && ec)
+    return "cannot create directory " + dir.string() + ": " + ec.message();
+  const std::string probe = is_dir ? (p / "index.md").string() : path;
+  const bool existed = std::filesystem::exists(probe, ec);
+  std::FILE* f = std::fopen(probe.c_str(), "a");
+  if (!f) return "cannot write " + probe + ": " + std::strerror(errno);
+  std::fclose(f);
+  if (!existed) std::filesystem::remove(probe, ec);
+  return {};
+}
 
 constexpr auto kFloorPerScenario = std::chrono::milliseconds(400);
 
@@ -101,6 +120,11 @@ class Runner {
         return 1;
       }
     }
+    for (const auto& [path, is_dir] : {std::pair{options_.json_file, false}, std::pair{options_.report_dir, true}})
+      if (std::string why = outputProblem(path, is_dir); !why.empty()) {
+        std::fprintf(stderr, "tlsresume bench: %s\n", why.c_str());
+        return 1;
+      }
     plan();
     Progress progress(result_.cells.size() * options_.rounds);
     std::vector<std::vector<CellResult>> rounds(result_.cells.size());
@@ -349,7 +373,8 @@ class Runner {
       std::ofstream out(options_.json_file, std::ios::binary | std::ios::trunc);
       out << toJson(result_);
       if (!out) {
-        std::fprintf(stderr, "tlsresume bench: cannot write %s\n", options_.json_file.c_str());
+        std::fprintf(stderr, "tlsresume bench: cannot write %s: %s\n", options_.json_file.c_str(),
+                     std::strerror(errno));
         hard_error_ = true;
       } else {
         std::fprintf(stderr, "json: %s\n", options_.json_file.c_str());

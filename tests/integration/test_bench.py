@@ -234,6 +234,18 @@ class BenchErrors(unittest.TestCase):
         self.assertEqual(run.returncode, 1)
         self.assertIn(f"target 127.0.0.1:{port}: connection refused", run.stderr)
 
+    def test_an_unwritable_output_fails_before_any_cell_runs(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            blocker = os.path.join(tmp, "a-file")
+            open(blocker, "w").close()
+            for flag in ("--json", "--report"):
+                run = bench("--target", "self", "--scenarios", "session-id", "--count", "10",
+                            flag, os.path.join(blocker, "out"), timeout=30)
+                self.assertEqual(run.returncode, 1, run.stderr)
+                self.assertIn(blocker, run.stderr)
+                self.assertIn("Not a directory", run.stderr)
+                self.assertNotIn("session-id:", run.stderr)  # no cell ran
+
     def test_bad_arguments_exit_2(self):
         for args in (["--scenarios", "nope"], ["--count", "5", "--duration", "1"], ["--target", "bogus"],
                      ["--cert-type", "dsa"], ["--concurrency", "0"]):
@@ -242,7 +254,7 @@ class BenchErrors(unittest.TestCase):
 
     def test_a_peer_that_is_not_installed_is_skipped_with_a_reason(self):
         with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "skip.json")
+            path = os.path.join(tmp, "not", "yet", "skip.json")  # --json makes missing directories
             run = bench("--target", "nginx", "--nginx", os.path.join(tmp, "no-nginx"), "--scenarios", "full-tls13",
                         "--count", "10", "--json", path, timeout=30)
             self.assertEqual(run.returncode, 0, run.stderr)
