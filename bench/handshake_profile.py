@@ -183,6 +183,30 @@ def instructions(server, scenario, count, workdir):
             "share": {k: round(100.0 * max(0, v) / total, 1) for k, v in diff.items()}}
 
 
+def tcp_out_segments():
+    """Segments sent by every TCP socket of this machine (/proc/net/snmp, Tcp OutSegs)."""
+    with open("/proc/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Tcp:")]
+    return int(rows[1][rows[0].index("OutSegs")])
+
+
+def segments(server, scenario, count, workdir):
+    """TCP segments per connection, both directions (loopback: the machine's OutSegs
+    counter moves by exactly what client and server send, if nothing else talks TCP)."""
+    port = free_port()
+    proc = subprocess.Popen(server_cmd(server, port, workdir),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if not wait_port(port):
+            raise RuntimeError(f"{server} did not listen")
+        drive(port, scenario, 50)
+        before = tcp_out_segments()
+        drive(port, scenario, count)
+        return round((tcp_out_segments() - before) / count, 1)
+    finally:
+        stop(proc)
+
+
 def syscalls(server, scenario, count, workdir):
     """System calls per connection (strace -c on the serving process)."""
     port = free_port()
@@ -238,15 +262,20 @@ def main():
                 ins = instructions(server, scenario, args.count, workdir)
                 progress(f"[{server} {scenario}] strace, {args.count} handshakes ...")
                 sc = syscalls(server, scenario, args.count, workdir)
-                rows.append({"server": server, "scenario": scenario, "instructions": ins, "syscalls": sc})
+                segs = segments(server, scenario, args.count, workdir)
+                rows.append({"server": server, "scenario": scenario, "instructions": ins, "syscalls": sc,
+                             "segments_per_connection": segs})
     head = f"{'server':7} {'scenario':14} {'instr/hs':>9}  {'own code':>8} {'libssl':>7} {'libcrypto':>9} " \
-           f"{'libc':>6}  {'syscalls/conn':>13}  top calls per connection"
+           f"{'libc':>6}  {'segs/conn':>9}  {'syscalls/conn':>13}  top calls per connection"
     print(head)
     for r in rows:
         s = r["instructions"]["share"]
         top = ", ".join(f"{k} {v:g}" for k, v in list(r["syscalls"]["calls"].items())[:7])
         print(f"{r['server']:7} {r['scenario']:14} {r['instructions']['per_handshake']:>9}  {s['ours']:>7}% "
-              f"{s['libssl']:>6}% {s['libcrypto']:>8}% {s['libc']:>5}%  {r['syscalls']['per_connection']:>13}  {top}")
+              f"{s['libssl']:>6}% {s['libcrypto']:>8}% {s['libc']:>5}%  {r['segments_per_connection']:>9}  "
+              f"{r['syscalls']['per_connection']:>13}  {top}")
+    print("segs/conn: TCP segments per connection, both directions (this machine's OutSegs counter; other TCP "
+          "traffic during the run adds to it).")
     print("own code: instructions in the server's own binary (for a peer: nginx or haproxy itself); libc is "
           "mostly OpenSSL's malloc/free/memset.")
     if args.json:

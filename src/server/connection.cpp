@@ -396,6 +396,15 @@ void Connection::close(bool send_close_notify) noexcept {
   if (closed_) return;
   closed_ = true;
   if (send_close_notify && SSL_is_init_finished(ssl_.get())) {
+    // Hold the last records in the socket until the close: the kernel then sends our FIN
+    // in the same segment as the answer and close_notify, one segment of 13 fewer per
+    // resumed TLS 1.2 connection (on loopback the receiver's work for a segment is charged
+    // to the sender). close() and shutdown() push whatever the cork holds, and the
+    // connection is closed within this event-loop turn (or, when the client's window is
+    // full, as soon as it takes the rest). Measured: 4-6% less server CPU per TLS 1.2
+    // resumption, nine alternating rounds (docs/performance.md).
+    const int one = 1;
+    setsockopt(client_fd_, IPPROTO_TCP, TCP_CORK, &one, sizeof one);
     clearErrors();
     SSL_shutdown(ssl_.get());  // best effort, non-blocking: one close_notify
     const ossl::FlushResult flushed = ossl::flushWrites(ssl_.get());

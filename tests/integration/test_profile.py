@@ -41,6 +41,9 @@ class HandshakeProfile(unittest.TestCase):
         self.assertGreaterEqual(calls["per_connection"], 4)
         for name in ("accept4", "read", "write", "close"):
             self.assertGreaterEqual(calls["calls"].get(name, 0), 0.9, (name, calls))
+        # SYN, SYN-ACK, ACK, two flights each way and the closing FINs: at least 8 segments.
+        # Only a lower bound: tests running beside this one add their own TCP traffic.
+        self.assertGreaterEqual(row["segments_per_connection"], 8)
         self.assertIn("instr/hs", p.stdout)
 
     def test_missing_binary_is_a_clear_error(self):
