@@ -264,9 +264,6 @@ class IdleConnectionsTest(unittest.TestCase):
                     c.close()
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class StallingBackendTest(unittest.TestCase):
     """A backend that accepts and never answers: the idle timeout frees the client."""
@@ -310,3 +307,7 @@ class StallingBackendTest(unittest.TestCase):
             listener.close()
             for c in held:
                 c.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
