@@ -20,6 +20,7 @@ namespace tlsresume::server {
 namespace {
 
 constexpr std::size_t kMaxAdminBody = 4096;
+constexpr std::chrono::seconds kRequestTime{5};  // to read one whole admin request
 
 AdminResponse error(int status, const std::string& message) {
   return {status, "application/json", "{\"error\":" + jsonString(message) + "}\n"};
@@ -183,7 +184,12 @@ void AdminServer::run() {
     pollfd p{listen_fd_, POLLIN, 0};
     if (::poll(&p, 1, 200) <= 0) continue;
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
+    if (fd < 0) {
+      // Out of descriptors or memory: the client stays queued and poll() would report it
+      // again at once. Wait instead of spinning.
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) ::poll(nullptr, 0, 100);
+      continue;
+    }
     timeval tv{2, 0};  // a stalled admin client cannot hold the endpoint
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -195,11 +201,21 @@ void AdminServer::run() {
 void AdminServer::serveOne(int fd) {
   std::string in;
   char buf[4096];
+  // One request, however it trickles in, gets kRequestTime in all: the per-recv timeout
+  // alone would let a client sending a byte a second hold the (single) admin thread
+  // for hours, and with it /healthz and shutdown.
+  const auto deadline = std::chrono::steady_clock::now() + kRequestTime;
+  const auto receive = [&]() -> ssize_t {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd p{fd, POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return -1;
+    return ::recv(fd, buf, sizeof buf, 0);
+  };
   ParseResult parsed{ParseStatus::incomplete, {}, {}};
   for (;;) {
     parsed = parseHttpRequest(in);
     if (parsed.status != ParseStatus::incomplete) break;
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    const ssize_t n = receive();
     if (n <= 0) return;
     in.append(buf, static_cast<std::size_t>(n));
   }
@@ -210,7 +226,7 @@ void AdminServer::serveOne(int fd) {
     resp = error(413, "request body too large");
   } else {
     while (in.size() < parsed.request.head_size + parsed.request.content_length) {
-      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      const ssize_t n = receive();
       if (n <= 0) return;
       in.append(buf, static_cast<std::size_t>(n));
     }

@@ -16,7 +16,7 @@ void respond(std::string& out, int status, const char* reason, const std::string
 
 }  // namespace
 
-BuiltinResponder::Verdict BuiltinResponder::consume(std::string& in, std::string& out, const TlsFacts& f) {
+BuiltinResponder::Verdict BuiltinResponder::consume(std::string& in, std::string& out, const TlsFacts& f, bool closing) {
   for (;;) {
     ParseResult r = parseHttpRequest(in);
     switch (r.status) {
@@ -46,8 +46,9 @@ BuiltinResponder::Verdict BuiltinResponder::consume(std::string& in, std::string
     body += "vhost: " + f.vhost + "\n";
     body += "resumed: " + f.resumed + "\n";
     if (!f.session.empty()) body += "session: " + f.session + "\n";
-    respond(out, 200, "OK", r.request.method == "HEAD" ? std::string() : body, r.request.keep_alive);
-    if (!r.request.keep_alive) return Verdict::close_after_flush;
+    const bool keep_alive = r.request.keep_alive && !closing;
+    respond(out, 200, "OK", r.request.method == "HEAD" ? std::string() : body, keep_alive);
+    if (!keep_alive) return Verdict::close_after_flush;
   }
 }
 

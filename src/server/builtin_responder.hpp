@@ -19,8 +19,10 @@ struct TlsFacts {
 class BuiltinResponder {
  public:
   enum class Verdict { need_more, keep_open, close_after_flush };
-  // Consumes complete requests from `in` and appends responses to `out`.
-  Verdict consume(std::string& in, std::string& out, const TlsFacts& facts);
+  // Consumes complete requests from `in` and appends responses to `out`. `closing` (the
+  // server is draining) makes the next answer the last: "Connection: close", whatever the
+  // client asked for.
+  Verdict consume(std::string& in, std::string& out, const TlsFacts& facts, bool closing = false);
 };
 
 }  // namespace tlsresume::server

@@ -4,6 +4,7 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -57,10 +58,25 @@ Connection::~Connection() {
   if (backend_fd_ >= 0) ::close(backend_fd_);
 }
 
+bool Connection::watch(int fd, std::uint32_t want, std::uint32_t& current, EventHandler& handler) noexcept {
+  if (want == current) return true;
+  // Interest 0 takes the socket out of the epoll set: epoll reports EPOLLERR and EPOLLHUP
+  // whatever the mask, so a peer that resets while we hold it back (a full buffer the
+  // other way) would wake the loop on every wait and spin a core. Its error surfaces at
+  // the next read or write, once the socket is watched again.
+  if (want == 0) {
+    worker_.loop().remove(fd);
+    current = 0;
+    return true;
+  }
+  const bool ok = current == 0 ? worker_.loop().add(fd, want, &handler) : worker_.loop().modify(fd, want, &handler);
+  if (ok) current = want;
+  return ok;
+}
+
 void Connection::start() {
   ctx_.metrics->onConnectionOpen(+1);
-  client_interest_ = EPOLLIN;
-  if (!worker_.loop().add(client_fd_, client_interest_, &client_side_)) {
+  if (!watch(client_fd_, EPOLLIN, client_interest_, client_side_)) {
     close(false);
     return;
   }
@@ -78,6 +94,18 @@ bool Connection::expired(std::chrono::steady_clock::time_point now) const noexce
   return now - last_activity_ > ctx_.idle_timeout;
 }
 
+void Connection::onDrain() noexcept {
+  // A keep-alive client between requests would hold the drain until its deadline. (A
+  // request already under way is answered, with "Connection: close"; so is the first
+  // request of a connection that has not sent one yet: it was opened to be used, and
+  // HTTP clients retry only what was refused on a reused connection.) Proxied bytes have
+  // no request boundaries we could see: those connections get the grace period.
+  if (closed_ || state_ != State::streaming || !ctx_.builtin_backend || !answered_) return;
+  if (to_backend_.empty() && to_client_.empty()) close(true);
+}
+
+void Connection::closeNow() noexcept { close(true); }
+
 void Connection::onTimeout() noexcept {
   if (state_ == State::flushing || state_ == State::lingering) {
     finish();
@@ -90,7 +118,7 @@ void Connection::onTimeout() noexcept {
     close(false);
     return;
   }
-  if (state_ == State::connecting) ctx_.metrics->onBackendFailure();
+  if (state_ == State::connecting) onBackendFailure();
   close(true);
 }
 
@@ -133,7 +161,7 @@ void Connection::onBackendEvents(std::uint32_t events) noexcept {
     socklen_t len = sizeof err;
     if (getsockopt(backend_fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0 ||
         (events & (EPOLLERR | EPOLLHUP))) {
-      ctx_.metrics->onBackendFailure();
+      onBackendFailure();
       close(true);
       return;
     }
@@ -170,7 +198,7 @@ void Connection::handshake() {
     close(false);
     return;
   }
-  if (want != client_interest_ && worker_.loop().modify(client_fd_, want, &client_side_)) client_interest_ = want;
+  watch(client_fd_, want, client_interest_, client_side_);
 }
 
 void Connection::handshakeDone() {
@@ -204,7 +232,7 @@ void Connection::handshakeDone() {
 void Connection::connectBackend() {
   backend_fd_ = ::socket(ctx_.backend.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (backend_fd_ < 0) {
-    ctx_.metrics->onBackendFailure();
+    onBackendFailure();
     close(true);
     return;
   }
@@ -212,13 +240,12 @@ void Connection::connectBackend() {
   setsockopt(backend_fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   const int r = ::connect(backend_fd_, reinterpret_cast<const sockaddr*>(&ctx_.backend), ctx_.backend_len);
   if (r != 0 && errno != EINPROGRESS) {
-    ctx_.metrics->onBackendFailure();
+    onBackendFailure();
     close(true);
     return;
   }
   state_ = r == 0 ? State::streaming : State::connecting;
-  backend_interest_ = EPOLLOUT;
-  if (!worker_.loop().add(backend_fd_, backend_interest_, &backend_side_)) {
+  if (!watch(backend_fd_, EPOLLOUT, backend_interest_, backend_side_)) {
     close(true);
     return;
   }
@@ -258,6 +285,9 @@ void Connection::pump() {
       backend_shut_wr_ = true;
     }
     if (backend_eof_ && to_client_.empty()) {
+      // Closing with unread client bytes would make the kernel reset the connection and
+      // could destroy the answer in flight: linger as the built-in responder does.
+      linger_ = clientMaySendMore();
       close(true);
       return;
     }
@@ -274,6 +304,7 @@ bool Connection::readClient() {
     clearErrors();
     const int n = SSL_read(ssl_.get(), buf, static_cast<int>(std::min(sizeof buf, kMaxBuffered - to_backend_.size())));
     if (n > 0) {
+      ssl_read_wants_write_ = false;
       to_backend_.append(buf, static_cast<std::size_t>(n));
       progress = true;
       if (ctx_.builtin_backend) serveBuiltin();  // answer before asking the socket for more
@@ -299,6 +330,7 @@ bool Connection::writeClient() {
     clearErrors();
     const int n = SSL_write(ssl_.get(), to_client_.data(), static_cast<int>(std::min(to_client_.size(), kChunk)));
     if (n > 0) {
+      ssl_write_wants_read_ = false;
       to_client_.erase(0, static_cast<std::size_t>(n));
       progress = true;
       continue;
@@ -325,7 +357,7 @@ bool Connection::readBackend() {
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
-    if (n < 0) ctx_.metrics->onBackendFailure();  // reset mid-stream: deliver what we have, then close
+    if (n < 0) onBackendFailure();  // reset mid-stream: deliver what we have, then close
     backend_eof_ = true;
     return true;
   }
@@ -333,6 +365,10 @@ bool Connection::readBackend() {
 }
 
 bool Connection::writeBackend() {
+  if (backend_write_failed_) {
+    to_backend_.clear();  // the backend takes no more; keep reading the client so it can finish
+    return false;
+  }
   bool progress = false;
   while (!to_backend_.empty()) {
     const ssize_t n = ::send(backend_fd_, to_backend_.data(), to_backend_.size(), MSG_NOSIGNAL);
@@ -342,21 +378,41 @@ bool Connection::writeBackend() {
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
-    ctx_.metrics->onBackendFailure();
-    close(true);
-    return false;
+    // The backend stopped taking the request (closed early: an error answer to a large
+    // upload, or a crash). What it already answered may still be in its socket: read on
+    // and deliver it, then close.
+    onBackendFailure();
+    backend_write_failed_ = true;
+    to_backend_.clear();
+    return true;
   }
   return progress;
 }
 
+void Connection::onBackendFailure() noexcept {
+  if (backend_failure_counted_) return;  // one failure per connection, however it shows
+  backend_failure_counted_ = true;
+  ctx_.metrics->onBackendFailure();
+}
+
+bool Connection::clientMaySendMore() const noexcept {
+  if (client_eof_) return false;
+  if (backend_write_failed_ || !to_backend_.empty()) return true;
+  int unread = 0;
+  return ioctl(client_fd_, FIONREAD, &unread) == 0 && unread > 0;
+}
+
 void Connection::serveBuiltin() {
   if (close_after_flush_ || to_backend_.empty()) return;
-  if (responder_.consume(to_backend_, to_client_, facts_) == BuiltinResponder::Verdict::close_after_flush) {
+  const std::size_t before = to_client_.size();
+  if (responder_.consume(to_backend_, to_client_, facts_, worker_.draining()) ==
+      BuiltinResponder::Verdict::close_after_flush) {
     close_after_flush_ = true;
     linger_ = !to_backend_.empty();  // bytes the answer did not consume: more may follow
     to_backend_.clear();
     batchFinalWrites();
   }
+  if (to_client_.size() != before) answered_ = true;
 }
 
 void Connection::batchFinalWrites() noexcept {
@@ -377,7 +433,7 @@ void Connection::updateInterest() {
   const bool room_for_client_data = !client_eof_ && !close_after_flush_ && roomForClientData();
   if (room_for_client_data || ssl_write_wants_read_) client |= EPOLLIN;
   if ((!to_client_.empty() && !ssl_write_wants_read_) || ssl_read_wants_write_) client |= EPOLLOUT;
-  if (client != client_interest_ && worker_.loop().modify(client_fd_, client, &client_side_)) client_interest_ = client;
+  watch(client_fd_, client, client_interest_, client_side_);
 
   if (backend_fd_ >= 0) {
     std::uint32_t backend = 0;
@@ -387,14 +443,20 @@ void Connection::updateInterest() {
       if (!backend_eof_ && to_client_.size() < kMaxBuffered) backend |= EPOLLIN;
       if (!to_backend_.empty()) backend |= EPOLLOUT;
     }
-    if (backend != backend_interest_ && worker_.loop().modify(backend_fd_, backend, &backend_side_))
-      backend_interest_ = backend;
+    watch(backend_fd_, backend, backend_interest_, backend_side_);
   }
 }
 
 void Connection::close(bool send_close_notify) noexcept {
   if (closed_) return;
   closed_ = true;
+  if (backend_fd_ >= 0) {
+    // Nothing more is owed to or taken from the backend; a finished one would report
+    // EPOLLHUP on every wait while we flush or linger toward the client.
+    ::close(backend_fd_);
+    backend_fd_ = -1;
+    backend_interest_ = 0;
+  }
   if (send_close_notify && SSL_is_init_finished(ssl_.get())) {
     // Hold the last records in the socket until the close: the kernel then sends our FIN
     // in the same segment as the answer and close_notify, one segment of 13 fewer per
@@ -414,14 +476,7 @@ void Connection::close(bool send_close_notify) noexcept {
       // socket until it takes them or the client stays stuck past the handshake timeout.
       state_ = State::flushing;
       touch();  // the wait for room starts now, not at the last byte read
-      if (backend_fd_ >= 0) {
-        ::close(backend_fd_);  // a finished backend would report EPOLLHUP on every wait
-        backend_fd_ = -1;
-      }
-      if (worker_.loop().modify(client_fd_, EPOLLOUT, &client_side_)) {
-        client_interest_ = EPOLLOUT;
-        return;
-      }
+      if (watch(client_fd_, EPOLLOUT, client_interest_, client_side_)) return;
       finish();
       return;
     }
@@ -443,11 +498,10 @@ void Connection::afterFinalFlush() noexcept {
   ::shutdown(client_fd_, SHUT_WR);
   state_ = State::lingering;
   linger_until_ = std::chrono::steady_clock::now() + kLingerTime;
-  if (!worker_.loop().modify(client_fd_, EPOLLIN, &client_side_)) {
+  if (!watch(client_fd_, EPOLLIN, client_interest_, client_side_)) {
     finish();
     return;
   }
-  client_interest_ = EPOLLIN;
   drainLingering();
 }
 

@@ -43,6 +43,10 @@ class Connection final {
   // Handshake timeout or idle timeout, judged by the worker's sweep.
   bool expired(std::chrono::steady_clock::time_point now) const noexcept;
   void onTimeout() noexcept;
+  // The server is draining: close now if this connection is idle between requests.
+  void onDrain() noexcept;
+  // The drain deadline: close, with a best-effort close_notify.
+  void closeNow() noexcept;
   bool closed() const noexcept { return closed_; }
 
   // Intrusive list links for the worker.
@@ -87,6 +91,10 @@ class Connection final {
   void drainLingering() noexcept;
   void finish() noexcept;
   void touch() noexcept { last_activity_ = std::chrono::steady_clock::now(); }
+  // Sets what epoll reports for fd; 0 takes it out of the set (see the definition).
+  bool watch(int fd, std::uint32_t want, std::uint32_t& current, EventHandler& handler) noexcept;
+  void onBackendFailure() noexcept;
+  bool clientMaySendMore() const noexcept;
 
   Worker& worker_;
   const ServingContext& ctx_;
@@ -108,7 +116,10 @@ class Connection final {
   bool backend_shut_wr_ = false;    // we forwarded the client's half-close
   bool close_after_flush_ = false;  // built-in responder asked to close
   bool writes_batched_ = false;     // the last records and close_notify leave together
-  bool linger_ = false;             // the responder closed with client bytes left unanswered
+  bool linger_ = false;
+  bool answered_ = false;           // the built-in responder has answered a request             // the responder closed with client bytes left unanswered
+  bool backend_write_failed_ = false;     // the backend closed its reading side on us
+  bool backend_failure_counted_ = false;
   bool ssl_read_wants_write_ = false;
   bool ssl_write_wants_read_ = false;
 

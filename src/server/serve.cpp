@@ -94,6 +94,18 @@ void disableCoreDumps() {
   setrlimit(RLIMIT_CORE, &none);
 }
 
+// Each client costs a descriptor (two with a backend); the usual soft limit of 1024 would
+// cap a terminator at about a thousand clients. Take what the hard limit allows, as
+// nginx's worker_rlimit_nofile lets operators do.
+void raiseOpenFilesLimit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+  const rlim_t before = lim.rlim_cur;
+  lim.rlim_cur = lim.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &lim) == 0)
+    log(Level::debug, "open-files limit raised from " + std::to_string(before) + " to " + std::to_string(lim.rlim_cur));
+}
+
 }  // namespace
 
 int serve(const Config& config) {
@@ -148,6 +160,7 @@ int serve(const Config& config) {
   }
 
   disableCoreDumps();
+  raiseOpenFilesLimit();
   const Clock& clock = SystemClock::instance();
   MemoryStore store(MemoryStoreOptions{config.session_cache_max_bytes, 64}, clock);
   RevocationList revocations(clock);

@@ -54,7 +54,7 @@ void Worker::acceptFrom(int fd) noexcept {
   for (int i = 0; i < 64; ++i) {
     const int client = ::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (client < 0) {
-      if (errno == EMFILE || errno == ENFILE) log(Level::warn, "accept: out of file descriptors");
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) pauseAccepting();
       return;
     }
     ctx_.metrics->onConnectionAccepted();
@@ -75,6 +75,32 @@ void Worker::acceptFrom(int fd) noexcept {
     ++open_;
     c->start();
   }
+}
+
+void Worker::pauseAccepting() noexcept {
+  // The pending connection stays queued, so a level-triggered listener would wake every
+  // wait and spin the core. Stop watching the listeners until the next sweep (250 ms),
+  // by when connections may have closed; the kernel's backlog holds new clients meanwhile.
+  const int err = errno;
+  if (accept_paused_) return;
+  for (int fd : listen_fds_) loop_.remove(fd);
+  accept_paused_ = true;
+  ++pauses_since_log_;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_pause_log_ >= std::chrono::seconds{10}) {
+    log(Level::warn, std::string("accept: ") +
+                         (err == EMFILE || err == ENFILE ? "out of file descriptors" : "out of memory") +
+                         "; accepting paused (" + std::to_string(pauses_since_log_) +
+                         " pause(s) of 250 ms since the last report; raise the open-files limit or lower the load)");
+    last_pause_log_ = now;
+    pauses_since_log_ = 0;
+  }
+}
+
+void Worker::resumeAccepting() noexcept {
+  if (!accept_paused_ || listeners_closed_) return;
+  for (std::size_t i = 0; i < listen_fds_.size(); ++i) loop_.add(listen_fds_[i], EPOLLIN, listeners_[i].get());
+  accept_paused_ = false;
 }
 
 void Worker::retire(Connection* c) noexcept {
@@ -101,18 +127,35 @@ void Worker::sweep() {
     c = next;
   }
   freeRetired();
-  if (draining_.load()) {
-    if (!listeners_closed_) {
-      for (int fd : listen_fds_) {
-        loop_.remove(fd);
-        ::close(fd);
-      }
-      listeners_closed_ = true;
-    }
-    const auto deadline =
-        std::chrono::steady_clock::time_point{std::chrono::steady_clock::duration{drain_deadline_ns_.load()}};
-    if (open_ == 0 || now >= deadline) loop_.stop();
+  if (!draining_.load()) {
+    resumeAccepting();
+    return;
   }
+  if (!listeners_closed_) {
+    for (int fd : listen_fds_) {
+      loop_.remove(fd);
+      ::close(fd);
+    }
+    listeners_closed_ = true;
+  }
+  for (Connection* c = head_; c;) {
+    Connection* next = c->next;  // onDrain may retire c
+    c->onDrain();
+    c = next;
+  }
+  freeRetired();
+  const auto deadline =
+      std::chrono::steady_clock::time_point{std::chrono::steady_clock::duration{drain_deadline_ns_.load()}};
+  if (open_ != 0 && now >= deadline) {
+    // Out of time: a close_notify to each client (best effort), then stop.
+    for (Connection* c = head_; c;) {
+      Connection* next = c->next;
+      c->closeNow();
+      c = next;
+    }
+    freeRetired();
+  }
+  if (open_ == 0 || now >= deadline) loop_.stop();
 }
 
 }  // namespace tlsresume::server

@@ -24,6 +24,7 @@ class Worker {
   void join();
 
   EventLoop& loop() noexcept { return loop_; }
+  bool draining() const noexcept { return draining_.load(std::memory_order_relaxed); }
   void retire(Connection* c) noexcept;  // called by a connection that closed itself
 
  private:
@@ -35,6 +36,8 @@ class Worker {
   };
   void run();
   void acceptFrom(int fd) noexcept;
+  void pauseAccepting() noexcept;
+  void resumeAccepting() noexcept;
   void sweep();
   void freeRetired() noexcept;
 
@@ -49,6 +52,9 @@ class Worker {
   std::atomic<bool> draining_{false};
   std::atomic<std::int64_t> drain_deadline_ns_{0};
   bool listeners_closed_ = false;
+  bool accept_paused_ = false;  // out of descriptors or memory: listeners out of the epoll set
+  std::chrono::steady_clock::time_point last_pause_log_{};
+  std::uint64_t pauses_since_log_ = 0;
 };
 
 }  // namespace tlsresume::server
