@@ -11,8 +11,10 @@ enum class HandshakeKind { full, session_id, stateful_ticket, ticket, failed };
 inline constexpr std::size_t kHandshakeKinds = 5;
 
 // Why a ticket did or did not resume. Counted by reason: no peer reports this, we do.
-enum class TicketResult { ok, renewed, unknown_key, bad_mac, expired, revoked, foreign_host, malformed };
-inline constexpr std::size_t kTicketResults = 8;
+// cipher_not_offered: a valid TLS 1.2 ticket whose cipher suite the client no longer
+// offers; OpenSSL would end such a resumption with an alert, we make it a full handshake.
+enum class TicketResult { ok, renewed, unknown_key, bad_mac, expired, revoked, foreign_host, malformed, cipher_not_offered };
+inline constexpr std::size_t kTicketResults = 9;
 
 const char* toString(HandshakeKind k) noexcept;
 const char* toString(TicketResult r) noexcept;

@@ -36,6 +36,8 @@ const char* toString(TicketResult r) noexcept {
       return "foreign_host";
     case TicketResult::malformed:
       return "malformed";
+    case TicketResult::cipher_not_offered:
+      return "cipher_not_offered";
   }
   return "unknown";
 }

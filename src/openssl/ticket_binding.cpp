@@ -60,7 +60,8 @@ struct TicketCallbacks {
     st->ticket_key_found = true;
     if (EVP_DecryptInit_ex(cctx, tb->cipher(), nullptr, key->aes_key, iv) != 1 || !setMacKey(hctx, key->hmac_key))
       return -1;
-    if (key->decrypts) key->decrypts->fetch_add(1, std::memory_order_relaxed);
+    // The decrypt count is taken in `decrypt`, once OpenSSL has checked the MAC: key
+    // names travel in clear, so counting here would let anyone inflate a key's count.
     // A ticket sealed with a key that no longer encrypts resumes and is replaced by one
     // under the current key.
     return key->state == KeyState::current ? 1 : 2;
@@ -76,7 +77,7 @@ struct TicketCallbacks {
     TicketAppData data;
     data.issued_at = now;
     data.host_tag = tb->frontend().hostTag(st->host);
-    if (st->chain) {
+    if (st->chain && SSL_session_reused(ssl)) {
       // A renewal keeps the chain's start and id: the chain cannot outlive
       // max_resumption_age, and revoking the id revokes every ticket of the chain.
       data.chain_started_at = st->chain->chain_started_at;
@@ -95,8 +96,8 @@ struct TicketCallbacks {
     return SSL_SESSION_set1_ticket_appdata(session, encoded.data(), encoded.size());
   }
 
-  static SSL_TICKET_RETURN decrypt(SSL* ssl, SSL_SESSION* session, const unsigned char*, size_t,
-                                   SSL_TICKET_STATUS status, void*) noexcept {
+  static SSL_TICKET_RETURN decrypt(SSL* ssl, SSL_SESSION* session, const unsigned char* key_name,
+                                   size_t key_name_len, SSL_TICKET_STATUS status, void*) noexcept {
     TicketBinding* tb = bindingOf(ssl);
     ConnectionTls* st = TlsFrontend::state(ssl);
     if (!tb || !st) return SSL_TICKET_RETURN_IGNORE_RENEW;
@@ -121,6 +122,14 @@ struct TicketCallbacks {
         break;
       default:
         return SSL_TICKET_RETURN_IGNORE_RENEW;
+    }
+    if (key_name && key_name_len == kKeyNameBytes)
+      if (const auto snap = tb->keyring().snapshot())
+        if (const SealingKey* key = snap->find(st->host, key_name); key && key->decrypts)
+          key->decrypts->fetch_add(1, std::memory_order_relaxed);
+    if (!st->canResume(session)) {
+      stats.onTicketOpen(TicketResult::cipher_not_offered);
+      return SSL_TICKET_RETURN_IGNORE_RENEW;
     }
     const TicketResult verdict = tb->frontend().judgeAppData(*st, session);
     stats.onTicketOpen(verdict == TicketResult::ok && status == SSL_TICKET_SUCCESS_RENEW ? TicketResult::renewed

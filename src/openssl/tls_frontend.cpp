@@ -58,6 +58,9 @@ struct FrontendCallbacks {
     if (auto name = parseServerName(extension(ssl, TLSEXT_TYPE_server_name))) st->sni = std::move(*name);
     st->host = fe->hostForServerName(st->sni);
     st->offered_tls13 = offersVersion(extension(ssl, TLSEXT_TYPE_supported_versions), TLS1_3_VERSION).value_or(false);
+    const unsigned char* ciphers = nullptr;
+    const std::size_t ciphers_len = SSL_client_hello_get0_ciphers(ssl, &ciphers);
+    st->offered_ciphers.assign(reinterpret_cast<const char*>(ciphers), ciphers ? ciphers_len : 0);
     const TlsFrontend::Host& host = fe->hosts_[st->host];
     if (SSL_set_SSL_CTX(ssl, host.ctx.get()) == nullptr) return SSL_CLIENT_HELLO_ERROR;
 
@@ -136,6 +139,10 @@ struct FrontendCallbacks {
       fe->store_.erase(key);
       return nullptr;
     }
+    if (!st->canResume(session)) {
+      SSL_SESSION_free(session);  // kept in the store: the client may offer the suite again
+      return nullptr;
+    }
     const TimePoint now = fe->clock_.now();
     const TimePoint issued{std::chrono::seconds{SSL_SESSION_get_time(session)}};
     // The server enforces the lifetime itself, whatever the stored timeout says.
@@ -161,6 +168,11 @@ struct FrontendCallbacks {
       }
     } else {
       fe->stats_.onResumptionAge(std::chrono::duration_cast<std::chrono::seconds>(now - issued));
+      // A TLS 1.2 session resumed by id carries no chain: a ticket issued now would start
+      // a new chain that revoking this session id could not reach (and that the chain age
+      // would restart). The client keeps resuming by id; tickets come with its next full
+      // handshake.
+      SSL_set_options(ssl, SSL_OP_NO_TICKET);
     }
     st->cache_hit = true;
     return session;
@@ -308,6 +320,19 @@ TicketResult TlsFrontend::judgeAppData(ConnectionTls& st, SSL_SESSION* session) 
   st.chain = *data;
   stats_.onResumptionAge(std::chrono::duration_cast<std::chrono::seconds>(now - data->issued_at));
   return TicketResult::ok;
+}
+
+bool ConnectionTls::canResume(const SSL_SESSION* session) const noexcept {
+  if (SSL_SESSION_get_protocol_version(session) == TLS1_3_VERSION) return true;  // OpenSSL falls back by itself
+  const SSL_CIPHER* cipher = SSL_SESSION_get0_cipher(session);
+  if (!cipher) return false;
+  const std::uint16_t id = SSL_CIPHER_get_protocol_id(cipher);
+  for (std::size_t i = 0; i + 1 < offered_ciphers.size(); i += 2) {
+    const auto offered = static_cast<std::uint16_t>((static_cast<unsigned char>(offered_ciphers[i]) << 8) |
+                                                    static_cast<unsigned char>(offered_ciphers[i + 1]));
+    if (offered == id) return true;
+  }
+  return false;
 }
 
 std::string hexId(std::span<const unsigned char> bytes) { return toHex(bytes.data(), bytes.size()); }

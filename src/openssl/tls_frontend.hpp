@@ -49,6 +49,12 @@ struct ConnectionTls {
   bool ticket_key_found = false;              // ... and knew the key name
   std::optional<TicketResult> ticket_result;  // why a ticket was refused, if it was
   std::optional<TicketAppData> chain;         // the resumption chain this connection continues
+  std::string offered_ciphers;                // the ClientHello's cipher suites, 2 bytes each
+
+  // RFC 5246 §7.4.1.2: a TLS 1.2 resumption must use the session's cipher suite, and
+  // OpenSSL answers a ClientHello that no longer offers it with a fatal alert
+  // (SSL_R_REQUIRED_CIPHER_MISSING). Such a session must be a miss, never a failure.
+  bool canResume(const SSL_SESSION* session) const noexcept;
 };
 
 class TlsFrontend {

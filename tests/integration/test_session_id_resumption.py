@@ -71,6 +71,48 @@ class SessionIds(Tmp):
         self.assertTrue(reused)
         self.assertIn("resumed: session-id", body)
 
+    def test_a_session_whose_cipher_is_no_longer_offered_is_a_full_handshake(self):
+        # RFC 5246 §7.4.1.2: a resumption keeps the session's suite; OpenSSL alerts when the
+        # new ClientHello lacks it. Clients change their suites (upgrades, --ciphers): that
+        # must cost a full handshake, never a failed one. By session id and by ticket.
+        # (Python ties a session to its context, so one context changes its suites.)
+        for tickets in (False, True):
+            ctx = client_context(ssl.TLSVersion.TLSv1_2)
+            if not tickets:
+                ctx.options |= ssl.OP_NO_TICKET
+            ctx.set_ciphers("ECDHE-ECDSA-AES128-GCM-SHA256")
+            body, session, reused = https_get(self.server.port, ctx)
+            self.assertIn("ECDHE-ECDSA-AES128-GCM-SHA256", body)
+            self.assertEqual(session.has_ticket, tickets)
+            ctx.set_ciphers("ECDHE-ECDSA-CHACHA20-POLY1305")
+            body, _, reused = https_get(self.server.port, ctx, session=session)
+            self.assertFalse(reused, body)
+            self.assertIn("resumed: no", body)
+            self.assertIn("CHACHA20", body)
+            # The session itself is still good for a client that offers its suite.
+            ctx.set_ciphers("ECDHE-ECDSA-AES128-GCM-SHA256")
+            body, _, reused = https_get(self.server.port, ctx, session=session)
+            self.assertTrue(reused, (tickets, body))
+
+    def test_a_session_resumed_by_id_is_not_turned_into_a_ticket(self):
+        # A client that got a session id (no ticket support then) resumes with ticket
+        # support now: a ticket issued here would start a chain that revoking the session
+        # id cannot reach. It keeps resuming by id, and revoking the id ends it.
+        ctx = client_context(ssl.TLSVersion.TLSv1_2)
+        ctx.options |= ssl.OP_NO_TICKET
+        body, session, _ = https_get(self.server.port, ctx)
+        sid = body_field(body, "session")
+        self.assertTrue(sid)
+        ctx.options &= ~ssl.OP_NO_TICKET
+        body, resumed_session, reused = https_get(self.server.port, ctx, session=session)
+        self.assertTrue(reused, body)
+        self.assertIn("resumed: session-id", body)
+        self.assertFalse(resumed_session.has_ticket, "a ticket was issued on a session-id resumption")
+        status, answer = self.server.admin("POST", f"/revoke?id={sid}")
+        self.assertEqual(status, 200, answer)
+        _, _, reused = https_get(self.server.port, ctx, session=resumed_session)
+        self.assertFalse(reused)
+
     def test_unknown_session_is_a_full_handshake(self):
         # A session this server never issued (another server's) is not an error.
         with Server(workers=1) as other:
