@@ -67,7 +67,18 @@ struct TicketCallbacks {
     return key->state == KeyState::current ? 1 : 2;
   }
 
-  static int generate(SSL* ssl, void*) noexcept {
+  // OpenSSL treats 0 from the generate callback as a fatal internal_error. Whatever goes
+  // wrong here (no randomness, no memory) the ticket goes out without our app data, and
+  // `decrypt` refuses such a ticket later as malformed: a full handshake then, never now.
+  static int generate(SSL* ssl, void* arg) noexcept {
+    try {
+      return generateAppData(ssl, arg);
+    } catch (...) {
+      return 1;
+    }
+  }
+
+  static int generateAppData(SSL* ssl, void*) {
     TicketBinding* tb = bindingOf(ssl);
     ConnectionTls* st = TlsFrontend::state(ssl);
     SSL_SESSION* session = SSL_get_session(ssl);
@@ -85,7 +96,7 @@ struct TicketCallbacks {
     } else {
       data.chain_started_at = now;
       const auto id = newResumptionId();
-      if (!id) return 0;
+      if (!id) return 1;  // see generate()
       data.resumption_id = *id;
       st->chain = data;
     }
@@ -93,7 +104,14 @@ struct TicketCallbacks {
     // The lifetime hint (TLS 1.2) and ticket_lifetime (TLS 1.3) come from the session's
     // timeout; the host's own lifetime, not the listener's longest.
     SSL_SESSION_set_timeout(session, static_cast<long>(policy.session_lifetime.count()));
-    return SSL_SESSION_set1_ticket_appdata(session, encoded.data(), encoded.size());
+    // A renewed TLS 1.2 ticket carries the resumed session (OpenSSL makes a new one per
+    // ticket only in TLS 1.3), whose time is the chain's first handshake: OpenSSL's own
+    // expiry check would end the renewed ticket at the old one's end. It lives a lifetime
+    // from now, as our app data says; max_resumption_age still bounds the chain.
+    SSL_SESSION_set_time(session, static_cast<long>(
+                                      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count()));
+    SSL_SESSION_set1_ticket_appdata(session, encoded.data(), encoded.size());
+    return 1;
   }
 
   static SSL_TICKET_RETURN decrypt(SSL* ssl, SSL_SESSION* session, const unsigned char* key_name,

@@ -91,7 +91,26 @@ struct FrontendCallbacks {
     return SSL_CLIENT_HELLO_SUCCESS;
   }
 
+  // The session callbacks allocate (store keys, DER buffers); an exception must not reach
+  // OpenSSL's frames or end the process: out of memory means "not stored" / "not found".
   static int newSession(SSL* ssl, SSL_SESSION* session) noexcept {
+    try {
+      return storeSession(ssl, session);
+    } catch (...) {
+      return 0;
+    }
+  }
+
+  static SSL_SESSION* getSession(SSL* ssl, const unsigned char* id, int id_len, int* copy) noexcept {
+    *copy = 0;
+    try {
+      return findSession(ssl, id, id_len);
+    } catch (...) {
+      return nullptr;
+    }
+  }
+
+  static int storeSession(SSL* ssl, SSL_SESSION* session) {
     TlsFrontend* fe = frontendOf(ssl);
     ConnectionTls* st = TlsFrontend::state(ssl);
     if (!fe || !st) return 0;
@@ -123,8 +142,8 @@ struct FrontendCallbacks {
     return 0;                                 // we did not keep a reference
   }
 
-  static SSL_SESSION* getSession(SSL* ssl, const unsigned char* id, int id_len, int* copy) noexcept {
-    *copy = 0;  // we hand over a fresh object, OpenSSL owns it
+  // Hands over a fresh object (the caller sets *copy = 0): OpenSSL owns it.
+  static SSL_SESSION* findSession(SSL* ssl, const unsigned char* id, int id_len) {
     TlsFrontend* fe = frontendOf(ssl);
     ConnectionTls* st = TlsFrontend::state(ssl);
     if (!fe || !st || id_len <= 0) return nullptr;
@@ -313,7 +332,11 @@ TicketResult TlsFrontend::judgeAppData(ConnectionTls& st, SSL_SESSION* session) 
       now >= data->chain_started_at + host.policy.max_resumption_age)
     return TicketResult::expired;
   const std::string_view id{reinterpret_cast<const char*>(data->resumption_id.data()), data->resumption_id.size()};
-  if (revocations_.isRevoked(host.name, id, data->issued_at)) {
+  // "Everything issued before T" is judged by the chain's start, not this ticket's issue:
+  // a renewal re-issues what the chain's first full handshake established (the same
+  // master secret in TLS 1.2, PSKs derived from it in TLS 1.3), so a chain that began
+  // before T is as exposed as its first ticket.
+  if (revocations_.isRevoked(host.name, id, data->chain_started_at)) {
     stats_.onSessionRevokedAtResume();
     return TicketResult::revoked;
   }

@@ -174,6 +174,20 @@ class Revocation(unittest.TestCase):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("future", p.stderr)
 
+    def test_revoke_before_judges_a_renewed_ticket_by_its_chain_start(self):
+        # TLS 1.3: full handshake at t0, resumption (a renewed ticket) two seconds later,
+        # then "revoke everything issued before t0 + 1". The renewed ticket was issued
+        # after that time, but its chain began before it: it must not resume.
+        srv = self.server()
+        first, renewed = self.path("t13-first.pem"), self.path("t13-renewed.pem")
+        t0 = int(time.time())
+        s_client(srv.port, "-tls1_3", "-sess_out", first)
+        time.sleep(2.2)
+        out = s_client(srv.port, "-tls1_3", "-sess_in", first, "-sess_out", renewed)
+        self.assertEqual(resumed_line(out), "ticket")
+        self.ctl_ok(srv, "revoke", "--before", str(t0 + 1))
+        self.assertEqual(resumed_line(s_client(srv.port, "-tls1_3", "-sess_in", renewed)), "no")
+
     # --- listing and the ctl command itself ---
     def test_revocations_lists_entries(self):
         srv = self.server()

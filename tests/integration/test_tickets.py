@@ -574,6 +574,26 @@ class TicketLifetimes(unittest.TestCase):
             self.assertEqual(d, {"unknown_key": 1}, "the sealing key is gone, so the name must be unknown")
             self.assertTrue(s.alive())
 
+    def test_a_renewed_tls12_ticket_lives_a_lifetime_from_its_renewal(self):
+        # Full handshake at t0, key rotation, resumption at ~t0+2.5 (the ticket is renewed
+        # under the new key), then the renewed ticket at ~t0+5.2, past the first ticket's
+        # 4 s lifetime but within the renewed one's.
+        with running('[default_host]\nsession_lifetime = "4s"\nsession_ids = false\n', workers=1) as s:
+            old, new = sessfile(s, "renew-old.pem"), sessfile(s, "renew-new.pem")
+            full_handshake(self, s, old, "-tls1_2")
+            t0 = time.time()
+            sleep_until(t0 + 2.5)
+            self.assertEqual(s.ctl("rotate").returncode, 0)
+            text = resume(s, old, "-tls1_2", "-msg")
+            self.assertEqual(h.resumed_line(text), "ticket", text[-2000:])
+            fresh = new_session_tickets(text, tls13=False)
+            self.assertEqual(len(fresh), 1, "a ticket under a retired key must be renewed")
+            with_ticket(old, new, fresh[0])
+            sleep_until(t0 + 5.2)
+            text = resume(s, new, "-tls1_2")
+            self.assertTrue(reused(text), text[-2000:])
+            self.assertEqual(h.resumed_line(text), "ticket")
+
     def test_server_enforces_session_lifetime(self):
         with running('[default_host]\nsession_lifetime = "2s"\nsession_ids = false\n') as s:
             paths = {}
