@@ -109,6 +109,7 @@ ParseResult parseHttpRequest(std::string_view bytes) {
   req.minor_version = version.back() - '0';
   req.keep_alive = req.minor_version == 1;
   bool have_length = false;
+  bool saw_close = false;
   while (!head.empty()) {
     const auto eol = head.find("\r\n");
     const std::string_view h = head.substr(0, eol);
@@ -130,12 +131,21 @@ ParseResult parseHttpRequest(std::string_view bytes) {
     } else if (name == "transfer-encoding") {
       return invalid("transfer-encoding is not supported");
     } else if (name == "connection") {
+      // RFC 9110 §7.6.1: a comma-separated list of options, possibly over several header
+      // lines; "close" anywhere wins.
       std::string v(value);
       std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
-      if (v == "close")
-        req.keep_alive = false;
-      else if (v == "keep-alive")
-        req.keep_alive = true;
+      std::string_view rest = v;
+      while (!rest.empty()) {
+        const std::size_t comma = rest.find(',');
+        const std::string_view option = trim(rest.substr(0, comma));
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+        if (option == "close")
+          saw_close = true;
+        else if (option == "keep-alive")
+          req.keep_alive = true;
+      }
+      if (saw_close) req.keep_alive = false;
     }
     req.headers.emplace_back(std::move(name), std::string(value));
     if (req.headers.size() > 100) return invalid("too many headers");

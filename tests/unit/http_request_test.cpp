@@ -43,6 +43,15 @@ TEST(HttpRequest, ConnectionCloseAndHttp10EndKeepAlive) {
   EXPECT_TRUE(parseHttpRequest("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").request.keep_alive);
 }
 
+TEST(HttpRequest, ConnectionIsAListAndCloseAnywhereWins) {
+  EXPECT_FALSE(parseHttpRequest("GET / HTTP/1.1\r\nConnection: keep-alive, close\r\n\r\n").request.keep_alive);
+  EXPECT_FALSE(parseHttpRequest("GET / HTTP/1.1\r\nConnection: Upgrade,CLOSE\r\n\r\n").request.keep_alive);
+  EXPECT_FALSE(
+      parseHttpRequest("GET / HTTP/1.1\r\nConnection: close\r\nConnection: keep-alive\r\n\r\n").request.keep_alive);
+  EXPECT_TRUE(parseHttpRequest("GET / HTTP/1.0\r\nConnection: te, keep-alive\r\n\r\n").request.keep_alive);
+  EXPECT_TRUE(parseHttpRequest("GET / HTTP/1.1\r\nConnection: closed\r\n\r\n").request.keep_alive);
+}
+
 TEST(BuiltinResponder, AnswersPipelinedRequestsAndStatesHowTheSessionResumed) {
   BuiltinResponder responder;
   std::string in = "GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\nConnection: close\r\n\r\n";
