@@ -221,6 +221,11 @@ class BenchRounds(unittest.TestCase):
             self.assertEqual(cell["server_cpu_us_per_handshake"], sorted(rounds)[1], cell)  # the median
             self.assertEqual(cell["handshakes"], 300, cell)  # every round's handshakes count
             self.assertIsNotNone(cell["floor_server_cpu_us"], cell)
+        # The floor too is measured every round and merged: one entry per scenario, with
+        # at least 30 in-memory handshakes from each of the three rounds.
+        self.assertEqual(sorted(f["scenario"] for f in data["floor"]), ["full-tls12", "session-id"])
+        for f in data["floor"]:
+            self.assertGreaterEqual(f["handshakes"], 90, f)
         cells = {c["scenario"]: c for c in data["cells"]}
         self.assertEqual(cells["session-id"]["resumed_ratio"], 1)
         self.assertEqual(cells["session-id"]["server_says"], {"session-id": 300})
