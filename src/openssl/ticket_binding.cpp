@@ -88,7 +88,10 @@ struct TicketCallbacks {
     TicketAppData data;
     data.issued_at = now;
     data.host_tag = tb->frontend().hostTag(st->host);
-    if (st->chain && SSL_session_reused(ssl)) {
+    // The chain continues if OpenSSL resumed it, or if this connection already started it
+    // (a full TLS 1.3 handshake sends several tickets: all belong to one chain, so the id
+    // the connection reports revokes every one of them).
+    if (st->chain && (SSL_session_reused(ssl) || st->chain_minted)) {
       // A renewal keeps the chain's start and id: the chain cannot outlive
       // max_resumption_age, and revoking the id revokes every ticket of the chain.
       data.chain_started_at = st->chain->chain_started_at;
@@ -99,6 +102,7 @@ struct TicketCallbacks {
       if (!id) return 1;  // see generate()
       data.resumption_id = *id;
       st->chain = data;
+      st->chain_minted = true;
     }
     const std::string encoded = encodeTicketAppData(data);
     // The lifetime hint (TLS 1.2) and ticket_lifetime (TLS 1.3) come from the session's

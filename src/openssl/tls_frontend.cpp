@@ -187,14 +187,29 @@ struct FrontendCallbacks {
       }
     } else {
       fe->stats_.onResumptionAge(std::chrono::duration_cast<std::chrono::seconds>(now - issued));
-      // A TLS 1.2 session resumed by id carries no chain: a ticket issued now would start
-      // a new chain that revoking this session id could not reach (and that the chain age
-      // would restart). The client keeps resuming by id; tickets come with its next full
-      // handshake.
-      SSL_set_options(ssl, SSL_OP_NO_TICKET);
+      st->resumes_without_chain = true;  // see afterResumptionDecision
     }
     st->cache_hit = true;
     return session;
+  }
+
+  // The servername callback, used for its timing rather than for names (the host is chosen
+  // in the client-hello callback): OpenSSL calls it after deciding whether the session
+  // resumes and before it writes the ServerHello, whose ticket extension checks
+  // SSL_OP_NO_TICKET. It answers NOACK, what OpenSSL assumes without a callback: the name
+  // is neither acknowledged nor stored in the session, as before.
+  //
+  // A TLS 1.2 session resumed by id carries no chain: a ticket issued now would start a
+  // new chain that revoking this session id could not reach (and that the chain age would
+  // restart). The client keeps resuming by id; tickets come with its next full handshake.
+  // (Set earlier, in the get-session callback, the option would also hold when OpenSSL then
+  // declines the session, e.g. for an extended-master-secret mismatch, and that connection
+  // would end with neither a ticket nor a stored id.)
+  static int afterResumptionDecision(SSL* ssl, int*, void*) noexcept {
+    const ConnectionTls* st = TlsFrontend::state(ssl);
+    if (st && st->resumes_without_chain && SSL_session_reused(ssl) && SSL_version(ssl) != TLS1_3_VERSION)
+      SSL_set_options(ssl, SSL_OP_NO_TICKET);
+    return SSL_TLSEXT_ERR_NOACK;
   }
 
   static void removeSession(SSL_CTX* ctx, SSL_SESSION* session) noexcept {
@@ -267,6 +282,8 @@ SslCtxPtr TlsFrontend::makeContext(const CertifiedKey* cert, const std::string& 
 void TlsFrontend::installResumptionHooks() {
   SSL_CTX* c = listenerContext();
   SSL_CTX_set_client_hello_cb(c, &FrontendCallbacks::clientHello, this);
+  // Host contexts carry none, so OpenSSL falls back to this one (the session context's).
+  SSL_CTX_set_tlsext_servername_callback(c, &FrontendCallbacks::afterResumptionDecision);
   // Our store replaces OpenSSL's internal cache, so a session made on one worker thread
   // resumes on any other, is bounded by bytes, and can be revoked.
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL | SSL_SESS_CACHE_NO_AUTO_CLEAR);

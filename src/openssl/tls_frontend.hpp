@@ -49,6 +49,8 @@ struct ConnectionTls {
   bool ticket_key_found = false;              // ... and knew the key name
   std::optional<TicketResult> ticket_result;  // why a ticket was refused, if it was
   std::optional<TicketAppData> chain;         // the resumption chain this connection continues
+  bool chain_minted = false;                  // ... or started, with its first ticket
+  bool resumes_without_chain = false;         // a stored TLS 1.2 session without app data was found
   std::string offered_ciphers;                // the ClientHello's cipher suites, 2 bytes each
 
   // RFC 5246 §7.4.1.2: a TLS 1.2 resumption must use the session's cipher suite, and

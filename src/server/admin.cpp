@@ -206,7 +206,9 @@ void AdminServer::serveOne(int fd) {
   // for hours, and with it /healthz and shutdown.
   const auto deadline = std::chrono::steady_clock::now() + kRequestTime;
   const auto receive = [&]() -> ssize_t {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    // At most 2 s of silence (as before), and kRequestTime in all.
+    const auto left = std::min(std::chrono::milliseconds{2000}, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                    deadline - std::chrono::steady_clock::now()));
     pollfd p{fd, POLLIN, 0};
     if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return -1;
     return ::recv(fd, buf, sizeof buf, 0);

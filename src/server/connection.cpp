@@ -101,7 +101,9 @@ void Connection::onDrain() noexcept {
   // HTTP clients retry only what was refused on a reused connection.) Proxied bytes have
   // no request boundaries we could see: those connections get the grace period.
   if (closed_ || state_ != State::streaming || !ctx_.builtin_backend || !answered_) return;
-  if (to_backend_.empty() && to_client_.empty()) close(true);
+  if (!to_backend_.empty() || !to_client_.empty()) return;
+  linger_ = clientMaySendMore();  // a request that just arrived must not turn the close into a reset
+  close(true);
 }
 
 void Connection::closeNow() noexcept { close(true); }
@@ -198,7 +200,7 @@ void Connection::handshake() {
     close(false);
     return;
   }
-  watch(client_fd_, want, client_interest_, client_side_);
+  if (!watch(client_fd_, want, client_interest_, client_side_)) close(false);  // unwatched would hang
 }
 
 void Connection::handshakeDone() {
@@ -433,7 +435,10 @@ void Connection::updateInterest() {
   const bool room_for_client_data = !client_eof_ && !close_after_flush_ && roomForClientData();
   if (room_for_client_data || ssl_write_wants_read_) client |= EPOLLIN;
   if ((!to_client_.empty() && !ssl_write_wants_read_) || ssl_read_wants_write_) client |= EPOLLOUT;
-  watch(client_fd_, client, client_interest_, client_side_);
+  if (!watch(client_fd_, client, client_interest_, client_side_)) {
+    close(false);  // a socket epoll refused to watch (ENOMEM, max_user_watches) would hang
+    return;
+  }
 
   if (backend_fd_ >= 0) {
     std::uint32_t backend = 0;
@@ -443,7 +448,7 @@ void Connection::updateInterest() {
       if (!backend_eof_ && to_client_.size() < kMaxBuffered) backend |= EPOLLIN;
       if (!to_backend_.empty()) backend |= EPOLLOUT;
     }
-    watch(backend_fd_, backend, backend_interest_, backend_side_);
+    if (!watch(backend_fd_, backend, backend_interest_, backend_side_)) close(true);
   }
 }
 

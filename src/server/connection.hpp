@@ -116,8 +116,8 @@ class Connection final {
   bool backend_shut_wr_ = false;    // we forwarded the client's half-close
   bool close_after_flush_ = false;  // built-in responder asked to close
   bool writes_batched_ = false;     // the last records and close_notify leave together
-  bool linger_ = false;
-  bool answered_ = false;           // the built-in responder has answered a request             // the responder closed with client bytes left unanswered
+  bool linger_ = false;             // closing must drain what the client may still send
+  bool answered_ = false;           // the built-in responder has answered a request
   bool backend_write_failed_ = false;     // the backend closed its reading side on us
   bool backend_failure_counted_ = false;
   bool ssl_read_wants_write_ = false;

@@ -88,19 +88,25 @@ void Worker::pauseAccepting() noexcept {
   ++pauses_since_log_;
   const auto now = std::chrono::steady_clock::now();
   if (now - last_pause_log_ >= std::chrono::seconds{10}) {
-    log(Level::warn, std::string("accept: ") +
-                         (err == EMFILE || err == ENFILE ? "out of file descriptors" : "out of memory") +
-                         "; accepting paused (" + std::to_string(pauses_since_log_) +
-                         " pause(s) of 250 ms since the last report; raise the open-files limit or lower the load)");
     last_pause_log_ = now;
-    pauses_since_log_ = 0;
+    try {
+      log(Level::warn, std::string("accept: ") +
+                           (err == EMFILE || err == ENFILE ? "out of file descriptors" : "out of memory") +
+                           "; accepting paused (" + std::to_string(pauses_since_log_) +
+                           " pause(s) of 250 ms since the last report; raise the open-files limit or lower the load)");
+      pauses_since_log_ = 0;
+    } catch (...) {
+      // Out of memory for the message too: the pause itself is what matters.
+    }
   }
 }
 
 void Worker::resumeAccepting() noexcept {
   if (!accept_paused_ || listeners_closed_) return;
-  for (std::size_t i = 0; i < listen_fds_.size(); ++i) loop_.add(listen_fds_[i], EPOLLIN, listeners_[i].get());
-  accept_paused_ = false;
+  bool all = true;
+  for (std::size_t i = 0; i < listen_fds_.size(); ++i)
+    if (!loop_.add(listen_fds_[i], EPOLLIN, listeners_[i].get()) && errno != EEXIST) all = false;
+  accept_paused_ = !all;  // a listener epoll could not take yet is retried at the next sweep
 }
 
 void Worker::retire(Connection* c) noexcept {

@@ -5,9 +5,11 @@
 namespace tlsresume::testing {
 namespace {
 thread_local int t_client_sessions = 0;
-int countClientSession(SSL*, SSL_SESSION*) {
+thread_local std::vector<ossl::SessionPtr>* t_received = nullptr;
+int countClientSession(SSL*, SSL_SESSION* session) {
   ++t_client_sessions;
-  return 0;  // not kept
+  if (t_received && SSL_SESSION_up_ref(session) == 1) t_received->emplace_back(session);
+  return 0;  // OpenSSL's reference is not kept (ours is a reference of our own)
 }
 }  // namespace
 
@@ -35,6 +37,7 @@ ServerFixture::ServerFixture(std::vector<std::pair<std::string, ResumptionPolicy
 HandshakeResult ServerFixture::connect(const ClientOptions& o) {
   HandshakeResult result;
   t_client_sessions = 0;
+  t_received = &result.received;
   ossl::SslPtr client(SSL_new(client_ctx_.get()));
   ossl::SslPtr server = frontend->newConnection();
   SSL_set_min_proto_version(client.get(), o.version);
@@ -77,6 +80,7 @@ HandshakeResult ServerFixture::connect(const ClientOptions& o) {
   SSL_read(client.get(), &byte, 1);
   ERR_clear_error();
   result.tickets_received = t_client_sessions;
+  t_received = nullptr;
   result.ok = true;
   result.reused = SSL_session_reused(server.get()) == 1;
   result.kind = frontend->handshakeKind(server.get());

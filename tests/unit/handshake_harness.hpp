@@ -46,6 +46,7 @@ struct HandshakeResult {
   ossl::SessionPtr session;  // the client's newest session, tickets included
   std::string resumption_id;
   int tickets_received = 0;  // NewSessionTicket messages (TLS 1.3) / session callbacks
+  std::vector<ossl::SessionPtr> received;  // every session the client was given, in order
 };
 
 class ServerFixture {

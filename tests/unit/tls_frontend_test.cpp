@@ -159,6 +159,18 @@ TEST(TlsFrontend, ARevokedTicketChainOrSessionGetsAFullHandshake) {
   EXPECT_EQ(f.connect({TLS1_2_VERSION, false, "localhost", id.session.get()}).kind, HandshakeKind::full);
 }
 
+TEST(TlsFrontend, AllTicketsOfOneFullHandshakeShareOneChain) {
+  // Two tickets per full TLS 1.3 handshake (the default): revoking the chain id the
+  // connection reports must stop both, not only the last.
+  testing_fixture f({{"default", policy()}});
+  auto full = f.connect({TLS1_3_VERSION});
+  ASSERT_EQ(full.received.size(), 2u);
+  f.revocations.revokeId(rawId(full.resumption_id), f.clock.now() + 1h);
+  for (const auto& ticket : full.received)
+    EXPECT_EQ(f.connect({TLS1_3_VERSION, true, "localhost", ticket.get()}).kind, HandshakeKind::full);
+  EXPECT_EQ(f.stats.count(TicketResult::revoked), 2);
+}
+
 TEST(TlsFrontend, RevokingAHostOrEverythingBeforeTStopsItsResumptions) {
   testing_fixture f({{"default", policy()}, {"a.test", policy()}});
   auto a = f.connect({TLS1_3_VERSION, true, "a.test"});
