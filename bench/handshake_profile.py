@@ -13,6 +13,7 @@ is the tool for "did that change make the handshake cheaper?" on a noisy 2-core 
 Needs valgrind and strace (scripts/install-deps.sh installs both).
 """
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -190,9 +191,10 @@ def tcp_out_segments():
     return int(rows[1][rows[0].index("OutSegs")])
 
 
-def segments(server, scenario, count, workdir):
-    """TCP segments per connection, both directions (loopback: the machine's OutSegs
-    counter moves by exactly what client and server send, if nothing else talks TCP)."""
+@contextlib.contextmanager
+def warm_server(server, scenario, workdir):
+    """The server started (not under valgrind) and warmed up with 50 handshakes; yields
+    (port, process)."""
     port = free_port()
     proc = subprocess.Popen(server_cmd(server, port, workdir),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -200,22 +202,23 @@ def segments(server, scenario, count, workdir):
         if not wait_port(port):
             raise RuntimeError(f"{server} did not listen")
         drive(port, scenario, 50)
-        before = tcp_out_segments()
-        drive(port, scenario, count)
-        return round((tcp_out_segments() - before) / count, 1)
+        yield port, proc
     finally:
         stop(proc)
 
 
+def segments(server, scenario, count, workdir):
+    """TCP segments per connection, both directions (loopback: the machine's OutSegs
+    counter moves by exactly what client and server send, if nothing else talks TCP)."""
+    with warm_server(server, scenario, workdir) as (port, _):
+        before = tcp_out_segments()
+        drive(port, scenario, count)
+        return round((tcp_out_segments() - before) / count, 1)
+
+
 def syscalls(server, scenario, count, workdir):
     """System calls per connection (strace -c on the serving process)."""
-    port = free_port()
-    proc = subprocess.Popen(server_cmd(server, port, workdir),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        if not wait_port(port):
-            raise RuntimeError(f"{server} did not listen")
-        drive(port, scenario, 50)
+    with warm_server(server, scenario, workdir) as (port, proc):
         out = f"{workdir}/strace.{server}.{scenario}"
         tracer = subprocess.Popen(["strace", "-f", "-c", "-o", out, "-p", str(proc.pid)],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -223,8 +226,6 @@ def syscalls(server, scenario, count, workdir):
         drive(port, scenario, count)
         tracer.send_signal(signal.SIGINT)
         tracer.wait(timeout=30)
-    finally:
-        stop(proc)
     calls = {}
     with open(out) as f:
         for line in f:

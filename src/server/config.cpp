@@ -130,6 +130,9 @@ void readHost(const Reader& r, VirtualHostConfig& host, bool is_default) {
   auto& p = host.policy;
   if (auto v = r.duration("session_lifetime")) {
     if (*v > kMaxSessionLifetime) r.fail("session_lifetime", "must be at most 7d (RFC 8446 section 4.6.1)");
+    // 0 would make every session expired on arrival: resumption off by accident. The
+    // switches (session_ids, tls12_tickets, tls13_tickets) turn it off on purpose.
+    if (v->count() < 1) r.fail("session_lifetime", "must be at least 1s (to turn resumption off, use the switches)");
     p.session_lifetime = *v;
   }
   if (auto v = r.boolean("tls12_tickets")) p.tls12_tickets = *v;
@@ -154,7 +157,10 @@ void readHost(const Reader& r, VirtualHostConfig& host, bool is_default) {
     else
       r.fail("tls13_psk_modes", "expected \"dhe\" or \"any\", got \"" + *v + "\"");
   }
-  if (auto v = r.duration("max_resumption_age")) p.max_resumption_age = *v;
+  if (auto v = r.duration("max_resumption_age")) {
+    if (v->count() < 1) r.fail("max_resumption_age", "must be at least 1s (to turn resumption off, use the switches)");
+    p.max_resumption_age = *v;
+  }
   if (!is_default && host.server_names.empty()) r.fail("server_names", "a virtual host needs at least one SNI name");
   if (host.cert_file.empty() != host.key_file.empty())
     r.fail(host.cert_file.empty() ? "cert" : "key", "cert and key must be given together");
@@ -181,6 +187,7 @@ Endpoint parseEndpoint(const std::string& text, const std::string& what) {
     throw ConfigError(what + ": \"" + text + "\" has no valid port");
   const long n = std::stol(port);
   if (n < 0 || n > 65535) throw ConfigError(what + ": port " + port + " is out of range");
+  if (n == 0) throw ConfigError(what + ": port 0 is not a port to listen on or connect to; give one");
   ep.port = static_cast<std::uint16_t>(n);
   return ep;
 }
@@ -258,7 +265,8 @@ Config parseConfigText(const std::string& toml_text, const std::string& source_n
   if (const auto* t = r.subtable("session_cache")) {
     const Reader sr(*t, source_name, "session_cache.");
     sr.allowOnly(std::array<std::string_view, 1>{"max_bytes"});
-    if (auto v = sr.integer("max_bytes", 0, std::int64_t{1} << 40)) c.session_cache_max_bytes = static_cast<size_t>(*v);
+    // A store of 0 bytes keeps nothing: session_ids = false says that on purpose.
+    if (auto v = sr.integer("max_bytes", 1024, std::int64_t{1} << 40)) c.session_cache_max_bytes = static_cast<size_t>(*v);
   }
   if (const auto* t = r.subtable("tickets")) {
     const Reader tr(*t, source_name, "tickets.");

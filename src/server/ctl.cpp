@@ -1,12 +1,40 @@
 #include "server/ctl.hpp"
 
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <optional>
+#include <string_view>
 
 #include "server/http_response.hpp"
 #include "server/net.hpp"
 
 namespace tlsresume::server {
+namespace {
+
+constexpr int kAnswerTimeoutSeconds = 15;
+
+// Content-Length of a response head, if it has one that parses.
+std::optional<std::size_t> contentLength(std::string_view head) {
+  std::string lower(head);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  const std::size_t at = lower.find("\r\ncontent-length:");
+  if (at == std::string::npos) return std::nullopt;
+  std::size_t i = at + 17;
+  while (i < lower.size() && (lower[i] == ' ' || lower[i] == '\t')) ++i;
+  std::size_t value = 0;
+  const auto [end, ec] = std::from_chars(lower.data() + i, lower.data() + lower.size(), value);
+  if (ec != std::errc{} || end == lower.data() + i) return std::nullopt;
+  return value;
+}
+
+}  // namespace
 
 CtlResult adminRequest(const Endpoint& admin, const std::string& method, const std::string& target) {
   CtlResult r;
@@ -24,14 +52,34 @@ CtlResult adminRequest(const Endpoint& admin, const std::string& method, const s
     r.error = "admin endpoint " + admin.str() + ": write failed";
     return r;
   }
+  // The admin endpoint serves one client at a time and gives each up to 5 s, and a revoke
+  // waits out the current second: wait longer than that for the answer, so "timed out"
+  // means the server is stuck, not busy.
+  timeval tv{kAnswerTimeoutSeconds, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   std::string in;
   char buf[8192];
   ssize_t n;
   while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) in.append(buf, static_cast<std::size_t>(n));
+  const int err = errno;
   ::close(fd);
+  if (n < 0) {
+    r.error = "admin endpoint " + admin.str() +
+              (err == EAGAIN || err == EWOULDBLOCK
+                   ? ": no answer within " + std::to_string(kAnswerTimeoutSeconds) +
+                         " s (a change asked for may still be applied)"
+                   : std::string(": read failed: ") + std::strerror(err));
+    return r;
+  }
   const auto response = parseHttpResponse(in);
   if (!response) {
     r.error = "admin endpoint " + admin.str() + ": malformed response";
+    return r;
+  }
+  if (const auto length = contentLength(in.substr(0, in.size() - response->body.size()));
+      length && *length != response->body.size()) {
+    r.error = "admin endpoint " + admin.str() + ": truncated answer (" + std::to_string(response->body.size()) +
+              " of " + std::to_string(*length) + " bytes)";
     return r;
   }
   r.status = response->status;

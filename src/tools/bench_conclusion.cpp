@@ -10,6 +10,26 @@
 namespace tlsresume::tools::bench {
 namespace {
 
+// Self over peer CPU for one scenario. With rounds, each round's two cells ran seconds
+// apart, so their ratio holds even when the whole machine drifts between rounds (here a
+// cell's rounds differed by up to 30%, all servers together): the median of the per-round
+// ratios, with their range; the ratio of the two medians could pair different rounds.
+std::string cpuRatio(const CellResult& self, const CellResult& peer) {
+  const auto& a = self.server_cpu_us_rounds;
+  const auto& b = peer.server_cpu_us_rounds;
+  std::vector<double> ratios;
+  if (a.size() == b.size() && a.size() >= 2)
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (a[i] > 0 && b[i] > 0) ratios.push_back(a[i] / b[i]);
+  if (ratios.size() != a.size() || ratios.empty())
+    return formatNumber(*self.server_cpu_us_per_handshake / *peer.server_cpu_us_per_handshake, 2) + "×";
+  std::sort(ratios.begin(), ratios.end());
+  const std::size_t n = ratios.size();
+  const double median = n % 2 ? ratios[n / 2] : (ratios[n / 2 - 1] + ratios[n / 2]) / 2;
+  return formatNumber(median, 2) + "× (" + formatNumber(ratios.front(), 2) + "–" + formatNumber(ratios.back(), 2) +
+         ")";
+}
+
 // Below this, a resumption mode "saves little": less than half the CPU of a full handshake.
 constexpr double kLittleSpeedup = 2.0;
 // Two modes within this ratio of each other cost "the same" at this measurement's precision.
@@ -84,9 +104,12 @@ std::string securityOf(Scenario mode, const Posture& p) {
 }
 
 std::string revocableOf(Scenario mode, const Posture& p) {
-  if (mode == Scenario::session_id || mode == Scenario::stateful_ticket) return "yes";
   if (!p.known) return "unknown";
-  if (mode == Scenario::mix) return std::string("session ids yes, tickets ") + (p.tickets_revocable ? "yes" : "no");
+  if (mode == Scenario::session_id || mode == Scenario::stateful_ticket)
+    return p.sessions_revocable ? "yes" : "no (entries only expire)";
+  if (mode == Scenario::mix)
+    return std::string("session ids ") + (p.sessions_revocable ? "yes" : "no") + ", tickets " +
+           (p.tickets_revocable ? "yes" : "no");
   return p.tickets_revocable ? "yes (revocation list)" : "no";
 }
 
@@ -181,14 +204,14 @@ std::vector<std::string> conclusions(const RunResult& run) {
       std::string v = "Verdict for " + who + ": against a full handshake, resumption costs the server " + parts[0] +
                       (parts.size() > 1 ? " and " + parts[1] : std::string()) + ".";
       std::vector<std::string> same;
-      if (id && t12 && *t12->speedup <= *id->speedup * kSameCost)
-        same.push_back("TLS 1.2 tickets are no faster than session ids");
+      const bool tls12_same = id && t12 && *t12->speedup <= *id->speedup * kSameCost;
+      if (tls12_same) same.push_back("TLS 1.2 tickets are no faster than session ids");
       if (sf && t13 && *t13->speedup <= *sf->speedup * kSameCost)
         same.push_back("stateless TLS 1.3 tickets are no faster than stateful ones");
       if (!same.empty()) {
         v += " On one server " + same[0] + (same.size() > 1 ? " and " + same[1] : std::string()) +
              ": stateless tickets pay off only across servers without a shared session cache";
-        if (id && t12 && posture && posture->known && posture->tls12_tickets)
+        if (tls12_same && posture && posture->known && posture->tls12_tickets)
           v += ", and TLS 1.2 tickets cost a ticket key whose leak exposes recorded TLS 1.2 traffic for " +
                stekWindow(*posture);
         v += ".";
@@ -247,7 +270,9 @@ std::vector<std::string> conclusions(const RunResult& run) {
                   "; TLS 1.3 resumption " + p.psk_modes +
                   " (recorded TLS 1.3 traffic stays secret); tickets revocable: " +
                   (p.tickets_revocable ? "yes (revocation list)" : "no") +
-                  "; session ids and stateful tickets: revocable (server cache).");
+                  "; session ids and stateful tickets: " +
+                  (p.sessions_revocable ? "revocable (server cache)" : "not revocable one by one (they expire)") +
+                  ".");
   }
 
   // 6. Our server against OpenSSL's floor.
@@ -273,12 +298,12 @@ std::vector<std::string> conclusions(const RunResult& run) {
                c.server_cpu_us_per_handshake;
       });
       if (self == run.cells.end() || *p.server_cpu_us_per_handshake <= 0) continue;
-      line += std::string(line.empty() ? "" : ", ") + toString(p.scenario) + " " +
-              formatNumber(*self->server_cpu_us_per_handshake / *p.server_cpu_us_per_handshake, 2) + "×";
+      line += std::string(line.empty() ? "" : ", ") + toString(p.scenario) + " " + cpuRatio(*self, p);
     }
     if (!line.empty())
       out.push_back("Server CPU per handshake, self / " + peer + " (" + toString(cert) + "): " + line +
-                    " (below 1: ours spends less).");
+                    " (below 1: ours spends less; with rounds, the median of the round-by-round ratios and "
+                    "their range).");
   }
   if (run.machine.nproc <= 4 && !out.empty())
     out.push_back("Client and servers share " + std::to_string(run.machine.nproc) +

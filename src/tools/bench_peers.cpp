@@ -311,11 +311,14 @@ Posture ServerLauncher::posture(const Target& t) {
     p.rotation = "every " + std::to_string(defaults.ticket_key_rotation.count() / 60) + " min, per virtual host";
     if (policy.tls13_psk_modes == PskModes::any) p.psk_modes = "psk_dhe_ke, psk_ke";
     p.tickets_revocable = true;
+    p.sessions_revocable = true;
   } else if (t.kind == TargetKind::nginx || t.kind == TargetKind::haproxy) {
     // Without ssl_session_ticket_key / tls-ticket-keys both use keys OpenSSL makes at
     // start and keeps until the process restarts.
     p.rotation = "never (random keys made at start, kept until restart)";
     p.tickets_revocable = false;
+    // Their session caches evict and expire entries, but have no way to forget one on demand.
+    p.sessions_revocable = false;
   } else {
     p.known = false;
     p.rotation = "unknown";

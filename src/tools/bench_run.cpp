@@ -440,6 +440,11 @@ int runBench(BenchOptions options) {
   } catch (const BenchError& e) {
     std::fprintf(stderr, "tlsresume bench: %s\n", e.what());
     return interrupted() ? 130 : 1;
+  } catch (const std::exception& e) {
+    // Anything else (no free port, a certificate that cannot be made): a message and the
+    // Runner's cleanup (servers stopped, scratch removed), never std::terminate.
+    std::fprintf(stderr, "tlsresume bench: %s\n", e.what());
+    return 1;
   }
 }
 

@@ -110,6 +110,7 @@ struct Posture {
   std::string rotation;                             // human text: how keys rotate
   std::string psk_modes;                            // "psk_dhe_ke" or "psk_dhe_ke, psk_ke"
   bool tickets_revocable = false;
+  bool sessions_revocable = false;  // one session id / stateful ticket can be forgotten on demand
 };
 
 struct Machine {

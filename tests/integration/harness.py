@@ -167,18 +167,28 @@ def client_context(version=None):
     return ctx
 
 
+def read_to_eof(sock):
+    """Everything a (TLS) socket delivers until the peer closes."""
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def tls_connect(port, ctx=None, server_hostname="localhost", session=None):
+    """A TLS connection to 127.0.0.1:port made with Python's ssl (handshake done)."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    return (ctx or client_context()).wrap_socket(raw, server_hostname=server_hostname, session=session)
+
+
 def https_get(port, ctx, session=None, server_hostname="localhost"):
     """One request with Python's ssl; returns (body text, ssl session, session_reused)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
-        with ctx.wrap_socket(raw, server_hostname=server_hostname, session=session) as s:
-            s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            return data.decode(errors="replace"), s.session, s.session_reused
+    with tls_connect(port, ctx, server_hostname, session) as s:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        data = read_to_eof(s)
+        return data.decode(errors="replace"), s.session, s.session_reused
 
 
 def make_cert(directory, name, cn, key_type="ec"):

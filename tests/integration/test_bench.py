@@ -312,6 +312,22 @@ class BenchAgainstPeers(unittest.TestCase):
         self.assertRegex(ratio[0], r"session-id \d+\.\d\d×, ticket-tls13 \d+\.\d\d×")
         self.assertEqual(leftover_servers(), [])
 
+    def test_with_rounds_the_ratio_is_the_median_of_round_by_round_ratios(self):
+        if not os.access(NGINX, os.X_OK):
+            self.skipTest(f"nginx not installed at {NGINX} (apt-get install nginx-light)")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "ratio.json")
+            run = bench("--target", "self,nginx", "--scenarios", "session-id", "--count", "100", "--concurrency", "4",
+                        "--rounds", "3", "--json", path)
+            self.assertEqual(run.returncode, 0, run.stderr)
+            with open(path) as f:
+                cells = {c["target"]: c for c in json.load(f)["cells"]}
+        ours, theirs = cells["self"]["server_cpu_us_rounds"], cells["nginx"]["server_cpu_us_rounds"]
+        ratios = sorted(a / b for a, b in zip(ours, theirs))
+        line = next(line for line in run.stdout.splitlines() if "self / nginx (ecdsa)" in line)
+        self.assertIn(f"session-id {ratios[1]:.2f}× ({ratios[0]:.2f}–{ratios[2]:.2f})", line)
+        self.assertEqual(leftover_servers(), [])
+
 
 if __name__ == "__main__":
     unittest.main()

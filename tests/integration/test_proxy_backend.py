@@ -13,7 +13,8 @@ import threading
 import time
 import unittest
 
-from harness import Server, client_context, free_port, metric_sum, s_client, wait_for, wait_port
+from harness import (Server, client_context, free_port, metric_sum, read_to_eof, s_client, tls_connect, wait_for,
+                     wait_port)
 
 
 def curl(port, path, out_file=None, timeout=30):
@@ -69,20 +70,6 @@ class ThreadServer:
         self._stop.set()
         self._thread.join(timeout=5)
         self.sock.close()
-
-
-def read_until_eof(sock):
-    data = b""
-    while True:
-        chunk = sock.recv(65536)
-        if not chunk:
-            return data
-        data += chunk
-
-
-def tls_connect(port, version=None):
-    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
-    return client_context(version).wrap_socket(raw, server_hostname="localhost")
 
 
 def tls_read_until_eof(s, timeout=5.0):
@@ -185,7 +172,7 @@ class RawBackends(unittest.TestCase):
         # The backend answers only once it has seen EOF: so the answer arriving proves the
         # client's half-close was forwarded and the other direction stayed open.
         def handler(conn):
-            data = read_until_eof(conn)
+            data = read_to_eof(conn)
             conn.sendall(b"got %d bytes sha256=%s\n" % (len(data), hashlib.sha256(data).hexdigest().encode()))
 
         backend = ThreadServer(handler)
@@ -194,7 +181,7 @@ class RawBackends(unittest.TestCase):
                 payload = os.urandom(200_000)
                 for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
                     with self.subTest(version=version.name):
-                        s = tls_connect(srv.port, version)
+                        s = tls_connect(srv.port, client_context(version))
                         try:
                             s.sendall(payload)
                             # TCP half-close under the TLS layer (SSLSocket.shutdown would

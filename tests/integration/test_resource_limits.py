@@ -16,7 +16,7 @@ import threading
 import time
 import unittest
 
-from harness import BIN, Server, client_context, free_port, https_get, wait_for, wait_port
+from harness import BIN, Server, client_context, free_port, https_get, read_to_eof, tls_connect, wait_for, wait_port
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -70,8 +70,7 @@ class ResetWhileHeldBack(unittest.TestCase):
         backend = StalledBackend()
         try:
             with Server(config='idle_timeout = "30s"\n', args=["--backend", backend.address], workers=1) as server:
-                raw = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-                tls = client_context().wrap_socket(raw, server_hostname="localhost")
+                tls = tls_connect(server.port)
                 tls.setblocking(False)
                 chunk = b"x" * 65536
                 sent, stalled_since = 0, None
@@ -150,8 +149,7 @@ class Drain(unittest.TestCase):
         server = Server(workers=1)
         server.start()
         try:
-            raw = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-            tls = client_context().wrap_socket(raw, server_hostname="localhost")
+            tls = tls_connect(server.port)
             tls.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")  # keep-alive
             first = tls.recv(65536)
             self.assertIn(b"Connection: keep-alive", first)
@@ -171,19 +169,13 @@ class Drain(unittest.TestCase):
         server = Server(workers=1)
         server.start()
         try:
-            raw = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-            tls = client_context().wrap_socket(raw, server_hostname="localhost")
+            tls = tls_connect(server.port)
             tls.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n")  # half a request head
             server.proc.send_signal(signal.SIGTERM)
             time.sleep(0.6)  # the drain has begun (the sweep runs every 250 ms)
             tls.sendall(b"\r\n")
             tls.settimeout(8)
-            data = b""
-            while True:
-                chunk = tls.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+            data = read_to_eof(tls)
             self.assertIn(b"200 OK", data)
             self.assertIn(b"Connection: close", data)
             self.assertEqual(server.proc.wait(timeout=8), 0)
@@ -253,8 +245,7 @@ class BackendThatAnswersEarly(unittest.TestCase):
         t.start()
         try:
             with Server(args=["--backend", f"127.0.0.1:{listener.getsockname()[1]}"], workers=1) as server:
-                raw = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-                tls = client_context().wrap_socket(raw, server_hostname="localhost")
+                tls = tls_connect(server.port)
                 tls.sendall(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 8000000\r\n\r\n")
                 received = b""
                 tls.setblocking(False)

@@ -224,6 +224,28 @@ class Revocation(unittest.TestCase):
                 self.assertIn(f"127.0.0.1:{port}", p.stderr)
                 self.assertLess(time.monotonic() - start, 10)
 
+    def test_ctl_reports_a_truncated_answer(self):
+        # An admin endpoint that dies mid-answer: the body is shorter than Content-Length.
+        import socket
+        import threading
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+
+        def answer_half():
+            conn, _ = listener.accept()
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{\"status\":")
+            conn.close()
+
+        threading.Thread(target=answer_half, daemon=True).start()
+        try:
+            p = run_bin("ctl", "--admin", f"127.0.0.1:{listener.getsockname()[1]}", "health", timeout=15)
+        finally:
+            listener.close()
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("truncated answer (10 of 100 bytes)", p.stderr)
+
     def test_ctl_bad_admin_address(self):
         p = run_bin("ctl", "--admin", "nonsense", "health")
         self.assertEqual(p.returncode, 2)

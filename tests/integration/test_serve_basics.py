@@ -10,7 +10,7 @@ import time
 import unittest
 
 from harness import (Server, body_field, client_context, https_get, metric_sum, port_open, resumed_line, run_bin,
-                     s_client, wait_for)
+                     read_to_eof, s_client, tls_connect, wait_for)
 
 EVERY_SERVE_FLAG = ["--listen", "--cert", "--key", "--backend", "--admin", "--workers", "--config"]
 
@@ -275,17 +275,11 @@ class CommandLine(unittest.TestCase):
         srv = Server(workers=1)
         srv.start()
         try:
-            raw = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
-            s = client_context().wrap_socket(raw, server_hostname="localhost")
+            s = tls_connect(srv.port)
             srv.proc.send_signal(signal.SIGTERM)
             self.assertTrue(wait_for(lambda: not port_open(srv.port), timeout=3), "still accepting after SIGTERM")
             s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+            data = read_to_eof(s)
             s.close()
             self.assertIn(b"HTTP/1.1 200 OK", data)
             start = time.monotonic()

@@ -429,6 +429,8 @@ TEST(ConfigErrors, BadEndpoints) {
   expectError("backend = \"localhost\"\n", "backend", "is not HOST:PORT");
   expectError("backend = \"10.0.0.1:http\"\n", "backend", "no valid port");
   expectError("admin = \"[::1]\"\n", "admin", "is not [IPv6]:PORT");
+  expectError("listen = [\"127.0.0.1:0\"]\n", "listen", "port 0");
+  expectError("backend = \"127.0.0.1:0\"\n", "backend", "port 0");
 }
 
 TEST(ConfigErrors, BadDurations) {
@@ -445,6 +447,9 @@ TEST(ConfigErrors, TimeoutsMustBeAtLeastOneSecond) {
   // 0 would close every connection at the first sweep.
   expectError("handshake_timeout = \"0s\"\n", "handshake_timeout", "at least 1s");
   expectError("idle_timeout = 0\n", "idle_timeout", "at least 1s");
+  // 0 would make every session expired on arrival: resumption off by accident.
+  expectError("[default_host]\nsession_lifetime = 0\n", "session_lifetime", "at least 1s");
+  expectError("[default_host]\nmax_resumption_age = \"0s\"\n", "max_resumption_age", "at least 1s");
   EXPECT_EQ(parse("handshake_timeout = \"1s\"\n").handshake_timeout, 1s);
 }
 
@@ -460,6 +465,7 @@ TEST(ConfigErrors, DurationsThatWouldOverflowAreRefused) {
 
 TEST(ConfigErrors, OutOfRangeIntegers) {
   expectError("[session_cache]\nmax_bytes = -1\n", "session_cache.max_bytes", "must be between");
+  expectError("[session_cache]\nmax_bytes = 0\n", "session_cache.max_bytes", "must be between 1024");
   expectError("[session_cache]\nmax_bytes = 1099511627777\n", "session_cache.max_bytes", "must be between");
 }
 
