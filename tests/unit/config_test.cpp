@@ -597,7 +597,7 @@ TEST(ParseEndpoint, Ipv4AndNames) {
   e = parseEndpoint("backend.internal:8080", "--backend");
   EXPECT_EQ(e.host, "backend.internal");
   EXPECT_EQ(e.port, 8080);
-  EXPECT_EQ(parseEndpoint("0.0.0.0:0", "x").port, 0);
+  EXPECT_THROW(parseEndpoint("0.0.0.0:0", "x"), ConfigError);  // not a port to listen on or connect to
   EXPECT_EQ(parseEndpoint("0.0.0.0:65535", "x").port, 65535);
 }
 
