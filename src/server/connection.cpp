@@ -59,18 +59,15 @@ Connection::~Connection() {
 }
 
 bool Connection::watch(int fd, std::uint32_t want, std::uint32_t& current, EventHandler& handler) noexcept {
-  if (want == current) return true;
-  // Interest 0 takes the socket out of the epoll set: epoll reports EPOLLERR and EPOLLHUP
-  // whatever the mask, so a peer that resets while we hold it back (a full buffer the
-  // other way) would wake the loop on every wait and spin a core. Its error surfaces at
-  // the next read or write, once the socket is watched again.
-  if (want == 0) {
-    worker_.loop().remove(fd);
-    current = 0;
-    return true;
-  }
-  const bool ok = current == 0 ? worker_.loop().add(fd, want, &handler) : worker_.loop().modify(fd, want, &handler);
-  if (ok) current = want;
+  // epoll reports EPOLLERR and EPOLLHUP whatever the mask, so a socket held back (its
+  // buffer toward the other side is full) with a level-triggered mask of 0 would wake the
+  // loop on every wait once its peer reset, and spin a core. Held back, a socket is
+  // watched edge-triggered for nothing: the reset is reported once, and the handler acts
+  // on it (a client that reset is closed at once; a backend's error waits for its turn).
+  const std::uint32_t mask = want == 0 ? std::uint32_t{EPOLLET} : want;
+  if (mask == current) return true;
+  const bool ok = current == 0 ? worker_.loop().add(fd, mask, &handler) : worker_.loop().modify(fd, mask, &handler);
+  if (ok) current = mask;
   return ok;
 }
 
@@ -124,7 +121,7 @@ void Connection::onTimeout() noexcept {
   close(true);
 }
 
-void Connection::onClientEvents(std::uint32_t) noexcept {
+void Connection::onClientEvents(std::uint32_t events) noexcept {
   if (state_ == State::flushing) {
     touch();
     ossl::FlushResult flushed = ossl::flushWrites(ssl_.get());
@@ -148,6 +145,12 @@ void Connection::onClientEvents(std::uint32_t) noexcept {
     return;
   }
   if (closed_) return;
+  if ((events & (EPOLLERR | EPOLLHUP)) && state_ != State::handshaking) {
+    // Past the handshake we never shut our side toward the client (only lingering does),
+    // so a hang-up or an error means the client reset: nothing we send can arrive.
+    close(false);
+    return;
+  }
   touch();
   if (state_ == State::handshaking)
     handshake();
