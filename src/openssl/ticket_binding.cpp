@@ -149,7 +149,7 @@ struct TicketCallbacks {
       if (const auto snap = tb->keyring().snapshot())
         if (const SealingKey* key = snap->find(st->host, key_name); key && key->decrypts)
           key->decrypts->fetch_add(1, std::memory_order_relaxed);
-    if (!st->canResume(session)) {
+    if (!clientOffersCipherOf(ssl, session)) {
       stats.onTicketOpen(TicketResult::cipher_not_offered);
       return SSL_TICKET_RETURN_IGNORE_RENEW;
     }

@@ -58,9 +58,6 @@ struct FrontendCallbacks {
     if (auto name = parseServerName(extension(ssl, TLSEXT_TYPE_server_name))) st->sni = std::move(*name);
     st->host = fe->hostForServerName(st->sni);
     st->offered_tls13 = offersVersion(extension(ssl, TLSEXT_TYPE_supported_versions), TLS1_3_VERSION).value_or(false);
-    const unsigned char* ciphers = nullptr;
-    const std::size_t ciphers_len = SSL_client_hello_get0_ciphers(ssl, &ciphers);
-    st->offered_ciphers.assign(reinterpret_cast<const char*>(ciphers), ciphers ? ciphers_len : 0);
     const TlsFrontend::Host& host = fe->hosts_[st->host];
     if (SSL_set_SSL_CTX(ssl, host.ctx.get()) == nullptr) return SSL_CLIENT_HELLO_ERROR;
 
@@ -158,7 +155,7 @@ struct FrontendCallbacks {
       fe->store_.erase(key);
       return nullptr;
     }
-    if (!st->canResume(session)) {
+    if (!clientOffersCipherOf(ssl, session)) {
       SSL_SESSION_free(session);  // kept in the store: the client may offer the suite again
       return nullptr;
     }
@@ -362,16 +359,15 @@ TicketResult TlsFrontend::judgeAppData(ConnectionTls& st, SSL_SESSION* session) 
   return TicketResult::ok;
 }
 
-bool ConnectionTls::canResume(const SSL_SESSION* session) const noexcept {
+bool clientOffersCipherOf(SSL* ssl, const SSL_SESSION* session) noexcept {
   if (SSL_SESSION_get_protocol_version(session) == TLS1_3_VERSION) return true;  // OpenSSL falls back by itself
   const SSL_CIPHER* cipher = SSL_SESSION_get0_cipher(session);
   if (!cipher) return false;
   const std::uint16_t id = SSL_CIPHER_get_protocol_id(cipher);
-  for (std::size_t i = 0; i + 1 < offered_ciphers.size(); i += 2) {
-    const auto offered = static_cast<std::uint16_t>((static_cast<unsigned char>(offered_ciphers[i]) << 8) |
-                                                    static_cast<unsigned char>(offered_ciphers[i + 1]));
-    if (offered == id) return true;
-  }
+  unsigned char* raw = nullptr;
+  const std::size_t len = SSL_get0_raw_cipherlist(ssl, &raw);
+  for (std::size_t i = 0; raw && i + 1 < len; i += 2)
+    if (static_cast<std::uint16_t>((raw[i] << 8) | raw[i + 1]) == id) return true;
   return false;
 }
 

@@ -51,13 +51,14 @@ struct ConnectionTls {
   std::optional<TicketAppData> chain;         // the resumption chain this connection continues
   bool chain_minted = false;                  // ... or started, with its first ticket
   bool resumes_without_chain = false;         // a stored TLS 1.2 session without app data was found
-  std::string offered_ciphers;                // the ClientHello's cipher suites, 2 bytes each
-
-  // RFC 5246 §7.4.1.2: a TLS 1.2 resumption must use the session's cipher suite, and
-  // OpenSSL answers a ClientHello that no longer offers it with a fatal alert
-  // (SSL_R_REQUIRED_CIPHER_MISSING). Such a session must be a miss, never a failure.
-  bool canResume(const SSL_SESSION* session) const noexcept;
 };
+
+// RFC 5246 §7.4.1.2: a TLS 1.2 resumption must use the session's cipher suite, and OpenSSL
+// answers a ClientHello that no longer offers it with a fatal alert
+// (SSL_R_REQUIRED_CIPHER_MISSING). Such a session must be a miss, never a failure. Reads
+// the ClientHello's suites as OpenSSL kept them (SSL_get0_raw_cipherlist, cached before
+// any session lookup or ticket decryption), so nothing is copied per handshake.
+bool clientOffersCipherOf(SSL* ssl, const SSL_SESSION* session) noexcept;
 
 class TlsFrontend {
  public:
