@@ -184,7 +184,6 @@ struct FrontendCallbacks {
       }
     } else {
       fe->stats_.onResumptionAge(std::chrono::duration_cast<std::chrono::seconds>(now - issued));
-      st->resumes_without_chain = true;  // see afterResumptionDecision
     }
     st->cache_hit = true;
     return session;
@@ -204,7 +203,8 @@ struct FrontendCallbacks {
   // would end with neither a ticket nor a stored id.)
   static int afterResumptionDecision(SSL* ssl, int*, void*) noexcept {
     const ConnectionTls* st = TlsFrontend::state(ssl);
-    if (st && st->resumes_without_chain && SSL_session_reused(ssl) && SSL_version(ssl) != TLS1_3_VERSION)
+    // A stored session with our app data continues its chain (judgeAppData set it).
+    if (st && st->cache_hit && !st->chain && SSL_session_reused(ssl) && SSL_version(ssl) != TLS1_3_VERSION)
       SSL_set_options(ssl, SSL_OP_NO_TICKET);
     return SSL_TLSEXT_ERR_NOACK;
   }

@@ -50,7 +50,6 @@ struct ConnectionTls {
   std::optional<TicketResult> ticket_result;  // why a ticket was refused, if it was
   std::optional<TicketAppData> chain;         // the resumption chain this connection continues
   bool chain_minted = false;                  // ... or started, with its first ticket
-  bool resumes_without_chain = false;         // a stored TLS 1.2 session without app data was found
 };
 
 // RFC 5246 §7.4.1.2: a TLS 1.2 resumption must use the session's cipher suite, and OpenSSL
