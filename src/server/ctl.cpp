@@ -4,13 +4,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cctype>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
-#include <optional>
-#include <string_view>
 
 #include "server/http_response.hpp"
 #include "server/net.hpp"
@@ -19,20 +14,6 @@ namespace tlsresume::server {
 namespace {
 
 constexpr int kAnswerTimeoutSeconds = 15;
-
-// Content-Length of a response head, if it has one that parses.
-std::optional<std::size_t> contentLength(std::string_view head) {
-  std::string lower(head);
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  const std::size_t at = lower.find("\r\ncontent-length:");
-  if (at == std::string::npos) return std::nullopt;
-  std::size_t i = at + 17;
-  while (i < lower.size() && (lower[i] == ' ' || lower[i] == '\t')) ++i;
-  std::size_t value = 0;
-  const auto [end, ec] = std::from_chars(lower.data() + i, lower.data() + lower.size(), value);
-  if (ec != std::errc{} || end == lower.data() + i) return std::nullopt;
-  return value;
-}
 
 }  // namespace
 
@@ -76,10 +57,9 @@ CtlResult adminRequest(const Endpoint& admin, const std::string& method, const s
     r.error = "admin endpoint " + admin.str() + ": malformed response";
     return r;
   }
-  if (const auto length = contentLength(in.substr(0, in.size() - response->body.size()));
-      length && *length != response->body.size()) {
+  if (response->content_length && *response->content_length != response->body.size()) {
     r.error = "admin endpoint " + admin.str() + ": truncated answer (" + std::to_string(response->body.size()) +
-              " of " + std::to_string(*length) + " bytes)";
+              " of " + std::to_string(*response->content_length) + " bytes)";
     return r;
   }
   r.status = response->status;

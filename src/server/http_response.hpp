@@ -12,6 +12,7 @@ struct HttpResponse {
   int status = 0;                // 100..999
   std::string_view status_line;  // without its line end
   std::string_view body;         // everything after the blank line (views into the input)
+  std::optional<std::size_t> content_length;  // the first Content-Length header, if it parses
 };
 
 // nullopt unless the bytes start with "HTTP/1.<digit> <3 digits>" and hold a complete head.

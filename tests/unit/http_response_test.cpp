@@ -27,6 +27,16 @@ TEST(HttpResponse, RefusesWhatIsNotAResponse) {
     EXPECT_FALSE(parseHttpResponse(bad)) << bad;
 }
 
+TEST(HttpResponse, ReadsContentLengthWhateverItsCase) {
+  EXPECT_EQ(parseHttpResponse("HTTP/1.1 200 OK\r\ncontent-LENGTH:  12\r\n\r\nx")->content_length, 12u);
+  EXPECT_EQ(parseHttpResponse("HTTP/1.1 200 OK\r\nX: 1\r\nContent-Length: 0\r\n\r\n")->content_length, 0u);
+  EXPECT_FALSE(parseHttpResponse("HTTP/1.1 200 OK\r\nX-Content-Length: 5\r\n\r\n")->content_length);
+  EXPECT_FALSE(parseHttpResponse("HTTP/1.1 200 OK\r\nContent-Length: many\r\n\r\n")->content_length);
+  EXPECT_FALSE(parseHttpResponse("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n")
+                   ->content_length);
+  EXPECT_FALSE(parseHttpResponse("HTTP/1.1 200 OK\r\n\r\nContent-Length: 5\r\n")->content_length);  // in the body
+}
+
 TEST(HttpResponse, BodyFieldFindsTheResponderLines) {
   const std::string body = "version: TLSv1.3\nresumed: session-id\r\nsession: ab\n";
   EXPECT_EQ(bodyField(body, "resumed"), "session-id");
