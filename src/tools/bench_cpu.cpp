@@ -16,7 +16,8 @@ namespace {
 
 struct ProcStat {
   pid_t ppid = 0;
-  unsigned long long ticks = 0;  // utime + stime + cutime + cstime
+  unsigned long long own_ticks = 0;     // utime + stime: its own threads
+  unsigned long long reaped_ticks = 0;  // cutime + cstime: children it has waited for
 };
 
 std::optional<ProcStat> readStat(pid_t pid) {
@@ -33,7 +34,9 @@ std::optional<ProcStat> readStat(pid_t pid) {
   // f[0] is field 3 (state): ppid is field 4, utime..cstime are fields 14..17 (proc(5)).
   ProcStat s;
   s.ppid = static_cast<pid_t>(std::strtol(f[1].c_str(), nullptr, 10));
-  for (int i = 11; i <= 14; ++i) s.ticks += std::strtoull(f[static_cast<std::size_t>(i)].c_str(), nullptr, 10);
+  const auto field = [&](std::size_t i) { return std::strtoull(f[i].c_str(), nullptr, 10); };
+  s.own_ticks = field(11) + field(12);
+  s.reaped_ticks = field(13) + field(14);
   return s;
 }
 
@@ -83,7 +86,8 @@ std::optional<double> processTreeCpuUs(pid_t root) {
   }
   all[root] = *root_stat;
   // Walk down from the root; a pid is in the tree if its parent chain reaches it.
-  unsigned long long ticks = 0;
+  unsigned long long own_ticks = 0;
+  unsigned long long reaped_ticks = 0;
   unsigned long long ns = 0;
   const bool precise = haveSchedstat();
   std::vector<pid_t> frontier{root};
@@ -92,14 +96,19 @@ std::optional<double> processTreeCpuUs(pid_t root) {
   while (!frontier.empty()) {
     const pid_t p = frontier.back();
     frontier.pop_back();
-    ticks += all[p].ticks;
+    own_ticks += all[p].own_ticks;
+    reaped_ticks += all[p].reaped_ticks;
     if (precise) ns += threadsRunNs(p);
     for (pid_t c : children[p])
       if (c != root) frontier.push_back(c);
   }
-  if (precise) return static_cast<double>(ns) / 1e3;
-  static const long kTicksPerSecond = sysconf(_SC_CLK_TCK);
-  return static_cast<double>(ticks) * 1e6 / static_cast<double>(kTicksPerSecond);
+  static const double kUsPerTick = 1e6 / static_cast<double>(sysconf(_SC_CLK_TCK));
+  // A child that exits during a cell leaves the live-thread sum, and its time (to the tick)
+  // joins its parent's cutime + cstime once reaped: counting both keeps a fork-per-connection
+  // server's work instead of losing every child that came and went within the cell.
+  const double reaped_us = static_cast<double>(reaped_ticks) * kUsPerTick;
+  if (precise) return static_cast<double>(ns) / 1e3 + reaped_us;
+  return static_cast<double>(own_ticks) * kUsPerTick + reaped_us;
 }
 
 }  // namespace tlsresume::tools::bench

@@ -8,10 +8,11 @@ namespace tlsresume::tools::bench {
 
 // CPU time (user + system) of `root` and of every live descendant (nginx's workers are
 // children of its master, found through the ppid field of /proc/*/stat), in microseconds;
-// nullopt if `root` is gone. From each live thread's schedstat (nanoseconds) where the
-// kernel has it, so threads and children that exited during a cell are not counted (the
-// servers we measure keep theirs); otherwise from the clock-tick fields of /proc/PID/stat
-// (10 ms steps, reaped children's cutime + cstime included), so measure for seconds.
+// nullopt if `root` is gone. Live threads from their schedstat (nanoseconds) where the
+// kernel has it, otherwise from utime + stime (clock ticks, 10 ms steps); children that
+// exited and were reaped from their parents' cutime + cstime (clock ticks), so a
+// fork-per-connection server is measured too, if coarsely: measure such one for seconds.
+// A child that has exited but is not yet reaped counts nothing until it is.
 std::optional<double> processTreeCpuUs(pid_t root);
 
 }  // namespace tlsresume::tools::bench
