@@ -2,7 +2,11 @@
 // bench_run.cpp.
 #include "tools/bench.hpp"
 
+#include <signal.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <climits>
 #include <cstdio>
 
 #include "tools/bench_peers.hpp"
@@ -34,6 +38,7 @@ struct BenchFlags {
   std::string json_file;
   std::string report_dir;
   int server_pid = 0;
+  std::string sni;
   std::string nginx = kNginxBin;
   std::string haproxy = kHaproxyBin;
 };
@@ -101,6 +106,17 @@ BenchOptions toOptions(const BenchFlags& f) {
   o.json_file = f.json_file;
   o.report_dir = f.report_dir;
   o.server_pid = f.server_pid;
+  o.sni = f.sni;
+  const bool external = std::any_of(o.targets.begin(), o.targets.end(),
+                                    [](const Target& t) { return t.kind == TargetKind::external; });
+  if (f.server_pid != 0) {
+    if (!external)
+      throw UsageError("--server-pid: only for a HOST:PORT target (self, nginx and haproxy are measured by the bench)");
+    if (::kill(f.server_pid, 0) != 0 && errno == ESRCH)
+      throw UsageError("--server-pid: no process with pid " + std::to_string(f.server_pid));
+  }
+  if (!f.sni.empty() && !external)
+    throw UsageError("--sni: only for a HOST:PORT target (the bench's own servers answer to \"localhost\")");
   o.nginx_bin = f.nginx;
   o.haproxy_bin = f.haproxy;
   return o;
@@ -122,23 +138,34 @@ CLI::App* addBenchCommand(CLI::App& app) {
       ->delimiter(',');
   cmd->add_option("--cert-type", f.cert_type, "ecdsa (P-256) | rsa (2048) | both [ecdsa]")
       ->check(CLI::IsMember({"ecdsa", "rsa", "both"}));
-  cmd->add_option("-c,--concurrency", f.concurrency, "connections in flight [8]")->check(CLI::Range(1, 1024));
-  CLI::Option* duration =
-      cmd->add_option("-d,--duration", f.duration_s, "seconds per cell [8]")->check(CLI::Range(0.1, 3600.0));
+  // CLI::Number first: "abc" is "not a number", not "not in range".
+  cmd->add_option("-c,--concurrency", f.concurrency, "connections in flight [8]")
+      ->check(CLI::Number)
+      ->check(CLI::Range(1, 1024));
+  CLI::Option* duration = cmd->add_option("-d,--duration", f.duration_s, "seconds per cell [8]")
+                              ->check(CLI::Number)
+                              ->check(CLI::Range(0.1, 3600.0));
   CLI::Option* count = cmd->add_option("-n,--count", f.count, "handshakes per cell, instead of --duration")
+                           ->check(CLI::Number)
                            ->check(CLI::Range(1, 100000000));
   duration->excludes(count);
   cmd->add_option("-r,--rounds", f.rounds,
                   "measure every cell this many times, all targets in turn each round; report the median [1]")
+      ->check(CLI::Number)
       ->check(CLI::Range(1, 100));
   cmd->add_option("--mix-no-ticket", f.mix_no_ticket, "share of clients without ticket support in 'mix' [0.3]")
+      ->check(CLI::Number)
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_flag("--pin", f.pin, "pin the server to CPU 0 and the load generator to CPU 1");
   cmd->add_flag("--floor", f.floor, "also measure OpenSSL's own handshake cost in memory and compare");
-  cmd->add_option("--json", f.json_file, "write the figures as JSON to FILE");
+  cmd->add_option("--json", f.json_file, "write the figures as JSON to FILE (- : standard output; the table goes to\n"
+                                         "standard error then)");
   cmd->add_option("--report", f.report_dir, "write DIR/index.md with SVG charts (gnuplot) and a conclusion");
-  cmd->add_option("--server-pid", f.server_pid, "pid of a HOST:PORT target's server, to measure its CPU")
-      ->check(CLI::PositiveNumber);
+  cmd->add_option("--server-pid", f.server_pid,
+                  "pid of a HOST:PORT target's server, to measure its CPU (it and its children)")
+      ->check(CLI::Number)
+      ->check(CLI::Range(1, INT_MAX).description("PID"));
+  cmd->add_option("--sni", f.sni, "server name (SNI and Host) for HOST:PORT targets [their HOST; none for an IP]");
   cmd->add_option("--nginx", f.nginx, "nginx binary [/usr/sbin/nginx]");
   cmd->add_option("--haproxy", f.haproxy, "haproxy binary [/usr/sbin/haproxy]");
   return cmd;

@@ -60,7 +60,7 @@ const Posture* postureOf(const RunResult& run, const std::string& target) {
 }
 
 std::string stekWindow(const Posture& p) {
-  if (!p.known) return "unknown";
+  if (!p.known) return "an unknown time (its key rotation cannot be seen from outside)";
   return p.stek_window ? duration(*p.stek_window) : "as long as the process runs";
 }
 
@@ -79,12 +79,14 @@ std::vector<std::pair<Key, CellsByScenario>> groups(const RunResult& run) {
   return out;
 }
 
-std::string securityOf(Scenario mode, const Posture& p) {
-  const server::Config defaults;
-  const std::string lifetime = duration(defaults.hosts.front().policy.session_lifetime);
+std::string securityOf(const CellResult& cell, const Posture& p) {
+  // A server that issued no TLS 1.2 tickets was measured resuming by session id.
+  const Scenario mode = cell.resumedByIdInstead() ? Scenario::session_id : cell.scenario;
   switch (mode) {
     case Scenario::session_id:
-      return "no ticket key; sessions sit in the server's cache, bounded by its lifetime (" + lifetime + ")";
+      return "no ticket key; sessions sit in the server's cache" +
+             (p.session_lifetime ? ", bounded by its lifetime (" + duration(*p.session_lifetime) + ")"
+                                 : std::string(" (lifetime unknown)"));
     case Scenario::stateful_ticket:
       return "no ticket key; sessions sit in the server's cache; " + p.psk_modes;
     case Scenario::ticket_tls12:
@@ -116,7 +118,7 @@ std::string revocableOf(Scenario mode, const Posture& p) {
 }  // namespace
 
 std::string seriesName(const RunResult& run, const CellResult& cell) {
-  return run.options.certs.size() > 1 ? cell.target + "/" + toString(cell.cert) : cell.target;
+  return run.options.certs.size() > 1 ? cell.target + "/" + cell.certName() : cell.target;
 }
 
 std::vector<TradeOff> tradeOffs(const RunResult& run) {
@@ -139,11 +141,13 @@ std::vector<TradeOff> tradeOffs(const RunResult& run) {
       TradeOff t;
       t.target = key.first;
       t.cert = key.second;
+      t.cert_name = m->certName();
       t.mode = mode;
+      t.by_id_instead = m->resumedByIdInstead();
       t.baseline =
           mode == Scenario::session_id || mode == Scenario::ticket_tls12 ? Scenario::full_tls12 : Scenario::full_tls13;
       t.resumed_ratio = m->resumed_ratio.value_or(0);
-      t.security = securityOf(mode, p);
+      t.security = securityOf(*m, p);
       t.revocable = revocableOf(mode, p);
       t.cpu_us = m->server_cpu_us_per_handshake;
       const CellResult* b = cell(t.baseline);
@@ -153,11 +157,14 @@ std::vector<TradeOff> tradeOffs(const RunResult& run) {
         t.baseline_cpu_us = share * *b12->server_cpu_us_per_handshake + (1 - share) * *b->server_cpu_us_per_handshake;
       else if (mode != Scenario::mix && b)
         t.baseline_cpu_us = b->server_cpu_us_per_handshake;
-      if (t.cpu_us && t.baseline_cpu_us && *t.cpu_us > 0) {
-        t.speedup = *t.baseline_cpu_us / *t.cpu_us;
-      } else if (b && b->handshakes_per_sec > 0 && m->handshakes_per_sec > 0) {
-        t.speedup = m->handshakes_per_sec / b->handshakes_per_sec;
-        t.by_throughput = true;
+      // A mode that mostly did not resume measured full handshakes: no speed-up to claim.
+      if (t.resumed_ratio >= kResumedEnough) {
+        if (t.cpu_us && t.baseline_cpu_us && *t.cpu_us > 0) {
+          t.speedup = *t.baseline_cpu_us / *t.cpu_us;
+        } else if (b && b->handshakes_per_sec > 0 && m->handshakes_per_sec > 0) {
+          t.speedup = m->handshakes_per_sec / b->handshakes_per_sec;
+          t.by_throughput = true;
+        }
       }
       out.push_back(t);
     }
@@ -171,8 +178,7 @@ std::vector<std::string> conclusions(const RunResult& run) {
   // A mode that mostly did not resume measured full handshakes: no speed-up to speak of.
   auto find = [&](const std::string& target, CertType cert, Scenario mode) -> const TradeOff* {
     for (const auto& t : trades)
-      if (t.target == target && t.cert == cert && t.mode == mode && t.speedup && t.resumed_ratio >= kResumedEnough)
-        return &t;
+      if (t.target == target && t.cert == cert && t.mode == mode && t.speedup && !t.by_id_instead) return &t;
     return nullptr;
   };
   auto byCpu = [&](const std::string& target, CertType cert, Scenario mode) -> const TradeOff* {
@@ -181,7 +187,8 @@ std::vector<std::string> conclusions(const RunResult& run) {
   };
   for (const auto& [key, cells] : groups(run)) {
     const auto& [target, cert] = key;
-    const std::string who = target + " (" + toString(cert) + ")";
+    const std::string cert_name = cells.begin()->second->certName();
+    const std::string who = target + " (" + cert_name + ")";
     const Posture* posture = postureOf(run, target);
 
     // 1. The verdict: what resumption saves per protocol, and whether stateless tickets
@@ -221,8 +228,10 @@ std::vector<std::string> conclusions(const RunResult& run) {
 
     // 2. The figures behind it, every mode.
     std::string line;
+    bool any_cpu = false;
     for (const auto& t : trades) {
-      if (t.target != target || t.cert != cert || !t.speedup || t.resumed_ratio < kResumedEnough) continue;
+      if (t.target != target || t.cert != cert || !t.speedup || t.by_id_instead) continue;
+      any_cpu = any_cpu || !t.by_throughput;
       line += line.empty() ? "" : "; ";
       line += std::string(toString(t.mode)) + " ";
       if (t.by_throughput)
@@ -231,10 +240,14 @@ std::vector<std::string> conclusions(const RunResult& run) {
         line +=
             us(*t.cpu_us) + " vs " + us(*t.baseline_cpu_us) + " (" + times(*t.speedup) + ", " + saved(*t.speedup) + ")";
     }
-    if (!line.empty()) out.push_back(who + ", server CPU per handshake, resumed vs full: " + line + ".");
+    if (!line.empty())
+      out.push_back(who + (any_cpu ? ", server CPU per handshake, resumed vs full: "
+                                   : ", resumed vs full by handshakes per second (the server's CPU was not measured; "
+                                     "--server-pid gives it): ") +
+                    line + ".");
 
     // 3. ECDSA and TLS 1.3: the skipped signature is cheap, the key exchange stays.
-    if (t13 && cert == CertType::ecdsa) {
+    if (t13 && cert_name == "ecdsa") {
       std::string s = *t13->speedup < kLittleSpeedup
                           ? "With ECDSA, TLS 1.3 resumption (psk_dhe_ke) saves little on " + target + ": " +
                                 us(*t13->cpu_us) + " against " + us(*t13->baseline_cpu_us) +
@@ -250,7 +263,11 @@ std::vector<std::string> conclusions(const RunResult& run) {
       out.push_back(s);
     }
 
-    // 4. Modes that did not resume: a figure, reported, not a failure.
+    // 4. Modes that did not resume, or not the way the scenario asks: figures, reported.
+    for (const auto& [scenario, c] : cells)
+      if (c->resumedByIdInstead())
+        out.push_back(who + " " + toString(scenario) + ": the server issued no TLS 1.2 tickets, so these clients " +
+                      "resumed by session id; the cell measures session-id resumption, not tickets.");
     for (const auto& [scenario, c] : cells)
       if (resumes(scenario) && c->resumed_ratio && *c->resumed_ratio < 0.99)
         out.push_back(who + " " + toString(scenario) + ": only " + formatNumber(100 * *c->resumed_ratio, 1) +
@@ -279,7 +296,7 @@ std::vector<std::string> conclusions(const RunResult& run) {
   for (const auto& c : run.cells) {
     if (c.target != "self" || !c.floor_us || !c.server_cpu_us_per_handshake || *c.floor_us <= 0) continue;
     if (c.scenario != Scenario::full_tls13 && c.scenario != Scenario::ticket_tls13) continue;
-    out.push_back(std::string("Floor (") + toString(c.cert) + ", " + toString(c.scenario) + "): our server spends " +
+ out.push_back(std::string("Floor (") + c.certName() + ", " + toString(c.scenario) + "): our server spends " +
                   us(*c.server_cpu_us_per_handshake) + " per handshake, OpenSSL alone in memory " + us(*c.floor_us) +
                   " (" + formatNumber(*c.server_cpu_us_per_handshake / *c.floor_us, 1) +
                   "×); the difference is TCP, the kernel, the event loop and the HTTP exchange.");
@@ -293,6 +310,7 @@ std::vector<std::string> conclusions(const RunResult& run) {
     std::string line;
     for (const auto& p : run.cells) {
       if (p.target != peer || p.cert != cert || !p.measured() || !p.server_cpu_us_per_handshake) continue;
+      if (!p.server_key.empty() && p.server_key != toString(cert)) continue;  // not the certificate we served
       const auto self = std::find_if(run.cells.begin(), run.cells.end(), [&](const CellResult& c) {
         return c.target == "self" && c.cert == cert && c.scenario == p.scenario && c.measured() &&
                c.server_cpu_us_per_handshake;

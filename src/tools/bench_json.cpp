@@ -2,13 +2,16 @@
 // unless marked optional; absent measurements are null, never zero.
 //   version: 1
 //   machine: {nproc, openssl, kernel, cpu_model}
-//   settings: {targets[], scenarios[], certs[], concurrency, duration_s, count|null,
+//   settings: {targets[], scenarios[], certs[], concurrency, duration_s|null (with count),
+//              count|null,
 //              rounds, mix_no_ticket, pinned}
-//   cells[]: {target, scenario, cert, protocol, handshakes, handshakes_per_sec,
+//   cells[]: {target, scenario, cert (as the client saw it: "ecdsa", "rsa", "rsa-4096", ...),
+//             protocol, handshakes, handshakes_per_sec|null,
 //             latency_us: {p50, p90, p99}|null, server_cpu_us_per_handshake|null (median of
 //             rounds), server_cpu_us_rounds? [each round's],
-//             bytes_client_to_server, bytes_server_to_client, ticket_bytes,
-//             resumed_ratio|null, errors, seconds, floor_server_cpu_us|null,
+//             bytes_client_to_server|null, bytes_server_to_client|null, ticket_bytes|null (no
+//             ticket held), resumed_ratio|null, resumed_by_ticket (count; TLS 1.2 resumptions
+//             without one were by session id), errors, seconds, floor_server_cpu_us|null,
 //             server_says? {kind: count}, skipped_reason?, error?, first_error?}
 //   floor[]: {cert, scenario, handshakes, server_us_per_handshake,
 //             client_us_per_handshake, resumed_ratio}
@@ -50,10 +53,13 @@ std::string cellJson(const CellResult& c) {
   std::string o = "{";
   o += "\"target\":" + jsonString(c.target);
   o += ",\"scenario\":" + jsonString(toString(c.scenario));
-  o += ",\"cert\":" + jsonString(toString(c.cert));
+  o += ",\"cert\":" + jsonString(c.certName());
   o += ",\"protocol\":" + jsonString(c.protocol);
   o += ",\"handshakes\":" + std::to_string(c.handshakes);
-  o += ",\"handshakes_per_sec\":" + num(c.handshakes_per_sec);
+  // A skipped or failed cell measured nothing: null, not a zero that reads as a figure.
+  const bool figures = c.measured() && c.handshakes > 0;
+  const auto figure = [&](double v) { return figures ? num(v) : std::string("null"); };
+  o += ",\"handshakes_per_sec\":" + figure(c.handshakes_per_sec);
   o += ",\"latency_us\":";
   o += c.latency_us ? "{\"p50\":" + num(c.latency_us->p50) + ",\"p90\":" + num(c.latency_us->p90) +
                           ",\"p99\":" + num(c.latency_us->p99) + "}"
@@ -65,10 +71,11 @@ std::string cellJson(const CellResult& c) {
       o += (i ? "," : "") + num(c.server_cpu_us_rounds[i]);
     o += ']';
   }
-  o += ",\"bytes_client_to_server\":" + num(c.bytes_client_to_server);
-  o += ",\"bytes_server_to_client\":" + num(c.bytes_server_to_client);
-  o += ",\"ticket_bytes\":" + num(c.ticket_bytes);
+  o += ",\"bytes_client_to_server\":" + figure(c.bytes_client_to_server);
+  o += ",\"bytes_server_to_client\":" + figure(c.bytes_server_to_client);
+  o += ",\"ticket_bytes\":" + (c.ticket_bytes > 0 ? figure(c.ticket_bytes) : std::string("null"));
   o += ",\"resumed_ratio\":" + num(c.resumed_ratio);
+  o += ",\"resumed_by_ticket\":" + std::to_string(c.resumed_by_ticket);
   o += ",\"errors\":" + std::to_string(c.errors);
   o += ",\"seconds\":" + num(c.seconds);
   o += ",\"floor_server_cpu_us\":" + num(c.floor_us);
@@ -108,7 +115,7 @@ std::string toJson(const RunResult& run) {
   out += ",\"scenarios\":" + array(o.scenarios, [](Scenario s) { return jsonString(toString(s)); });
   out += ",\"certs\":" + array(o.certs, [](CertType c) { return jsonString(toString(c)); });
   out += ",\"concurrency\":" + std::to_string(o.concurrency);
-  out += ",\"duration_s\":" + num(o.duration.count());
+  out += ",\"duration_s\":" + (o.count ? std::string("null") : num(o.duration.count()));
   out += ",\"count\":" + (o.count ? std::to_string(o.count) : std::string("null"));
   out += ",\"rounds\":" + std::to_string(o.rounds);
   out += ",\"mix_no_ticket\":" + num(o.mix_no_ticket);

@@ -1,7 +1,10 @@
 #include "tools/bench_load.hpp"
 
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <netinet/tcp.h>
+#include <openssl/core_names.h>
+#include <openssl/x509.h>
 #include <openssl/err.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -22,7 +25,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr std::string_view kRequest = "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
 // Enough for the status line and the built-in responder's body; the rest is read and dropped.
 constexpr std::size_t kMaxResponseKept = 4096;
 // A target that fails this many connections in a row, with none succeeding since, is
@@ -62,6 +64,7 @@ struct Slot {
   Clock::time_point started, deadline;
   int profile = 0;
   bool warmup = false;
+  bool offered_ticket = false;    // the session offered carries a ticket
   std::vector<int> warmups_left;  // profiles still to warm up on this slot
   ossl::SessionPtr sessions[2];   // latest session per profile
   WireCounter wire;
@@ -72,7 +75,11 @@ struct Slot {
 
 class Generator {
  public:
-  Generator(const LoadSpec& spec, const std::atomic<bool>& stop) : spec_(spec), stop_(stop), slots_(spec.concurrency) {
+  Generator(const LoadSpec& spec, const std::atomic<bool>& stop)
+      : spec_(spec),
+        stop_(stop),
+        request_("GET / HTTP/1.1\r\nHost: " + spec.host + "\r\nConnection: close\r\n\r\n"),
+        slots_(spec.concurrency) {
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
     if (epfd_ < 0) throw BenchError("epoll_create1: " + errnoText(errno));
     profiles_[0] = spec.clients.primary;
@@ -208,11 +215,14 @@ class Generator {
   void startTls(Slot& s) {
     s.ssl.reset(SSL_new(ctx_[s.profile].get()));
     if (!s.ssl || SSL_set_fd(s.ssl.get(), s.fd) != 1) return finish(s, "SSL_new: " + ossl::lastError());
-    SSL_set_tlsext_host_name(s.ssl.get(), spec_.sni.c_str());
+    if (!spec_.sni.empty()) SSL_set_tlsext_host_name(s.ssl.get(), spec_.sni.c_str());
     SSL_set_msg_callback(s.ssl.get(), &WireCounter::callback);
     SSL_set_msg_callback_arg(s.ssl.get(), &s.wire);
-    if (!s.warmup && profiles_[s.profile].resume && s.sessions[s.profile])
+    s.offered_ticket = false;
+    if (!s.warmup && profiles_[s.profile].resume && s.sessions[s.profile]) {
       SSL_set_session(s.ssl.get(), s.sessions[s.profile].get());
+      s.offered_ticket = SSL_SESSION_has_ticket(s.sessions[s.profile].get()) == 1;
+    }
     SSL_set_connect_state(s.ssl.get());
     s.phase = Phase::handshaking;
     step(s);
@@ -231,10 +241,10 @@ class Generator {
           continue;
         }
       } else if (s.phase == Phase::writing) {
-        r = SSL_write(ssl, kRequest.data() + s.sent, static_cast<int>(kRequest.size() - s.sent));
+        r = SSL_write(ssl, request_.data() + s.sent, static_cast<int>(request_.size() - s.sent));
         if (r > 0) {
           s.sent += static_cast<std::size_t>(r);
-          if (s.sent == kRequest.size()) s.phase = Phase::reading;
+          if (s.sent == request_.size()) s.phase = Phase::reading;
           continue;
         }
       } else {
@@ -259,12 +269,20 @@ class Generator {
   }
 
   void onHandshake(Slot& s) {
+    if (result_.server_key.empty()) result_.server_key = describeServerKey(s.ssl.get());
     if (s.warmup) return;
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - s.started).count();
     result_.latencies_us.push_back(static_cast<std::uint32_t>(std::min<long long>(us, UINT32_MAX)));
     ++result_.handshakes;
-    if (SSL_session_reused(s.ssl.get())) ++result_.resumed;
-    ++result_.versions[SSL_version(s.ssl.get())];
+    const int version = SSL_version(s.ssl.get());
+    if (SSL_session_reused(s.ssl.get())) {
+      ++result_.resumed;
+      // TLS 1.3 resumes only from tickets (stateless or stateful); TLS 1.2 from a ticket
+      // if the offered session held one, else by session id, which a server that issues
+      // no tickets answers just as well: a "ticket" cell must show which one it measured.
+      if (version == TLS1_3_VERSION || s.offered_ticket) ++result_.resumed_by_ticket;
+    }
+    ++result_.versions[version];
   }
 
   // Ends a connection: `error` empty means it completed with a response.
@@ -336,6 +354,7 @@ class Generator {
 
   const LoadSpec& spec_;
   const std::atomic<bool>& stop_;
+  const std::string request_;
   int epfd_ = -1;
   ClientProfile profiles_[2];
   ossl::SslCtxPtr ctx_[2];
@@ -391,6 +410,46 @@ LoadResult runLoad(const LoadSpec& spec, const std::atomic<bool>& stop) {
   if (spec.concurrency == 0) throw BenchError("concurrency must be at least 1");
   Generator g(spec, stop);
   return g.run();
+}
+
+std::string describeServerKey(SSL* ssl) {
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  EVP_PKEY* key = cert ? X509_get0_pubkey(cert) : nullptr;
+  if (!key) return "none";
+  const int bits = EVP_PKEY_get_bits(key);
+  if (EVP_PKEY_is_a(key, "RSA")) return bits == 2048 ? "rsa" : "rsa-" + std::to_string(bits);
+  if (EVP_PKEY_is_a(key, "EC")) {
+    char group[64] = {};
+    std::size_t len = 0;
+    if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &len) != 1)
+      return "ec";
+    return std::string_view(group) == "prime256v1" ? "ecdsa" : "ec-" + std::string(group);
+  }
+  const char* name = EVP_PKEY_get0_type_name(key);
+  std::string out = name ? name : "unknown";
+  for (char& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return out;
+}
+
+void addressTarget(LoadSpec& spec, const server::Endpoint& endpoint, const std::string& sni) {
+  const std::string& host = endpoint.host;
+  in6_addr v6{};
+  in_addr v4{};
+  const bool v6_literal = inet_pton(AF_INET6, host.c_str(), &v6) == 1;
+  const bool literal = v6_literal || inet_pton(AF_INET, host.c_str(), &v4) == 1;
+  spec.sni = !sni.empty() ? sni : literal ? std::string() : host;
+  // The Host header names the same site as the SNI, as a browser's would.
+  // Built by appends: GCC 12 warns (-Wrestrict, a known false positive) on "[" + host + "]".
+  std::string name;
+  if (!sni.empty()) {
+    name = sni;
+  } else if (v6_literal) {
+    name.append("[").append(host).append("]");
+  } else {
+    name = host;
+  }
+  if (endpoint.port != 443) name.append(":").append(std::to_string(endpoint.port));
+  spec.host = std::move(name);
 }
 
 Percentiles percentiles(std::vector<std::uint32_t> v) {

@@ -41,7 +41,8 @@ ossl::SslCtxPtr makeClientContext(const ClientProfile& p);
 struct LoadSpec {
   server::SocketAddress address;
   std::string target_name;  // for messages: "target 127.0.0.1:1: connection refused"
-  std::string sni = "localhost";
+  std::string sni = "localhost";   // server name sent in the ClientHello; empty: none
+  std::string host = "localhost";  // the request's Host header
   ScenarioClients clients;
   unsigned concurrency = 8;
   std::chrono::duration<double> duration{3};
@@ -56,6 +57,7 @@ struct LoadSpec {
 struct LoadResult {
   std::uint64_t handshakes = 0;  // measured handshakes that completed
   std::uint64_t resumed = 0;     // ... of which SSL_session_reused() said yes
+  std::uint64_t resumed_by_ticket = 0;  // ... of which from a ticket (every TLS 1.3 resumption)
   std::uint64_t completed = 0;   // connections that finished with a response
   std::uint64_t errors = 0;
   std::string first_error;
@@ -65,7 +67,16 @@ struct LoadResult {
   std::uint64_t ticket_bytes = 0, tickets = 0;  // sum of ticket lengths, connections with a ticket
   std::map<int, std::uint64_t> versions;        // negotiated protocol -> handshakes
   std::map<std::string, std::uint64_t> server_says;
+  std::string server_key;  // the certificate's key as the client saw it: "ecdsa", "rsa", "rsa-4096", ...
 };
+
+// "ecdsa" (P-256), "rsa" (2048 bits), the names --cert-type uses, or a description of any
+// other key ("rsa-4096", "ec-secp384r1", "ed25519").
+std::string describeServerKey(SSL* ssl);
+
+// SNI and Host header for a HOST:PORT target: its host name (no SNI for an IP address,
+// which RFC 6066 does not allow there) unless `sni` names one.
+void addressTarget(LoadSpec& spec, const server::Endpoint& endpoint, const std::string& sni);
 
 // Runs warm-up (one full handshake per slot and profile, not counted) then the measured
 // phase. Throws BenchError when no warm-up connection succeeds (unreachable target, not

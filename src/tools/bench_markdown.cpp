@@ -1,5 +1,7 @@
 // The Markdown report: conclusion first, then speed against security, the charts, every
 // figure, the floor, and how it was measured.
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -45,7 +47,8 @@ void tradeOffTable(std::ostream& md, const RunResult& run) {
      << "| server | cert | resumption | CPU µs/hs | full µs/hs | speed-up | resumed | security cost | revocable |\n"
      << "|---|---|---|--:|--:|--:|--:|---|---|\n";
   for (const auto& t : trades) {
-    md << "| " << cell(t.target) << " | " << toString(t.cert) << " | " << toString(t.mode) << " | " << opt(t.cpu_us, 0)
+    md << "| " << cell(t.target) << " | " << t.cert_name << " | " << toString(t.mode)
+       << (t.by_id_instead ? " (resumed by session id)" : "") << " | " << opt(t.cpu_us, 0)
        << " | " << opt(t.baseline_cpu_us, 0) << " | "
        << (t.speedup ? formatNumber(*t.speedup, 2) + "×" + (t.by_throughput ? " (hs/s)" : "") : "–") << " | "
        << formatNumber(100 * t.resumed_ratio, 1) << "% | " << cell(t.security) << " | " << t.revocable << " |\n";
@@ -61,7 +64,7 @@ void figures(std::ostream& md, const RunResult& run) {
      << (with_floor ? " floor µs |" : "") << " note |\n|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
      << (with_floor ? "--:|" : "") << "---|\n";
   for (const auto& c : run.cells) {
-    md << "| " << cell(c.target) << " | " << toString(c.cert) << " | " << toString(c.scenario) << " | ";
+ md << "| " << cell(c.target) << " | " << c.certName() << " | " << toString(c.scenario) << " | ";
     if (!c.measured()) {
       md << "– | – | – | – | – | – | – | – | – | – |" << (with_floor ? " – |" : "") << " "
          << cell(c.skipped_reason.empty() ? "error: " + c.error : "skipped: " + c.skipped_reason) << " |\n";
@@ -72,7 +75,7 @@ void figures(std::ostream& md, const RunResult& run) {
                               formatNumber(c.latency_us->p99, 0)
                         : std::string("– | – | –"))
        << " | " << opt(c.server_cpu_us_per_handshake, 0) << " | " << formatNumber(c.bytes_client_to_server, 0) << " | "
-       << formatNumber(c.bytes_server_to_client, 0) << " | " << formatNumber(c.ticket_bytes, 0) << " | "
+       << formatNumber(c.bytes_server_to_client, 0) << " | " << (c.ticket_bytes > 0 ? formatNumber(c.ticket_bytes, 0) : "–") << " | "
        << (c.resumed_ratio ? formatNumber(100 * *c.resumed_ratio, 1) + "%" : "–") << " |"
        << (with_floor ? " " + opt(c.floor_us, 0) + " |" : "") << " ";
     std::string note;
@@ -153,9 +156,13 @@ ReportFiles writeReport(const RunResult& run, const std::string& dir) {
   figures(md, run);
   method(md);
   md << "\nMachine-readable figures: [bench.json](bench.json).\n";
-  if (!md) throw BenchError("cannot write " + files.index);
+  // Checked after the close: a full disk shows when the buffer is flushed.
+  md.close();
+  if (md.fail()) throw BenchError("cannot write " + files.index + ": " + std::strerror(errno));
   std::ofstream json(dir + "/bench.json", std::ios::trunc);
   json << toJson(run);
+  json.close();
+  if (json.fail()) throw BenchError("cannot write " + dir + "/bench.json: " + std::strerror(errno));
   return files;
 }
 

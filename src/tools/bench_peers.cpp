@@ -6,7 +6,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <tuple>
 #include <initializer_list>
 #include <thread>
 
@@ -22,6 +26,10 @@ constexpr const char* kTls12Ciphers =
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 constexpr const char* kGroups = "X25519:P-256:P-384";
 constexpr int kLaunchAttempts = 3;
+// The first nginx that rotates its own ticket keys (with a shared session cache).
+constexpr int kNginxRotates[3] = {1, 23, 2};
+// Session lifetime of the peers' generated configs, as ours by default (server::Config).
+constexpr std::chrono::seconds kPeerSessionLifetime{3600};
 constexpr auto kStartTimeout = std::chrono::seconds(15);
 
 std::uint16_t freePort() {
@@ -110,6 +118,10 @@ std::string ServerLauncher::unavailableReason(const Target& t) const {
 std::string ServerLauncher::scenarioSkipReason(const Target& t, Scenario s) {
   if (s == Scenario::stateful_ticket && (t.kind == TargetKind::nginx || t.kind == TargetKind::haproxy))
     return t.name + " has no distinct TLS 1.3 stateful-ticket mode";
+  // Its TLS 1.3 tickets look the same to a client whether the server keeps state or not:
+  // only a server we configure ourselves is known to issue stateful ones.
+  if (s == Scenario::stateful_ticket && t.kind == TargetKind::external)
+    return "whether a HOST:PORT target's TLS 1.3 tickets are stateful cannot be seen from the client";
   return {};
 }
 
@@ -240,7 +252,7 @@ std::unique_ptr<RunningServer> ServerLauncher::startNginx(const CertMaterial& ce
         "    ssl_prefer_server_ciphers on;",
         std::string("    ssl_ecdh_curve ") + kGroups + ";",
         "    ssl_session_cache shared:bench:16m;",
-        "    ssl_session_timeout 1h;",
+        "    ssl_session_timeout " + std::to_string(kPeerSessionLifetime.count()) + "s;",
         "    ssl_session_tickets on;",
         "    location / { default_type text/plain; return 200 \"ok\\n\"; }",
         "  }",
@@ -271,7 +283,7 @@ std::unique_ptr<RunningServer> ServerLauncher::startHaproxy(const CertMaterial& 
         "  nbthread 1",
         "  maxconn 8192",
         "  tune.ssl.cachesize 100000",
-        "  tune.ssl.lifetime 3600",
+        "  tune.ssl.lifetime " + std::to_string(kPeerSessionLifetime.count()),
         std::string("  ssl-default-bind-ciphers ") + kTls12Ciphers,
         "  ssl-default-bind-options ssl-min-ver TLSv1.2",
         "defaults",
@@ -296,6 +308,25 @@ std::unique_ptr<RunningServer> ServerLauncher::startHaproxy(const CertMaterial& 
   return server;
 }
 
+std::string ServerLauncher::nginxVersion() {
+  if (!executable(options_.nginx_bin)) return {};
+  SpawnSpec spec;
+  spec.argv = {options_.nginx_bin, "-v"};
+  spec.log_path = dir_.path() + "/nginx-version.log";
+  try {
+    ChildProcess p = ChildProcess::spawn(spec);
+    if (!p.wait(std::chrono::seconds(5))) return {};
+  } catch (const BenchError&) {
+    return {};
+  }
+  std::ifstream in(spec.log_path);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto at = text.find("nginx/");  // "nginx version: nginx/1.22.1"
+  if (at == std::string::npos) return {};
+  const auto end = text.find_first_not_of("0123456789.", at + 6);
+  return text.substr(at + 6, end == std::string::npos ? std::string::npos : end - (at + 6));
+}
+
 Posture ServerLauncher::posture(const Target& t) {
   Posture p;
   p.target = t.name;
@@ -305,6 +336,7 @@ Posture ServerLauncher::posture(const Target& t) {
     const server::Config defaults;
     const auto& policy = defaults.hosts.front().policy;
     p.tls12_tickets = policy.tls12_tickets;
+    p.session_lifetime = policy.session_lifetime;
     // A key encrypts for one rotation period, then only decrypts until the last ticket it
     // sealed expires (session_lifetime).
     p.stek_window = defaults.ticket_key_rotation + policy.session_lifetime;
@@ -314,8 +346,20 @@ Posture ServerLauncher::posture(const Target& t) {
     p.sessions_revocable = true;
   } else if (t.kind == TargetKind::nginx || t.kind == TargetKind::haproxy) {
     // Without ssl_session_ticket_key / tls-ticket-keys both use keys OpenSSL makes at
-    // start and keeps until the process restarts.
-    p.rotation = "never (random keys made at start, kept until restart)";
+    // start and keeps until the process restarts; nginx 1.23.2 and later instead rotate
+    // keys kept in the shared session cache (our config has one), each encrypting for
+    // ssl_session_timeout (nginx CHANGES 1.23.2).
+    const std::string version = t.kind == TargetKind::nginx ? nginxVersion() : std::string();
+    int major = 0, minor = 0, patch = 0;
+    std::sscanf(version.c_str(), "%d.%d.%d", &major, &minor, &patch);
+    if (std::tie(major, minor, patch) >= std::tie(kNginxRotates[0], kNginxRotates[1], kNginxRotates[2])) {
+      p.rotation = "every " + std::to_string(kPeerSessionLifetime.count() / 60) + " min by nginx " + version +
+                   " itself (ssl_session_timeout; keys in the shared session cache)";
+      p.stek_window = 2 * kPeerSessionLifetime;
+    } else {
+      p.rotation = "never (random keys made at start, kept until restart)";
+    }
+    p.session_lifetime = kPeerSessionLifetime;  // ssl_session_timeout / tune.ssl.lifetime in their configs
     p.tickets_revocable = false;
     // Their session caches evict and expire entries, but have no way to forget one on demand.
     p.sessions_revocable = false;

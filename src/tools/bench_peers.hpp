@@ -44,8 +44,9 @@ class ServerLauncher {
   // our server for tls13_tickets = "stateful". Throws BenchError with the server's own
   // words when it does not come up.
   std::unique_ptr<RunningServer> start(const Target& target, const CertMaterial& cert, bool stateful);
-  // The security posture of the configuration we give `target`.
-  static Posture posture(const Target& target);
+  // The security posture of the configuration we give `target` (for nginx, of the
+  // version --nginx names: 1.23.2 and later rotate their own ticket keys).
+  Posture posture(const Target& target);
 
  private:
   std::unique_ptr<RunningServer> startSelf(const CertMaterial& cert, bool stateful);
@@ -55,6 +56,8 @@ class ServerLauncher {
   std::unique_ptr<RunningServer> launch(const std::string& what,
                                         const std::function<SpawnSpec(std::uint16_t port)>& make);
   std::string peerFiles(const CertMaterial& cert, bool combined);
+  // "1.22.1" from `nginx -v`, or empty when it cannot say.
+  std::string nginxVersion();
 
   const BenchOptions& options_;
   const TempDir& dir_;

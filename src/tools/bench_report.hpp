@@ -21,10 +21,12 @@ std::string toJson(const RunResult& run);
 struct TradeOff {
   std::string target;
   CertType cert = CertType::ecdsa;
+  std::string cert_name;  // as the client saw it (CellResult::certName)
   Scenario mode = Scenario::ticket_tls13;
+  bool by_id_instead = false;  // a TLS 1.2 ticket cell that resumed by session id
   Scenario baseline = Scenario::full_tls13;
   std::optional<double> cpu_us, baseline_cpu_us;  // server CPU per handshake
-  std::optional<double> speedup;                  // baseline / mode, CPU (or throughput)
+  std::optional<double> speedup;                  // baseline / mode, CPU (or throughput); absent if it mostly did not resume
   bool by_throughput = false;                     // no CPU figure: handshakes/s ratio instead
   double resumed_ratio = 0;
   std::string security;   // what this mode costs in security, one line

@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -44,6 +45,29 @@ std::string outputProblem(const std::string& path, bool is_dir) {
 }
 
 constexpr auto kFloorPerScenario = std::chrono::milliseconds(400);
+// More than 1 connection in 10 failing makes a cell's figures a measurement of failures.
+constexpr std::pair<std::uint64_t, std::uint64_t> kMaxErrorShare{1, 10};
+// Descriptors the bench needs besides one per connection in flight: epoll, pipes to the
+// servers it starts, their logs, /proc reads.
+constexpr rlim_t kSpareDescriptors = 64;
+
+// Each connection in flight is a socket: check the open-files limit before the first cell
+// instead of reporting "too many open files" on every connection. The soft limit is
+// raised as far as the hard one allows.
+std::string descriptorProblem(unsigned concurrency) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return {};
+  const rlim_t need = concurrency + kSpareDescriptors;
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < need) {
+    lim.rlim_cur = lim.rlim_max == RLIM_INFINITY ? need : std::min(need, lim.rlim_max);
+    setrlimit(RLIMIT_NOFILE, &lim);
+    getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < need)
+    return "--concurrency " + std::to_string(concurrency) + " needs about " + std::to_string(need) +
+           " open files; the limit here is " + std::to_string(lim.rlim_cur) + " (ulimit -n)";
+  return {};
+}
 
 Machine describeMachine() {
   Machine m;
@@ -65,7 +89,7 @@ Machine describeMachine() {
 // Fails fast, before minutes of other cells, when a HOST:PORT target does not accept.
 std::string unreachable(const Target& t) {
   try {
-    const server::SocketAddress a = server::resolve(t.endpoint, "target " + t.name);
+    const server::SocketAddress a = server::resolve(t.endpoint, "target");  // "target HOST:PORT: cannot resolve ..."
     const int fd = ::socket(a.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return "target " + t.name + ": socket: " + std::strerror(errno);
     int err = 0;
@@ -91,7 +115,13 @@ std::string unreachable(const Target& t) {
   }
 }
 
-std::string cellLabel(const CellResult& c) { return c.target + " " + toString(c.cert) + " " + toString(c.scenario); }
+std::string cellLabel(const CellResult& c) { return c.target + " " + c.certName() + " " + toString(c.scenario); }
+
+// Before it is measured, a HOST:PORT target's certificate is not known: no label for it.
+std::string cellLabel(const CellResult& c, const Target& t) {
+  if (t.kind == TargetKind::external && c.server_key.empty()) return c.target + " " + toString(c.scenario);
+  return cellLabel(c);
+}
 
 std::string fixed(double v, int decimals) {
   char buf[64];
@@ -120,7 +150,12 @@ class Runner {
         return 1;
       }
     }
-    for (const auto& [path, is_dir] : {std::pair{options_.json_file, false}, std::pair{options_.report_dir, true}})
+    if (std::string why = descriptorProblem(options_.concurrency); !why.empty()) {
+      std::fprintf(stderr, "tlsresume bench: %s\n", why.c_str());
+      return 1;
+    }
+    for (const auto& [path, is_dir] : {std::pair{jsonToStdout() ? std::string() : options_.json_file, false},
+                                       std::pair{options_.report_dir, true}})
       if (std::string why = outputProblem(path, is_dir); !why.empty()) {
         std::fprintf(stderr, "tlsresume bench: %s\n", why.c_str());
         return 1;
@@ -131,7 +166,7 @@ class Runner {
     for (std::size_t c = 0; c < options_.certs.size() && !interrupted(); ++c) {
       const CertMaterial& material = certificate(options_.certs[c]);
       if (c == 0)
-        for (const auto& target : options_.targets) result_.postures.push_back(ServerLauncher::posture(target));
+        for (const auto& target : options_.targets) result_.postures.push_back(launcher_.posture(target));
       // Scenario by scenario, every target in turn: the cells that are compared with each
       // other run seconds apart, not minutes, so drift on a shared machine (frequency,
       // noisy neighbours) moves them together and their ratios hold. Rounds repeat that
@@ -142,7 +177,7 @@ class Runner {
           for (std::size_t t = 0; t < options_.targets.size() && !interrupted(); ++t) {
             const std::size_t at = cellIndex(c, t, s);
             CellResult cell = result_.cells[at];  // target, cert and scenario; no figures yet
-            runTargetCell(options_.targets[t], servers[t], material, cell, progress);
+            runTargetCell(options_.targets[t], servers[t], material, c == 0, cell, progress);
             rounds[at].push_back(std::move(cell));
           }
           if (options_.floor && !interrupted()) runFloor(options_.certs[c], options_.scenarios[s], progress);
@@ -153,7 +188,9 @@ class Runner {
     result_.floor = mergeFloorRounds(std::move(result_.floor));
     for (auto& cell : result_.cells)
       for (const auto& f : result_.floor)
-        if (cell.measured() && f.cert == cell.cert && f.scenario == cell.scenario) cell.floor_us = f.server_us;
+        if (cell.measured() && f.cert == cell.cert && f.scenario == cell.scenario &&
+            (cell.server_key.empty() || cell.server_key == toString(f.cert)))
+          cell.floor_us = f.server_us;
     result_.options = options_;
     result_.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return finish();
@@ -236,7 +273,7 @@ class Runner {
     const auto cpu = [&](std::size_t i) { return rounds[i].server_cpu_us_per_handshake.value_or(0); };
     std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return cpu(a) < cpu(b); });
     CellResult merged = rounds[order[(order.size() - 1) / 2]];
-    merged.handshakes = merged.resumed = merged.errors = 0;
+    merged.handshakes = merged.resumed = merged.resumed_by_ticket = merged.errors = 0;
     merged.seconds = 0;
     merged.server_says.clear();
     merged.server_cpu_us_rounds.clear();
@@ -244,6 +281,7 @@ class Runner {
     for (const auto& r : rounds) {
       merged.handshakes += r.handshakes;
       merged.resumed += r.resumed;
+      merged.resumed_by_ticket += r.resumed_by_ticket;
       merged.errors += r.errors;
       merged.seconds += r.seconds;  // handshakes / seconds: the mean rate over all rounds
       rates.push_back(r.handshakes_per_sec);
@@ -264,13 +302,15 @@ class Runner {
     return merged;
   }
 
-  void runTargetCell(const Target& target, TargetServer& shared, const CertMaterial& cert, CellResult& cell,
-                     Progress& progress) {
+  void runTargetCell(const Target& target, TargetServer& shared, const CertMaterial& cert, bool first_cert,
+                     CellResult& cell, Progress& progress) {
     const std::string unavailable = launcher_.unavailableReason(target);
     std::string skip = unavailable.empty() ? ServerLauncher::scenarioSkipReason(target, cell.scenario) : unavailable;
+    if (skip.empty() && target.kind == TargetKind::external && !first_cert)
+      skip = "a HOST:PORT target presents its own certificate: measured once";
     if (!skip.empty()) {
       cell.skipped_reason = skip;
-      progress.skip(cellLabel(cell), skip);
+      progress.skip(cellLabel(cell, target), skip);
       return;
     }
     // Our stateful TLS 1.3 tickets are a per-host setting: a second server of ours
@@ -279,7 +319,7 @@ class Runner {
     std::unique_ptr<RunningServer> own;
     RunningServer* use = nullptr;
     const bool starts = target.kind != TargetKind::external && (dedicated || (!shared.server && shared.error.empty()));
-    progress.start(cellLabel(cell),
+    progress.start(cellLabel(cell, target),
                    (starts ? "starting " + std::string(dedicated ? "a stateful-ticket " : "") + target.name + ", then "
                            : std::string()) +
                        runPlan());
@@ -314,11 +354,12 @@ class Runner {
   void runCell(CellResult& cell, const Target& target, RunningServer& server, Progress& progress) {
     LoadSpec spec;
     try {
-      spec.address = server::resolve(server.endpoint, "target " + target.name);
+      spec.address = server::resolve(server.endpoint, "target");
     } catch (const std::exception& e) {
       return fail(cell, e.what(), progress);
     }
     spec.target_name = target.kind == TargetKind::external ? "target " + target.name : target.name;
+    if (target.kind == TargetKind::external) addressTarget(spec, target.endpoint, options_.sni);
     spec.clients = clientsFor(cell.scenario, options_.mix_no_ticket);
     spec.concurrency = options_.concurrency;
     spec.duration = options_.duration;
@@ -338,6 +379,11 @@ class Runner {
     }
     const std::optional<double> cpu_after = server.pid ? processTreeCpuUs(server.pid) : std::nullopt;
     fill(cell, r);
+    // What the client saw decides the label (and which floor compares): a HOST:PORT target
+    // serves its own certificate, not the one --cert-type names.
+    if (r.server_key == "ecdsa") cell.cert = CertType::ecdsa;
+    if (r.server_key == "rsa") cell.cert = CertType::rsa;
+    cell.server_key = r.server_key;
     if (cpu_before && cpu_after && r.handshakes > 0)
       cell.server_cpu_us_per_handshake = (*cpu_after - *cpu_before) / static_cast<double>(r.handshakes);
     if (r.handshakes == 0) {
@@ -353,6 +399,7 @@ class Runner {
   static void fill(CellResult& cell, LoadResult& r) {
     cell.handshakes = r.handshakes;
     cell.resumed = r.resumed;
+    cell.resumed_by_ticket = r.resumed_by_ticket;
     cell.errors = r.errors;
     cell.first_error = r.first_error;
     cell.seconds = r.seconds;
@@ -394,20 +441,13 @@ class Runner {
         if (c.handshakes == 0 && c.skipped_reason.empty() && c.error.empty())
           c.skipped_reason = "not run (interrupted)";
     }
-    printTable(result_, stdout);
-    if (!stopped) printConclusions(result_, stdout);
-    std::fflush(stdout);
-    if (!stopped && !options_.json_file.empty()) {
-      std::ofstream out(options_.json_file, std::ios::binary | std::ios::trunc);
-      out << toJson(result_);
-      if (!out) {
-        std::fprintf(stderr, "tlsresume bench: cannot write %s: %s\n", options_.json_file.c_str(),
-                     std::strerror(errno));
-        hard_error_ = true;
-      } else {
-        std::fprintf(stderr, "json: %s\n", options_.json_file.c_str());
-      }
-    }
+    // With --json -, standard output carries the JSON alone, for a pipe.
+    std::FILE* human = jsonToStdout() ? stderr : stdout;
+    printTable(result_, human);
+    if (!stopped) printConclusions(result_, human);
+    std::fflush(human);
+    if (!stopped) judgeCells();
+    if (!stopped && !options_.json_file.empty()) writeJson();
     if (!stopped && !options_.report_dir.empty()) {
       try {
         const ReportFiles files = writeReport(result_, options_.report_dir);
@@ -420,6 +460,51 @@ class Runner {
     }
     if (stopped) return 130;
     return hard_error_ ? 1 : 0;
+  }
+
+  bool jsonToStdout() const { return options_.json_file == "-"; }
+
+  // Written whole, then checked after the close: a buffered stream only meets a full disk
+  // when it flushes.
+  void writeJson() {
+    const std::string doc = toJson(result_);
+    std::string problem;
+    if (jsonToStdout()) {
+      if (std::fwrite(doc.data(), 1, doc.size(), stdout) != doc.size() || std::fflush(stdout) != 0)
+        problem = std::strerror(errno);
+    } else {
+      std::ofstream out(options_.json_file, std::ios::binary | std::ios::trunc);
+      out << doc;
+      out.close();
+      if (out.fail()) problem = std::strerror(errno);
+    }
+    if (!problem.empty()) {
+      std::fprintf(stderr, "tlsresume bench: cannot write %s: %s\n",
+                   jsonToStdout() ? "the JSON to standard output" : options_.json_file.c_str(), problem.c_str());
+      hard_error_ = true;
+    } else if (!jsonToStdout()) {
+      std::fprintf(stderr, "json: %s\n", options_.json_file.c_str());
+    }
+  }
+
+  // A run that measured nothing, or cells whose connections mostly failed, is not a
+  // result a script should take for one: exit 1, saying why.
+  void judgeCells() {
+    bool any = false;
+    for (const auto& c : result_.cells) {
+      if (!c.measured() || c.handshakes == 0) continue;
+      any = true;
+      if (c.errors * kMaxErrorShare.second > (c.handshakes + c.errors) * kMaxErrorShare.first) {
+        std::fprintf(stderr, "tlsresume bench: %s: %llu of %llu connections failed (first: %s)\n",
+                     cellLabel(c).c_str(), static_cast<unsigned long long>(c.errors),
+                     static_cast<unsigned long long>(c.handshakes + c.errors), c.first_error.c_str());
+        hard_error_ = true;
+      }
+    }
+    if (!any) {
+      std::fprintf(stderr, "tlsresume bench: nothing was measured: every cell was skipped or failed\n");
+      hard_error_ = true;
+    }
   }
 
   BenchOptions options_;

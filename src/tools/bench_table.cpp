@@ -34,7 +34,7 @@ Row rowFor(const CellResult& c, bool with_floor) {
     r.colours.push_back(colour);
   };
   add(c.target);
-  add(toString(c.cert));
+  add(c.certName());
   add(toString(c.scenario));
   if (!c.measured()) {
     add("-");
@@ -53,7 +53,7 @@ Row rowFor(const CellResult& c, bool with_floor) {
   add(opt(c.server_cpu_us_per_handshake, 0));
   add(formatNumber(c.bytes_client_to_server, 0));
   add(formatNumber(c.bytes_server_to_client, 0));
-  add(formatNumber(c.ticket_bytes, 0));
+  add(c.ticket_bytes > 0 ? formatNumber(c.ticket_bytes, 0) : "-");  // no ticket held
   const double ratio = c.resumed_ratio.value_or(0);
   const char* colour = nullptr;
   if (resumes(c.scenario)) colour = ratio >= 0.99 ? kGreen : ratio >= 0.5 ? kYellow : kRed;
@@ -66,8 +66,9 @@ Row rowFor(const CellResult& c, bool with_floor) {
       add("-");
   }
   std::string note;
-  if (c.errors) note = std::to_string(c.errors) + " errors: " + c.first_error;
-  add(note, c.errors ? kYellow : nullptr);
+  if (c.resumedByIdInstead()) note = "resumed by session id: the server issued no TLS 1.2 tickets";
+  if (c.errors) note += (note.empty() ? "" : "; ") + std::to_string(c.errors) + " errors: " + c.first_error;
+  add(note, c.errors || c.resumedByIdInstead() ? kYellow : nullptr);
   return r;
 }
 

@@ -55,6 +55,7 @@ struct BenchOptions {
   std::string nginx_bin;
   std::string haproxy_bin;
   int server_pid = 0;  // CPU of an external target, if the caller knows its pid
+  std::string sni;     // server name for HOST:PORT targets; empty: their HOST unless an IP address
 };
 
 struct Percentiles {
@@ -67,9 +68,13 @@ struct CellResult {
   std::string target;
   Scenario scenario = Scenario::full_tls13;
   CertType cert = CertType::ecdsa;
+  // The certificate's key as the client saw it ("ecdsa", "rsa", "rsa-4096", ...): a
+  // HOST:PORT target presents its own, whatever --cert-type says.
+  std::string server_key;
   std::string protocol;  // negotiated, as observed: "TLSv1.3", "TLSv1.2" or both
   std::uint64_t handshakes = 0;
   std::uint64_t resumed = 0;
+  std::uint64_t resumed_by_ticket = 0;  // ... from a ticket; TLS 1.2 without one resumed by session id
   std::uint64_t errors = 0;
   double seconds = 0;
   double handshakes_per_sec = 0;
@@ -87,6 +92,13 @@ struct CellResult {
   std::string first_error;  // first failed connection, when some failed
 
   bool measured() const { return skipped_reason.empty() && error.empty(); }
+  // The certificate to name for this cell: the one seen, else the one we served.
+  std::string certName() const { return server_key.empty() ? toString(cert) : server_key; }
+  // A TLS 1.2 "ticket" cell whose resumptions mostly came without a ticket measured
+  // session-id resumption (the server issued no tickets).
+  bool resumedByIdInstead() const {
+    return scenario == Scenario::ticket_tls12 && resumed > 0 && 2 * resumed_by_ticket < resumed;
+  }
 };
 
 // OpenSSL's own cost of one handshake in memory (no sockets, no HTTP), per side.
@@ -104,6 +116,7 @@ struct Posture {
   std::string target;
   bool known = true;  // false for HOST:PORT: we cannot see its config
   bool tls12_tickets = true;
+  std::optional<std::chrono::seconds> session_lifetime;  // how long a cached session resumes
   // How long recorded TLS 1.2 ticket-resumed traffic stays exposed if a ticket key
   // (STEK) leaks: encrypt period plus the time tickets it sealed stay valid.
   std::optional<std::chrono::seconds> stek_window;  // absent: until the process restarts

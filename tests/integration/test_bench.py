@@ -8,11 +8,14 @@ minute on 2 cores; the figures themselves are not judged here, only their presen
 types."""
 import json
 import os
+import socket
+import ssl
 import subprocess
 import tempfile
+import threading
 import unittest
 
-from harness import BIN, Server, free_port
+from harness import BIN, Server, free_port, make_cert
 
 COUNT = "200"
 SMALL = ["--count", COUNT, "--concurrency", "4"]
@@ -120,7 +123,7 @@ class BenchAgainstSelf(unittest.TestCase):
         self.assertEqual(self.cells["mix"]["protocol"], "TLSv1.2+TLSv1.3")
 
     def test_tickets_and_bytes_make_sense(self):
-        self.assertEqual(self.cells["session-id"]["ticket_bytes"], 0)  # a client without tickets holds none
+        self.assertIsNone(self.cells["session-id"]["ticket_bytes"])  # a client without tickets holds none
         self.assertGreater(self.cells["ticket-tls12"]["ticket_bytes"], 0)
         self.assertGreater(self.cells["ticket-tls13"]["ticket_bytes"], self.cells["stateful-ticket"]["ticket_bytes"])
         # A resumption sends no certificate: far fewer bytes from the server.
@@ -143,15 +146,21 @@ class BenchAgainstSelf(unittest.TestCase):
             for key in ("target", "scenario", "cert", "protocol"):
                 self.assertIsInstance(c[key], str, key)
             self.assertIsInstance(c["handshakes"], int)
-            for key in ("handshakes_per_sec", "bytes_client_to_server", "bytes_server_to_client", "ticket_bytes",
+            for key in ("handshakes_per_sec", "bytes_client_to_server", "bytes_server_to_client",
                         "resumed_ratio", "server_cpu_us_per_handshake", "floor_server_cpu_us"):
                 self.assertIsInstance(c[key], number, key)
+            self.assertTrue(c["ticket_bytes"] is None or c["ticket_bytes"] > 0, c)
+            self.assertIsInstance(c["resumed_by_ticket"], int)
             self.assertEqual(set(c["latency_us"]), {"p50", "p90", "p99"})
             lat = c["latency_us"]
             self.assertTrue(0 < lat["p50"] <= lat["p90"] <= lat["p99"], lat)
             self.assertGreaterEqual(c["server_cpu_us_per_handshake"], 0)
             self.assertEqual(c["cert"], "ecdsa")
         self.assertEqual(len(doc["floor"]), 7)
+        # The mechanism is checked, not assumed: TLS 1.2 tickets resumed from tickets,
+        # session ids without.
+        self.assertEqual(self.cells["ticket-tls12"]["resumed_by_ticket"], int(COUNT))
+        self.assertEqual(self.cells["session-id"]["resumed_by_ticket"], 0)
         for f in doc["floor"]:
             self.assertGreater(f["server_us_per_handshake"], 0)
             self.assertEqual(f["resumed_ratio"], 1 if f["scenario"] not in FULL else 0, f)
@@ -192,12 +201,14 @@ class BenchAgainstAServerWithResumptionOff(unittest.TestCase):
             self.assertEqual(run.returncode, 0, run.stderr)
             with open(path) as f:
                 cells = cells_by_scenario(json.load(f), f"127.0.0.1:{server.port}")
-            for name in RESUMING:
+            # Whether a HOST:PORT target's TLS 1.3 tickets are stateful cannot be seen.
+            self.assertIn("cannot be seen", cells["stateful-ticket"]["skipped_reason"])
+            for name in (n for n in RESUMING if n != "stateful-ticket"):
                 self.assertEqual(cells[name]["resumed_ratio"], 0, name)
                 self.assertEqual(cells[name]["handshakes"], 100, name)
                 self.assertEqual(set(cells[name]["server_says"]), {"no"}, name)
                 self.assertIsInstance(cells[name]["server_cpu_us_per_handshake"], (int, float), name)
-            self.assertEqual(cells["stateful-ticket"]["ticket_bytes"], 0)  # no TLS 1.3 ticket was issued
+            self.assertIsNone(cells["ticket-tls13"]["ticket_bytes"])  # no TLS 1.3 ticket was issued
             self.assertIn("of offered sessions resumed (the server does not offer this mode)", run.stdout)
             self.assertTrue(server.alive())
         server.log.close()
@@ -252,23 +263,186 @@ class BenchErrors(unittest.TestCase):
                 self.assertNotIn("session-id:", run.stderr)  # no cell ran
 
     def test_bad_arguments_exit_2(self):
-        for args in (["--scenarios", "nope"], ["--count", "5", "--duration", "1"], ["--target", "bogus"],
-                     ["--cert-type", "dsa"], ["--concurrency", "0"]):
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        port = free_port()
+        for args, says in ((["--scenarios", "nope"], "unknown scenario"),
+                           (["--count", "5", "--duration", "1"], "excludes"),
+                           (["--target", "bogus"], "expected self, nginx, haproxy or HOST:PORT"),
+                           (["--cert-type", "dsa"], "dsa"), (["--concurrency", "0"], "not in range"),
+                           (["--duration", "abc"], "Failed parsing abc"),
+                           (["--server-pid", "0"], "not in range"),
+                           (["--target", f"127.0.0.1:{port}", "--server-pid", str(gone.pid)],
+                            f"no process with pid {gone.pid}"),
+                           (["--target", "self", "--server-pid", str(os.getpid())], "only for a HOST:PORT target"),
+                           (["--target", "self", "--sni", "x.example"], "only for a HOST:PORT target")):
             run = bench(*args, timeout=30)
             self.assertEqual(run.returncode, 2, f"{args}: {run.stderr}")
+            self.assertIn(says, run.stderr, args)
+            self.assertLess(len(run.stderr), 400, args)  # one clear line, not a 300-digit range
+
+    def test_a_json_file_that_cannot_be_written_is_an_error(self):
+        if not os.path.exists("/dev/full"):
+            self.skipTest("no /dev/full")
+        run = bench("--target", "self", "--scenarios", "session-id", "--count", "10", "--json", "/dev/full",
+                    timeout=60)
+        self.assertEqual(run.returncode, 1, run.stderr)
+        self.assertIn("cannot write /dev/full: No space left on device", run.stderr)
 
     def test_a_peer_that_is_not_installed_is_skipped_with_a_reason(self):
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "not", "yet", "skip.json")  # --json makes missing directories
             run = bench("--target", "nginx", "--nginx", os.path.join(tmp, "no-nginx"), "--scenarios", "full-tls13",
                         "--count", "10", "--json", path, timeout=30)
-            self.assertEqual(run.returncode, 0, run.stderr)
+            # Skipped with a reason; with nothing else measured, the run is no result.
+            self.assertEqual(run.returncode, 1, run.stderr)
+            self.assertIn("nothing was measured", run.stderr)
             with open(path) as f:
                 cell = json.load(f)["cells"][0]
             self.assertIn("apt-get install nginx-light", cell["skipped_reason"])
             self.assertIsNone(cell["latency_us"])
             self.assertIsNone(cell["resumed_ratio"])
             self.assertIn("skipped", run.stdout)
+
+
+class TlsTarget:
+    """A HOST:PORT target of our own making (Python's ssl, OpenSSL underneath) that records
+    the server name and Host header of every connection and answers `status`."""
+
+    def __init__(self, cert, key, status=200, tls12_tickets=True):
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        self.ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        if not tls12_tickets:
+            self.ctx.options |= ssl.OP_NO_TICKET  # TLS 1.2 then resumes by session id only
+        self.names, self.hosts = [], []
+        self.ctx.sni_callback = lambda sock, name, ctx: self.names.append(name) and None
+        self.status = status
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while True:
+            try:
+                raw, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                raw.settimeout(5)
+                with self.ctx.wrap_socket(raw, server_side=True) as tls:
+                    request = b""
+                    while b"\r\n\r\n" not in request:
+                        chunk = tls.recv(4096)
+                        if not chunk:
+                            break
+                        request += chunk
+                    for line in request.decode(errors="replace").split("\r\n"):
+                        if line.lower().startswith("host:"):
+                            self.hosts.append(line.split(":", 1)[1].strip())
+                    reason = "OK" if self.status == 200 else "Not Found"
+                    tls.sendall(f"HTTP/1.1 {self.status} {reason}\r\nContent-Length: 2\r\n"
+                                "Connection: close\r\n\r\nok".encode())
+                    # close_notify: OpenSSL forgets the session of a connection that ends without one.
+                    tls.unwrap()
+            except (OSError, ssl.SSLError):
+                pass
+            finally:
+                raw.close()
+
+    def close(self):
+        self.listener.close()
+
+
+class BenchAgainstAnOutsideTarget(unittest.TestCase):
+    """A HOST:PORT target is measured for what it is: its name in SNI and Host, its own
+    certificate, its own way of resuming, and its failures in the exit code."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="tlsresume-bench-outside-")
+        cls.rsa = make_cert(cls.tmp.name, "rsa", "localhost", key_type="rsa")
+        cls.ec = make_cert(cls.tmp.name, "ec", "localhost")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def target(self, *args, **kwargs):
+        t = TlsTarget(*args, **kwargs)
+        self.addCleanup(t.close)
+        return t
+
+    def run_json(self, *args):
+        path = os.path.join(self.tmp.name, "out.json")
+        run = bench(*args, "--count", "30", "--concurrency", "2", "--json", path, timeout=60)
+        with open(path) as f:
+            return run, json.load(f)
+
+    def test_the_target_name_is_the_server_name_and_the_host(self):
+        t = self.target(*self.ec)
+        run, _ = self.run_json("--target", f"localhost:{t.port}", "--scenarios", "full-tls13")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(set(t.names), {"localhost"})
+        self.assertEqual(set(t.hosts), {f"localhost:{t.port}"})
+
+    def test_an_ip_address_sends_no_server_name_and_sni_overrides(self):
+        t = self.target(*self.ec)
+        run, _ = self.run_json("--target", f"127.0.0.1:{t.port}", "--scenarios", "full-tls13")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(set(t.names), {None})  # RFC 6066: no IP addresses in server_name
+        self.assertEqual(set(t.hosts), {f"127.0.0.1:{t.port}"})
+        t.names.clear()
+        t.hosts.clear()
+        run, _ = self.run_json("--target", f"127.0.0.1:{t.port}", "--sni", "vm.example", "--scenarios", "full-tls13")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(set(t.names), {"vm.example"})
+        self.assertEqual(set(t.hosts), {f"vm.example:{t.port}"})
+
+    def test_its_own_certificate_is_reported_and_measured_once(self):
+        t = self.target(*self.rsa)
+        run, doc = self.run_json("--target", f"127.0.0.1:{t.port}", "--scenarios", "full-tls13",
+                                 "--cert-type", "both")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        measured = [c for c in doc["cells"] if "skipped_reason" not in c]
+        skipped = [c for c in doc["cells"] if "skipped_reason" in c]
+        self.assertEqual([c["cert"] for c in measured], ["rsa"])
+        self.assertEqual(len(skipped), 1)
+        self.assertIn("its own certificate", skipped[0]["skipped_reason"])
+        self.assertNotIn("ecdsa", " ".join(line for line in run.stdout.splitlines() if "hs/s" not in line
+                                           and "skipped" not in line and not line.startswith("target")))
+
+    def test_a_server_without_tls12_tickets_is_seen_resuming_by_session_id(self):
+        t = self.target(*self.ec, tls12_tickets=False)
+        run, doc = self.run_json("--target", f"127.0.0.1:{t.port}", "--scenarios", "full-tls12,ticket-tls12")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        cell = cells_by_scenario(doc, f"127.0.0.1:{t.port}")["ticket-tls12"]
+        self.assertEqual(cell["resumed_ratio"], 1)
+        self.assertEqual(cell["resumed_by_ticket"], 0)
+        self.assertIn("resumed by session id", run.stdout)
+        self.assertNotIn("tickets are no faster", run.stdout)
+
+    def test_a_target_that_answers_errors_fails_the_run(self):
+        t = self.target(*self.ec, status=404)
+        run, doc = self.run_json("--target", f"127.0.0.1:{t.port}", "--scenarios", "full-tls13")
+        self.assertEqual(run.returncode, 1, run.stdout)
+        self.assertIn("connections failed (first: unexpected response: HTTP/1.1 404 Not Found)", run.stderr)
+        self.assertTrue(doc["cells"][0]["errors"] > 0)
+
+    def test_json_to_standard_output(self):
+        t = self.target(*self.ec)
+        run = bench("--target", f"127.0.0.1:{t.port}", "--scenarios", "full-tls13", "--count", "10", "--json", "-",
+                    timeout=60)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        doc = json.loads(run.stdout)  # nothing but the JSON on standard output
+        self.assertEqual(doc["cells"][0]["handshakes"], 10)
+        self.assertIsNone(doc["settings"]["duration_s"])  # bounded by --count, not a duration
+        self.assertRegex(run.stderr, r"target\s+cert\s+scenario")  # the table went to standard error
+        self.assertFalse(os.path.exists("-"))
 
 
 class BenchAgainstPeers(unittest.TestCase):
