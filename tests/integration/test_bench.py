@@ -281,6 +281,20 @@ class BenchErrors(unittest.TestCase):
             self.assertIn(says, run.stderr, args)
             self.assertLess(len(run.stderr), 400, args)  # one clear line, not a 300-digit range
 
+    def test_too_few_file_descriptors_for_the_concurrency_is_said_before_any_cell(self):
+        import resource
+
+        def limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))  # the bench cannot raise it
+
+        env = dict(os.environ, TMPDIR=SCRATCH.name)
+        run = subprocess.run([BIN, "bench", "--target", "self", "--scenarios", "session-id", "--count", "10",
+                              "--concurrency", "300"], capture_output=True, text=True, timeout=30, env=env,
+                             preexec_fn=limit)
+        self.assertEqual(run.returncode, 1, run.stderr)
+        self.assertIn("--concurrency 300 needs about 364 open files; the limit here is 128 (ulimit -n)", run.stderr)
+        self.assertNotIn("session-id:", run.stderr)  # no cell ran
+
     def test_a_json_file_that_cannot_be_written_is_an_error(self):
         if not os.path.exists("/dev/full"):
             self.skipTest("no /dev/full")
