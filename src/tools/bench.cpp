@@ -138,23 +138,25 @@ CLI::App* addBenchCommand(CLI::App& app) {
       ->delimiter(',');
   cmd->add_option("--cert-type", f.cert_type, "ecdsa (P-256) | rsa (2048) | both [ecdsa]")
       ->check(CLI::IsMember({"ecdsa", "rsa", "both"}));
-  // CLI::Number first: "abc" is "not a number", not "not in range".
+  // A number check first: "abc" fails as "Failed parsing abc", not "not in range"; no
+  // description, so the help keeps its short type names.
+  const CLI::Validator number = CLI::Validator(CLI::Number).description("");
   cmd->add_option("-c,--concurrency", f.concurrency, "connections in flight [8]")
-      ->check(CLI::Number)
+      ->check(number)
       ->check(CLI::Range(1, 1024));
   CLI::Option* duration = cmd->add_option("-d,--duration", f.duration_s, "seconds per cell [8]")
-                              ->check(CLI::Number)
+                              ->check(number)
                               ->check(CLI::Range(0.1, 3600.0));
   CLI::Option* count = cmd->add_option("-n,--count", f.count, "handshakes per cell, instead of --duration")
-                           ->check(CLI::Number)
+                           ->check(number)
                            ->check(CLI::Range(1, 100000000));
   duration->excludes(count);
   cmd->add_option("-r,--rounds", f.rounds,
                   "measure every cell this many times, all targets in turn each round; report the median [1]")
-      ->check(CLI::Number)
+      ->check(number)
       ->check(CLI::Range(1, 100));
   cmd->add_option("--mix-no-ticket", f.mix_no_ticket, "share of clients without ticket support in 'mix' [0.3]")
-      ->check(CLI::Number)
+      ->check(number)
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_flag("--pin", f.pin, "pin the server to CPU 0 and the load generator to CPU 1");
   cmd->add_flag("--floor", f.floor, "also measure OpenSSL's own handshake cost in memory and compare");
@@ -163,9 +165,13 @@ CLI::App* addBenchCommand(CLI::App& app) {
   cmd->add_option("--report", f.report_dir, "write DIR/index.md with SVG charts (gnuplot) and a conclusion");
   cmd->add_option("--server-pid", f.server_pid,
                   "pid of a HOST:PORT target's server, to measure its CPU (it and its children)")
-      ->check(CLI::Number)
-      ->check(CLI::Range(1, INT_MAX).description("PID"));
+      ->check(number)
+      ->check(CLI::Range(1, INT_MAX).description(""))
+      ->type_name("PID");
   cmd->add_option("--sni", f.sni, "server name (SNI and Host) for HOST:PORT targets [their HOST; none for an IP]");
+  cmd->footer(
+      "Exit codes: 0 measured; 1 a hard error, nothing measured, or a cell where more than 1 connection in 10\n"
+      "failed; 2 a usage error; 130 interrupted (servers the bench started are stopped in every case).");
   cmd->add_option("--nginx", f.nginx, "nginx binary [/usr/sbin/nginx]");
   cmd->add_option("--haproxy", f.haproxy, "haproxy binary [/usr/sbin/haproxy]");
   return cmd;
