@@ -2,6 +2,7 @@
 // bench_run.cpp.
 #include "tools/bench.hpp"
 
+#include <arpa/inet.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -39,6 +40,7 @@ struct BenchFlags {
   std::string report_dir;
   int server_pid = 0;
   std::string sni;
+  std::string path = "/";
   std::string nginx = kNginxBin;
   std::string haproxy = kHaproxyBin;
 };
@@ -60,6 +62,10 @@ Target parseTarget(const std::string& text) {
   else if (text == "haproxy")
     t.kind = TargetKind::haproxy;
   else {
+    // "::1" or "::1:443" cannot be told apart from HOST:PORT (CLI11 also takes "[::1]" for
+    // its list syntax and strips the brackets): ask for the bracketed form.
+    if (text.find(':') != text.rfind(':') && text.front() != '[')
+      throw UsageError("--target " + text + ": write an IPv6 address in brackets with a port, e.g. [::1]:443");
     try {
       t.endpoint = server::parseEndpoint(text, "--target");
     } catch (const server::ConfigError& e) {
@@ -107,16 +113,28 @@ BenchOptions toOptions(const BenchFlags& f) {
   o.report_dir = f.report_dir;
   o.server_pid = f.server_pid;
   o.sni = f.sni;
-  const bool external = std::any_of(o.targets.begin(), o.targets.end(),
-                                    [](const Target& t) { return t.kind == TargetKind::external; });
+  const auto externals = std::count_if(o.targets.begin(), o.targets.end(),
+                                      [](const Target& t) { return t.kind == TargetKind::external; });
+  const bool external = externals > 0;
   if (f.server_pid != 0) {
     if (!external)
       throw UsageError("--server-pid: only for a HOST:PORT target (self, nginx and haproxy are measured by the bench)");
+    if (externals > 1)
+      throw UsageError("--server-pid: one pid cannot be the server of " + std::to_string(externals) +
+                       " HOST:PORT targets; measure them one per run");
     if (::kill(f.server_pid, 0) != 0 && errno == ESRCH)
       throw UsageError("--server-pid: no process with pid " + std::to_string(f.server_pid));
   }
   if (!f.sni.empty() && !external)
     throw UsageError("--sni: only for a HOST:PORT target (the bench's own servers answer to \"localhost\")");
+  in6_addr v6{};
+  in_addr v4{};
+  if (inet_pton(AF_INET, f.sni.c_str(), &v4) == 1 || inet_pton(AF_INET6, f.sni.c_str(), &v6) == 1)
+    throw UsageError("--sni " + f.sni + ": a server name, not an IP address (RFC 6066 section 3)");
+  if (f.path.empty() || f.path.front() != '/' ||
+      f.path.find_first_of(" \r\n\t") != std::string::npos)
+    throw UsageError("--path " + f.path + ": an absolute path such as / or /health, without spaces");
+  o.path = f.path;
   o.nginx_bin = f.nginx;
   o.haproxy_bin = f.haproxy;
   return o;
@@ -141,19 +159,20 @@ CLI::App* addBenchCommand(CLI::App& app) {
   // A number check first: "abc" fails as "Failed parsing abc", not "not in range"; no
   // description, so the help keeps its short type names.
   const CLI::Validator number = CLI::Validator(CLI::Number).description("");
+  const CLI::Validator whole = CLI::Validator(CLI::TypeValidator<std::uint64_t>()).description("");
   cmd->add_option("-c,--concurrency", f.concurrency, "connections in flight [8]")
-      ->check(number)
+      ->check(whole)
       ->check(CLI::Range(1, 1024));
   CLI::Option* duration = cmd->add_option("-d,--duration", f.duration_s, "seconds per cell [8]")
                               ->check(number)
                               ->check(CLI::Range(0.1, 3600.0));
   CLI::Option* count = cmd->add_option("-n,--count", f.count, "handshakes per cell, instead of --duration")
-                           ->check(number)
+                           ->check(whole)
                            ->check(CLI::Range(1, 100000000));
   duration->excludes(count);
   cmd->add_option("-r,--rounds", f.rounds,
                   "measure every cell this many times, all targets in turn each round; report the median [1]")
-      ->check(number)
+      ->check(whole)
       ->check(CLI::Range(1, 100));
   cmd->add_option("--mix-no-ticket", f.mix_no_ticket, "share of clients without ticket support in 'mix' [0.3]")
       ->check(number)
@@ -165,10 +184,12 @@ CLI::App* addBenchCommand(CLI::App& app) {
   cmd->add_option("--report", f.report_dir, "write DIR/index.md with SVG charts (gnuplot) and a conclusion");
   cmd->add_option("--server-pid", f.server_pid,
                   "pid of a HOST:PORT target's server, to measure its CPU (it and its children)")
-      ->check(number)
+      ->check(CLI::Validator(CLI::TypeValidator<int>()).description(""))
       ->check(CLI::Range(1, INT_MAX).description(""))
       ->type_name("PID");
   cmd->add_option("--sni", f.sni, "server name (SNI and Host) for HOST:PORT targets [their HOST; none for an IP]");
+  cmd->add_option("--path", f.path, "path of the one request per connection [/]; any HTTP answer counts, statuses\n"
+                                    "other than 2xx are noted");
   cmd->footer(
       "Exit codes: 0 measured; 1 a hard error, nothing measured, or a cell where more than 1 connection in 10\n"
       "failed; 2 a usage error; 130 interrupted (servers the bench started are stopped in every case).");

@@ -30,20 +30,70 @@ std::string cpuRatio(const CellResult& self, const CellResult& peer) {
          ")";
 }
 
-// Below this, a resumption mode "saves little": less than half the CPU of a full handshake.
-constexpr double kLittleSpeedup = 2.0;
+// Below these, a resumption mode saves nothing this measurement can show, or little (less
+// than a third of a full handshake's CPU).
+constexpr double kNothingSpeedup = 1.1;
+constexpr double kLittleSpeedup = 1.5;
 // Two modes within this ratio of each other cost "the same" at this measurement's precision.
 constexpr double kSameCost = 1.10;
 // A mode that resumed less often than this measured mostly full handshakes.
 constexpr double kResumedEnough = 0.9;
 
 std::string us(double v) { return formatNumber(v, 0) + " µs"; }
+
+double medianOf(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// Per-round CPU of a cell; empty unless every round has one.
+const std::vector<double>& roundsOf(const CellResult& c) { return c.server_cpu_us_rounds; }
+
+// Full over resumed CPU, round by round when both cells have the same rounds (each round's
+// cells ran seconds apart; the medians of two cells may come from different rounds, which
+// on a drifting machine moved a ratio from 1.20 to 1.0 here), else from the medians.
+// `share12` blends a TLS 1.2 baseline into the TLS 1.3 one (mix).
+bool sameRounds(const CellResult& mode, const CellResult& base, const CellResult* base12) {
+  const auto n = roundsOf(mode).size();
+  return n >= 2 && roundsOf(base).size() == n && (!base12 || roundsOf(*base12).size() == n);
+}
+
+std::optional<double> cpuSpeedup(const CellResult& mode, const CellResult& base, const CellResult* base12,
+                                 double share12) {
+  const auto& m = roundsOf(mode);
+  const auto& b = roundsOf(base);
+  if (sameRounds(mode, base, base12)) {
+    std::vector<double> ratios;
+    for (std::size_t i = 0; i < m.size(); ++i) {
+      const double full = base12 ? share12 * roundsOf(*base12)[i] + (1 - share12) * b[i] : b[i];
+      if (m[i] <= 0) return std::nullopt;
+      ratios.push_back(full / m[i]);
+    }
+    return medianOf(std::move(ratios));
+  }
+  if (!mode.server_cpu_us_per_handshake || !base.server_cpu_us_per_handshake || *mode.server_cpu_us_per_handshake <= 0)
+    return std::nullopt;
+  if (base12 && !base12->server_cpu_us_per_handshake) return std::nullopt;
+  const double full = base12 ? share12 * *base12->server_cpu_us_per_handshake +
+                                   (1 - share12) * *base.server_cpu_us_per_handshake
+                             : *base.server_cpu_us_per_handshake;
+  return full / *mode.server_cpu_us_per_handshake;
+}
 std::string times(double v) { return formatNumber(v, v < 10 ? 1 : 0) + "×"; }
 // "57% less CPU", or "7% more CPU" when the resumed handshake cost more.
+std::string saved(double speedup);
+// "2.3×, 57% less CPU", with "round by round" when the ratio is the median of rounds' and so
+// need not equal the ratio of the median figures printed beside it.
+std::string ratioText(const TradeOff& t);
 std::string saved(double speedup) {
   const double change = 100.0 * (1.0 - 1.0 / speedup);
   if (std::abs(change) < 0.5) return "the same CPU";
   return change >= 0 ? formatNumber(change, 0) + "% less CPU" : formatNumber(-change, 0) + "% more CPU";
+}
+
+std::string ratioText(const TradeOff& t) {
+  return times(*t.speedup) + (t.by_rounds ? " round by round" : "") + ", " + saved(*t.speedup);
 }
 
 std::string duration(std::chrono::seconds s) {
@@ -70,7 +120,8 @@ using CellsByScenario = std::map<Scenario, const CellResult*>;
 std::vector<std::pair<Key, CellsByScenario>> groups(const RunResult& run) {
   std::vector<std::pair<Key, CellsByScenario>> out;
   for (const auto& c : run.cells) {
-    if (!c.measured() || c.handshakes == 0) continue;
+    // A cell whose connections mostly failed measured failures: no conclusion from it.
+    if (!c.measured() || c.handshakes == 0 || c.mostlyFailed()) continue;
     const Key k{c.target, c.cert};
     auto it = std::find_if(out.begin(), out.end(), [&](const auto& g) { return g.first == k; });
     if (it == out.end()) it = out.insert(out.end(), {k, {}});
@@ -151,18 +202,22 @@ std::vector<TradeOff> tradeOffs(const RunResult& run) {
       t.revocable = revocableOf(mode, p);
       t.cpu_us = m->server_cpu_us_per_handshake;
       const CellResult* b = cell(t.baseline);
-      const CellResult* b12 = cell(Scenario::full_tls12);
+      const CellResult* b12 = mode == Scenario::mix ? cell(Scenario::full_tls12) : nullptr;
+      const bool have_base = b && (mode != Scenario::mix || b12);
       // The mix replaces a mix of full handshakes in the same proportions.
-      if (mode == Scenario::mix && b && b12 && b->server_cpu_us_per_handshake && b12->server_cpu_us_per_handshake)
-        t.baseline_cpu_us = share * *b12->server_cpu_us_per_handshake + (1 - share) * *b->server_cpu_us_per_handshake;
-      else if (mode != Scenario::mix && b)
-        t.baseline_cpu_us = b->server_cpu_us_per_handshake;
+      if (have_base && b->server_cpu_us_per_handshake && (!b12 || b12->server_cpu_us_per_handshake))
+        t.baseline_cpu_us = b12 ? share * *b12->server_cpu_us_per_handshake + (1 - share) * *b->server_cpu_us_per_handshake
+                                : *b->server_cpu_us_per_handshake;
       // A mode that mostly did not resume measured full handshakes: no speed-up to claim.
-      if (t.resumed_ratio >= kResumedEnough) {
-        if (t.cpu_us && t.baseline_cpu_us && *t.cpu_us > 0) {
-          t.speedup = *t.baseline_cpu_us / *t.cpu_us;
-        } else if (b && b->handshakes_per_sec > 0 && m->handshakes_per_sec > 0) {
-          t.speedup = m->handshakes_per_sec / b->handshakes_per_sec;
+      if (t.resumed_ratio >= kResumedEnough && have_base) {
+        t.speedup = cpuSpeedup(*m, *b, b12, share);
+        t.by_rounds = t.speedup && sameRounds(*m, *b, b12);
+        if (!t.speedup && b->handshakes_per_sec > 0 && m->handshakes_per_sec > 0 &&
+            (!b12 || b12->handshakes_per_sec > 0)) {
+          // No CPU figures: time per handshake at full load, blended the same way.
+          const double full = b12 ? share / b12->handshakes_per_sec + (1 - share) / b->handshakes_per_sec
+                                  : 1 / b->handshakes_per_sec;
+          t.speedup = full * m->handshakes_per_sec;
           t.by_throughput = true;
         }
       }
@@ -237,26 +292,32 @@ std::vector<std::string> conclusions(const RunResult& run) {
       if (t.by_throughput)
         line += times(*t.speedup) + " the handshakes/s of " + toString(t.baseline);
       else
-        line +=
-            us(*t.cpu_us) + " vs " + us(*t.baseline_cpu_us) + " (" + times(*t.speedup) + ", " + saved(*t.speedup) + ")";
+        line += us(*t.cpu_us) + " vs " + us(*t.baseline_cpu_us) + " (" + ratioText(t) + ")";
     }
     if (!line.empty())
       out.push_back(who + (any_cpu ? ", server CPU per handshake, resumed vs full: "
-                                   : ", resumed vs full by handshakes per second (the server's CPU was not measured; "
-                                     "--server-pid gives it): ") +
+                                   : run.options.server_pid
+                                         ? ", resumed vs full by handshakes per second (no CPU figure from "
+                                           "--server-pid): "
+                                         : ", resumed vs full by handshakes per second (the server's CPU was not "
+                                           "measured; --server-pid gives it): ") +
                     line + ".");
 
     // 3. ECDSA and TLS 1.3: the skipped signature is cheap, the key exchange stays.
     if (t13 && cert_name == "ecdsa") {
-      std::string s = *t13->speedup < kLittleSpeedup
-                          ? "With ECDSA, TLS 1.3 resumption (psk_dhe_ke) saves little on " + target + ": " +
-                                us(*t13->cpu_us) + " against " + us(*t13->baseline_cpu_us) +
-                                " for a full TLS 1.3 handshake, " + saved(*t13->speedup) + " (" + times(*t13->speedup) +
-                                "). A resumed TLS 1.3 handshake still runs an X25519 key exchange for forward secrecy; "
-                                "what it skips (the certificate and one ECDSA P-256 signature) is cheap."
-                          : "With ECDSA, TLS 1.3 resumption (psk_dhe_ke) on " + target + ": " + saved(*t13->speedup) +
-                                ", " + us(*t13->cpu_us) + " against " + us(*t13->baseline_cpu_us) + " (" +
-                                times(*t13->speedup) + ").";
+      const double x = *t13->speedup;
+      const std::string figures = us(*t13->cpu_us) + " against " + us(*t13->baseline_cpu_us) +
+                                  " for a full TLS 1.3 handshake (" + ratioText(*t13) + ").";
+      const std::string why =
+          " A resumed TLS 1.3 handshake still runs an X25519 key exchange for forward secrecy; what it skips (the "
+          "certificate and one ECDSA P-256 signature) is cheap.";
+      std::string s = "With ECDSA, TLS 1.3 resumption (psk_dhe_ke) ";
+      if (x < kNothingSpeedup)
+        s += "saves nothing measurable on " + target + ": " + figures + why;
+      else if (x < kLittleSpeedup)
+        s += "saves little on " + target + ": " + figures + why;
+      else
+        s += "on " + target + ": " + figures;
       if (const TradeOff* rsa = byCpu(target, CertType::rsa, Scenario::ticket_tls13))
         s += " With RSA-2048: " + saved(*rsa->speedup) + " (" + us(*rsa->cpu_us) + " vs " + us(*rsa->baseline_cpu_us) +
              "), the RSA signature it skips being the expensive part.";
@@ -274,6 +335,13 @@ std::vector<std::string> conclusions(const RunResult& run) {
                       "% of offered sessions resumed" +
                       (*c->resumed_ratio == 0 ? " (the server does not offer this mode)." : "."));
   }
+
+  // Cells left out above because their connections mostly failed.
+  for (const auto& c : run.cells)
+    if (c.measured() && c.handshakes > 0 && c.mostlyFailed())
+      out.push_back(c.target + " (" + c.certName() + ") " + toString(c.scenario) + ": " + std::to_string(c.errors) +
+                    " of " + std::to_string(c.attempts) + " connections failed (first: " + c.first_error +
+                    "); its figures are left out of this conclusion.");
 
   // 5. The security side of each server configuration.
   for (const auto& p : run.postures) {

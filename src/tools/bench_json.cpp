@@ -6,12 +6,15 @@
 //              count|null,
 //              rounds, mix_no_ticket, pinned}
 //   cells[]: {target, scenario, cert (as the client saw it: "ecdsa", "rsa", "rsa-4096", ...),
-//             protocol, handshakes, handshakes_per_sec|null,
+//             protocol|null, handshakes (summed over rounds), handshakes_per_sec|null (the
+//             median round's),
 //             latency_us: {p50, p90, p99}|null, server_cpu_us_per_handshake|null (median of
 //             rounds), server_cpu_us_rounds? [each round's],
 //             bytes_client_to_server|null, bytes_server_to_client|null, ticket_bytes|null (no
 //             ticket held), resumed_ratio|null, resumed_by_ticket (count; TLS 1.2 resumptions
-//             without one were by session id), errors, seconds, floor_server_cpu_us|null,
+//             without one were by session id), attempts (measured connections begun),
+//             errors (of those, failed), not_2xx (answers with another status),
+//             first_not_2xx?, seconds|null (summed over rounds), floor_server_cpu_us|null,
 //             server_says? {kind: count}, skipped_reason?, error?, first_error?}
 //   floor[]: {cert, scenario, handshakes, server_us_per_handshake,
 //             client_us_per_handshake, resumed_ratio}
@@ -54,11 +57,12 @@ std::string cellJson(const CellResult& c) {
   o += "\"target\":" + jsonString(c.target);
   o += ",\"scenario\":" + jsonString(toString(c.scenario));
   o += ",\"cert\":" + jsonString(c.certName());
-  o += ",\"protocol\":" + jsonString(c.protocol);
-  o += ",\"handshakes\":" + std::to_string(c.handshakes);
   // A skipped or failed cell measured nothing: null, not a zero that reads as a figure.
   const bool figures = c.measured() && c.handshakes > 0;
   const auto figure = [&](double v) { return figures ? num(v) : std::string("null"); };
+  o += ",\"protocol\":";
+  o += figures ? jsonString(c.protocol) : std::string("null");
+  o += ",\"handshakes\":" + std::to_string(c.handshakes);
   o += ",\"handshakes_per_sec\":" + figure(c.handshakes_per_sec);
   o += ",\"latency_us\":";
   o += c.latency_us ? "{\"p50\":" + num(c.latency_us->p50) + ",\"p90\":" + num(c.latency_us->p90) +
@@ -79,8 +83,11 @@ std::string cellJson(const CellResult& c) {
   o += c.ticket_bytes > 0 ? figure(c.ticket_bytes) : std::string("null");
   o += ",\"resumed_ratio\":" + num(c.resumed_ratio);
   o += ",\"resumed_by_ticket\":" + std::to_string(c.resumed_by_ticket);
+  o += ",\"attempts\":" + std::to_string(c.attempts);
   o += ",\"errors\":" + std::to_string(c.errors);
-  o += ",\"seconds\":" + num(c.seconds);
+  o += ",\"not_2xx\":" + std::to_string(c.not_2xx);
+  if (!c.first_not_2xx.empty()) o += ",\"first_not_2xx\":" + jsonString(c.first_not_2xx);
+  o += ",\"seconds\":" + figure(c.seconds);
   o += ",\"floor_server_cpu_us\":" + num(c.floor_us);
   if (!c.server_says.empty()) {
     o += ",\"server_says\":{";

@@ -78,7 +78,7 @@ class Generator {
   Generator(const LoadSpec& spec, const std::atomic<bool>& stop)
       : spec_(spec),
         stop_(stop),
-        request_("GET / HTTP/1.1\r\nHost: " + spec.host + "\r\nConnection: close\r\n\r\n"),
+        request_("GET " + spec.path + " HTTP/1.1\r\nHost: " + spec.host + "\r\nConnection: close\r\n\r\n"),
         slots_(spec.concurrency) {
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
     if (epfd_ < 0) throw BenchError("epoll_create1: " + errnoText(errno));
@@ -113,6 +113,7 @@ class Generator {
     t0_ = last_done_ = Clock::now();
     deadline_ = t0_ + std::chrono::duration_cast<Clock::duration>(spec_.duration);
     drive();
+    result_.attempts = started_;
     result_.seconds = std::chrono::duration<double>(last_done_ - t0_).count();
     return std::move(result_);
   }
@@ -341,12 +342,18 @@ class Generator {
     }
     const std::string& r = s.response;
     const auto response = server::parseHttpResponse(r);
-    if (!response || response->status != 200) {
+    if (!response) {
       ++result_.errors;
       if (result_.first_error.empty())
-        result_.first_error =
-            "unexpected response: " + std::string(response ? response->status_line : std::string_view(r).substr(0, 80));
+        result_.first_error = r.empty() ? "the server closed the connection without an answer"
+                                        : "not an HTTP response: " + std::string(std::string_view(r).substr(0, 80));
       return;
+    }
+    // Any answer completes the exchange the handshake is measured for (a site's / may well
+    // redirect); statuses other than 2xx are reported, not counted as failures.
+    if (response->status < 200 || response->status > 299) {
+      ++result_.not_2xx;
+      if (result_.first_not_2xx.empty()) result_.first_not_2xx = std::string(response->status_line);
     }
     // The built-in responder says how the server saw the handshake; peers say "ok".
     if (const auto resumed = server::bodyField(response->body, "resumed")) ++result_.server_says[std::string(*resumed)];

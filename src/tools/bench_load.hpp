@@ -43,6 +43,7 @@ struct LoadSpec {
   std::string target_name;  // for messages: "target 127.0.0.1:1: connection refused"
   std::string sni = "localhost";   // server name sent in the ClientHello; empty: none
   std::string host = "localhost";  // the request's Host header
+  std::string path = "/";
   ScenarioClients clients;
   unsigned concurrency = 8;
   std::chrono::duration<double> duration{3};
@@ -59,7 +60,10 @@ struct LoadResult {
   std::uint64_t resumed = 0;     // ... of which SSL_session_reused() said yes
   std::uint64_t resumed_by_ticket = 0;  // ... of which from a ticket (every TLS 1.3 resumption)
   std::uint64_t completed = 0;   // connections that finished with a response
-  std::uint64_t errors = 0;
+  std::uint64_t attempts = 0;    // measured connections begun
+  std::uint64_t errors = 0;      // ... that failed (connect, TLS, no or no HTTP answer)
+  std::uint64_t not_2xx = 0;     // answers with a status other than 2xx (still answers)
+  std::string first_not_2xx;     // its status line
   std::string first_error;
   double seconds = 0;
   std::vector<std::uint32_t> latencies_us;      // connect start to handshake done

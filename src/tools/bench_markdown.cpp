@@ -54,7 +54,9 @@ void tradeOffTable(std::ostream& md, const RunResult& run) {
        << formatNumber(100 * t.resumed_ratio, 1) << "% | " << cell(t.security) << " | " << t.revocable << " |\n";
   }
   md << "\nSpeed-up: server CPU per handshake of the full handshake it replaces (TLS 1.2 for session ids and "
-        "TLS 1.2 tickets, TLS 1.3 otherwise, the same blend for `mix`) divided by its own.\n\n";
+        "TLS 1.2 tickets, TLS 1.3 otherwise, the same blend for `mix`) divided by its own; with rounds, the median "
+        "of the rounds' ratios (so it need not equal the ratio of the two medians shown). Without a CPU figure "
+        "(marked hs/s), the same from handshakes per second.\n\n";
 }
 
 void figures(std::ostream& md, const RunResult& run) {
@@ -100,13 +102,44 @@ void figures(std::ostream& md, const RunResult& run) {
   }
 }
 
-void method(std::ostream& md) {
+// The servers of this run, as they were set up: only what applies to the targets measured.
+std::string servers(const RunResult& run) {
+  bool self = false, nginx = false, haproxy = false, outside = false;
+  for (const auto& t : run.options.targets) {
+    self = self || t.kind == TargetKind::self;
+    nginx = nginx || t.kind == TargetKind::nginx;
+    haproxy = haproxy || t.kind == TargetKind::haproxy;
+    outside = outside || t.kind == TargetKind::external;
+  }
+  std::vector<std::string> parts;
+  if (self) parts.push_back("our `tlsresume serve --workers 1 --admin off` with the built-in responder");
+  if (nginx || haproxy)
+    parts.push_back(std::string(nginx && haproxy ? "nginx and haproxy" : nginx ? "nginx" : "haproxy") +
+                    " with one worker, a shared session cache (1 h), tickets on with the keys the security "
+                    "conclusion describes, TLS 1.2 and 1.3, and a fixed `200 ok`");
+  std::string out = "- **Servers**: ";
+  for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? "; " : "") + parts[i];
+  if (!parts.empty()) out += ".";
+  if ((self ? 1 : 0) + (nginx ? 1 : 0) + (haproxy ? 1 : 0) >= 2)
+    out += " They use the same certificate and key, the same TLS 1.2 cipher suites and key-exchange groups, and "
+           "listen on 127.0.0.1.";
+  if (outside)
+    out += std::string(parts.empty() ? "" : " ") +
+           "HOST:PORT targets are measured as they are: their own certificate (the cert column names what they "
+           "presented), configuration and network path; the server name sent (SNI and Host) is their host name "
+           "unless `--sni` gave one, none for an IP address.";
+  return out + "\n";
+}
+
+void method(std::ostream& md, const RunResult& run) {
   md << "## How it was measured\n\n"
         "- **Cells**: target × scenario × certificate type, in one run, scenario by scenario with every target in "
         "turn. Each cell first makes one full "
         "handshake per client slot (not counted) to get a session, then every connection is TCP connect, TLS "
-        "handshake, "
-        "`GET / HTTP/1.1` with `Connection: close`, the response read until the server closes. Resumed scenarios offer "
+        "handshake, `GET "
+     << run.options.path
+     << " HTTP/1.1` with `Connection: close`, the response read until the server closes (any HTTP answer counts; "
+        "statuses other than 2xx are noted). Resumed scenarios offer "
         "the slot's latest session (taken after the response, so TLS 1.3 tickets have arrived) and check "
         "`SSL_session_reused` on every handshake: the resumed ratio is measured, never assumed.\n"
         "- **Scenarios**: `full-tls13`, `full-tls12` offer no session; `session-id` is a TLS 1.2 client without "
@@ -122,12 +155,9 @@ void method(std::ostream& md) {
         "- **Bytes**: TLS handshake and ChangeCipherSpec records each way, 5-byte record headers included, for the "
         "whole connection (TLS 1.3 NewSessionTicket messages arrive after the handshake and are counted); no "
         "application data, no alerts, no TCP/IP headers.\n"
-        "- **Ticket**: length of the ticket the client holds after the connection (0: no ticket).\n"
-        "- **Servers**: our `tlsresume serve --workers 1 --admin off` with the built-in responder; nginx and haproxy "
-        "from their Debian packages with one worker, a shared session cache (1 h), tickets on with their default "
-        "(OpenSSL-made, never rotated) keys, TLS 1.2 and 1.3, and a fixed `200 ok`. All use the same certificate and "
-        "key, the same TLS 1.2 cipher suites and key-exchange groups, and listen on 127.0.0.1.\n"
-        "- **Caveat**: the client runs on the same machine; handshakes/s is bounded by whichever side saturates first. "
+        "- **Ticket**: length of the ticket the client holds after the connection (–: no ticket).\n"
+     << servers(run)
+     << "- **Caveat**: the client runs on the same machine; handshakes/s is bounded by whichever side saturates first. "
         "CPU per handshake is the figure that compares servers.\n";
 }
 
@@ -154,7 +184,7 @@ ReportFiles writeReport(const RunResult& run, const std::string& dir) {
   for (const auto& [title, file] : charts.files) md << "![" << title << "](" << file << ")\n\n";
   if (!charts.missing_reason.empty()) md << "_Charts missing: " << charts.missing_reason << "._\n\n";
   figures(md, run);
-  method(md);
+  method(md, run);
   md << "\nMachine-readable figures: [bench.json](bench.json).\n";
   // Checked after the close: a full disk shows when the buffer is flushed.
   md.close();

@@ -28,6 +28,7 @@ struct TradeOff {
   std::optional<double> cpu_us, baseline_cpu_us;  // server CPU per handshake
   std::optional<double> speedup;                  // baseline / mode, CPU (or throughput); absent if it mostly did not resume
   bool by_throughput = false;                     // no CPU figure: handshakes/s ratio instead
+  bool by_rounds = false;                         // the median of the rounds' ratios
   double resumed_ratio = 0;
   std::string security;   // what this mode costs in security, one line
   std::string revocable;  // "yes", "yes (revocation list)", "no"

@@ -7,6 +7,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -45,8 +46,8 @@ std::string outputProblem(const std::string& path, bool is_dir) {
 }
 
 constexpr auto kFloorPerScenario = std::chrono::milliseconds(400);
-// More than 1 connection in 10 failing makes a cell's figures a measurement of failures.
-constexpr std::pair<std::uint64_t, std::uint64_t> kMaxErrorShare{1, 10};
+// Why a HOST:PORT target's cells are not run again for a second --cert-type.
+constexpr const char* kMeasuredOnce = "a HOST:PORT target presents its own certificate: measured once";
 // Descriptors the bench needs besides one per connection in flight: epoll, pipes to the
 // servers it starts, their logs, /proc reads.
 constexpr rlim_t kSpareDescriptors = 64;
@@ -185,6 +186,7 @@ class Runner {
     }
     for (std::size_t i = 0; i < rounds.size(); ++i)
       if (!rounds[i].empty()) result_.cells[i] = mergeRounds(std::move(rounds[i]));
+    settleOutsideTargets();
     result_.floor = mergeFloorRounds(std::move(result_.floor));
     for (auto& cell : result_.cells)
       for (const auto& f : result_.floor)
@@ -225,6 +227,25 @@ class Runner {
     // plan() lays cells out cert by cert, target by target, scenario by scenario: the
     // order of the tables, whatever the order they are measured in.
     return (cert * options_.targets.size() + target) * options_.scenarios.size() + scenario;
+  }
+
+  // A HOST:PORT target's rows name the certificate it presented, skipped rows included,
+  // and appear once: the rows a second --cert-type pass skipped would repeat its cells.
+  void settleOutsideTargets() {
+    for (const auto& t : options_.targets) {
+      if (t.kind != TargetKind::external) continue;
+      const auto seen = std::find_if(result_.cells.begin(), result_.cells.end(), [&](const CellResult& c) {
+        return c.target == t.name && !c.server_key.empty();
+      });
+      if (seen == result_.cells.end()) continue;
+      const CellResult known = *seen;
+      for (auto& c : result_.cells)
+        if (c.target == t.name && c.server_key.empty()) {
+          c.server_key = known.server_key;
+          c.cert = known.cert;
+        }
+    }
+    std::erase_if(result_.cells, [](const CellResult& c) { return c.skipped_reason == kMeasuredOnce; });
   }
 
   // The floor is measured beside its scenario in every round, like the cells: one 400 ms
@@ -273,7 +294,8 @@ class Runner {
     const auto cpu = [&](std::size_t i) { return rounds[i].server_cpu_us_per_handshake.value_or(0); };
     std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return cpu(a) < cpu(b); });
     CellResult merged = rounds[order[(order.size() - 1) / 2]];
-    merged.handshakes = merged.resumed = merged.resumed_by_ticket = merged.errors = 0;
+    merged.handshakes = merged.resumed = merged.resumed_by_ticket = merged.errors = merged.attempts =
+        merged.not_2xx = 0;
     merged.seconds = 0;
     merged.server_says.clear();
     merged.server_cpu_us_rounds.clear();
@@ -282,9 +304,12 @@ class Runner {
       merged.handshakes += r.handshakes;
       merged.resumed += r.resumed;
       merged.resumed_by_ticket += r.resumed_by_ticket;
+      merged.attempts += r.attempts;
+      merged.not_2xx += r.not_2xx;
+      if (merged.first_not_2xx.empty()) merged.first_not_2xx = r.first_not_2xx;
       merged.errors += r.errors;
-      merged.seconds += r.seconds;  // handshakes / seconds: the mean rate over all rounds
-      rates.push_back(r.handshakes_per_sec);
+      merged.seconds += r.seconds;
+      rates.push_back(r.handshakes_per_sec);  // the rate shown is the median round's, like the CPU
       for (const auto& [kind, n] : r.server_says) merged.server_says[kind] += n;
       if (r.server_cpu_us_per_handshake) merged.server_cpu_us_rounds.push_back(*r.server_cpu_us_per_handshake);
       if (merged.first_error.empty()) merged.first_error = r.first_error;
@@ -307,7 +332,7 @@ class Runner {
     const std::string unavailable = launcher_.unavailableReason(target);
     std::string skip = unavailable.empty() ? ServerLauncher::scenarioSkipReason(target, cell.scenario) : unavailable;
     if (skip.empty() && target.kind == TargetKind::external && !first_cert)
-      skip = "a HOST:PORT target presents its own certificate: measured once";
+      skip = kMeasuredOnce;
     if (!skip.empty()) {
       cell.skipped_reason = skip;
       progress.skip(cellLabel(cell, target), skip);
@@ -362,6 +387,7 @@ class Runner {
     if (target.kind == TargetKind::external) addressTarget(spec, target.endpoint, options_.sni);
     spec.clients = clientsFor(cell.scenario, options_.mix_no_ticket);
     spec.concurrency = options_.concurrency;
+    spec.path = options_.path;
     spec.duration = options_.duration;
     spec.count = options_.count;
     std::optional<double> cpu_before;
@@ -386,6 +412,7 @@ class Runner {
     cell.server_key = r.server_key;
     if (cpu_before && cpu_after && r.handshakes > 0)
       cell.server_cpu_us_per_handshake = (*cpu_after - *cpu_before) / static_cast<double>(r.handshakes);
+    checkServerPid(target, cell, cpu_before.has_value(), cpu_after.has_value(), progress);
     if (r.handshakes == 0) {
       return fail(cell, r.first_error.empty() ? "no handshake completed" : r.first_error, progress);
     }
@@ -396,10 +423,33 @@ class Runner {
     progress.finish(summary);
   }
 
+  // A pid the user gave (--server-pid) is taken on trust: say so when it cannot be the
+  // server (it did no work while the server answered) or when it went away, instead of
+  // printing 0 µs or silently dropping the figure.
+  void checkServerPid(const Target& target, CellResult& cell, bool before, bool after, Progress& progress) {
+    if (target.kind != TargetKind::external || options_.server_pid == 0) return;
+    const std::string pid = std::to_string(options_.server_pid);
+    if (!before || !after) {
+      if (!pid_gone_reported_) progress.note("--server-pid " + pid + ": the process is gone; no CPU figures from " +
+                                             cellLabel(cell) + " on");
+      pid_gone_reported_ = true;
+      cell.server_cpu_us_per_handshake.reset();
+    } else if (cell.server_cpu_us_per_handshake && *cell.server_cpu_us_per_handshake <= 0 && cell.handshakes > 0) {
+      if (!pid_idle_reported_)
+        progress.note("--server-pid " + pid + " used no CPU while " + target.name + " answered " +
+                      std::to_string(cell.handshakes) + " handshakes: is it the server? (no CPU figure)");
+      pid_idle_reported_ = true;
+      cell.server_cpu_us_per_handshake.reset();
+    }
+  }
+
   static void fill(CellResult& cell, LoadResult& r) {
     cell.handshakes = r.handshakes;
     cell.resumed = r.resumed;
     cell.resumed_by_ticket = r.resumed_by_ticket;
+    cell.attempts = r.attempts;
+    cell.not_2xx = r.not_2xx;
+    cell.first_not_2xx = r.first_not_2xx;
     cell.errors = r.errors;
     cell.first_error = r.first_error;
     cell.seconds = r.seconds;
@@ -445,7 +495,10 @@ class Runner {
     std::FILE* human = jsonToStdout() ? stderr : stdout;
     printTable(result_, human);
     if (!stopped) printConclusions(result_, human);
-    std::fflush(human);
+    if (std::fflush(human) != 0 || std::ferror(human)) {  // e.g. > /dev/full: the table is the result
+      std::fprintf(stderr, "tlsresume bench: cannot write the table: %s\n", std::strerror(errno));
+      hard_error_ = true;
+    }
     if (!stopped) judgeCells();
     if (!stopped && !options_.json_file.empty()) writeJson();
     if (!stopped && !options_.report_dir.empty()) {
@@ -494,10 +547,10 @@ class Runner {
     for (const auto& c : result_.cells) {
       if (!c.measured() || c.handshakes == 0) continue;
       any = true;
-      if (c.errors * kMaxErrorShare.second > (c.handshakes + c.errors) * kMaxErrorShare.first) {
+      if (c.mostlyFailed()) {
         std::fprintf(stderr, "tlsresume bench: %s: %llu of %llu connections failed (first: %s)\n",
                      cellLabel(c).c_str(), static_cast<unsigned long long>(c.errors),
-                     static_cast<unsigned long long>(c.handshakes + c.errors), c.first_error.c_str());
+                     static_cast<unsigned long long>(c.attempts), c.first_error.c_str());
         hard_error_ = true;
       }
     }
@@ -513,6 +566,8 @@ class Runner {
   std::map<CertType, CertMaterial> certs_;
   RunResult result_;
   bool hard_error_ = false;
+  bool pid_gone_reported_ = false;
+  bool pid_idle_reported_ = false;
 };
 
 }  // namespace

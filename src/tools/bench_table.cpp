@@ -68,6 +68,8 @@ Row rowFor(const CellResult& c, bool with_floor) {
   std::string note;
   if (c.resumedByIdInstead()) note = "resumed by session id: the server issued no TLS 1.2 tickets";
   if (c.errors) note += (note.empty() ? "" : "; ") + std::to_string(c.errors) + " errors: " + c.first_error;
+  if (c.not_2xx)
+    note += (note.empty() ? "" : "; ") + std::to_string(c.not_2xx) + " answers not 2xx (first: " + c.first_not_2xx + ")";
   add(note, c.errors || c.resumedByIdInstead() ? kYellow : nullptr);
   return r;
 }

@@ -56,6 +56,7 @@ struct BenchOptions {
   std::string haproxy_bin;
   int server_pid = 0;  // CPU of an external target, if the caller knows its pid
   std::string sni;     // server name for HOST:PORT targets; empty: their HOST unless an IP address
+  std::string path = "/";  // of the request each connection makes
 };
 
 struct Percentiles {
@@ -75,9 +76,12 @@ struct CellResult {
   std::uint64_t handshakes = 0;
   std::uint64_t resumed = 0;
   std::uint64_t resumed_by_ticket = 0;  // ... from a ticket; TLS 1.2 without one resumed by session id
-  std::uint64_t errors = 0;
-  double seconds = 0;
-  double handshakes_per_sec = 0;
+  std::uint64_t attempts = 0;  // measured connections begun
+  std::uint64_t errors = 0;    // ... that failed: connect, TLS, no or no HTTP answer
+  std::uint64_t not_2xx = 0;   // answers with a status other than 2xx (answers all the same)
+  std::string first_not_2xx;   // the first such status line
+  double seconds = 0;          // summed over rounds
+  double handshakes_per_sec = 0;  // the median round's rate
   std::optional<Percentiles> latency_us;
   std::optional<double> server_cpu_us_per_handshake;  // the median over rounds
   std::vector<double> server_cpu_us_rounds;           // each round's figure, when rounds > 1
@@ -92,6 +96,8 @@ struct CellResult {
   std::string first_error;  // first failed connection, when some failed
 
   bool measured() const { return skipped_reason.empty() && error.empty(); }
+  // More than 1 connection in 10 failed: its figures measure failures, not handshakes.
+  bool mostlyFailed() const { return errors * 10 > attempts; }
   // The certificate to name for this cell: the one seen, else the one we served.
   std::string certName() const { return server_key.empty() ? toString(cert) : server_key; }
   // A TLS 1.2 "ticket" cell whose resumptions mostly came without a ticket measured

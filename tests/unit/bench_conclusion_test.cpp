@@ -1,0 +1,135 @@
+// bench::tradeOffs and bench::conclusions on figures made up for the purpose: the speed-up
+// of a resumption mode is the median of round-by-round ratios, a mix is set against the
+// same blend of full handshakes, and cells that mostly failed or did not resume the way
+// their scenario asks are not taken for what they are not.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "tools/bench_report.hpp"
+
+namespace tlsresume::tools::bench {
+namespace {
+
+CellResult cell(Scenario s, std::vector<double> cpu_rounds, double rate = 1000) {
+  CellResult c;
+  c.target = "self";
+  c.scenario = s;
+  c.protocol = "TLSv1.3";
+  c.handshakes = c.attempts = 300;
+  c.resumed = resumes(s) ? 300 : 0;
+  c.resumed_by_ticket = s == Scenario::session_id ? 0 : c.resumed;
+  c.resumed_ratio = resumes(s) ? 1.0 : 0.0;
+  c.handshakes_per_sec = rate;
+  c.server_cpu_us_rounds = cpu_rounds;
+  if (!cpu_rounds.empty()) {
+    std::sort(cpu_rounds.begin(), cpu_rounds.end());
+    c.server_cpu_us_per_handshake = cpu_rounds[cpu_rounds.size() / 2];
+  }
+  if (c.server_cpu_us_rounds.size() < 2) c.server_cpu_us_rounds.clear();
+  return c;
+}
+
+const TradeOff& find(const std::vector<TradeOff>& all, Scenario mode) {
+  for (const auto& t : all)
+    if (t.mode == mode) return t;
+  throw std::runtime_error("no trade-off");
+}
+
+TEST(BenchTradeOffs, SpeedupIsTheMedianOfRoundByRoundRatios) {
+  // Rounds drifted: the medians (563.5 full, 581.9 resumed) come from different rounds
+  // and would say "no saving"; round by round it saved about 17% (1.20, 1.22, 0.97).
+  RunResult run;
+  run.cells = {cell(Scenario::full_tls13, {773.9, 520.9, 563.5}), cell(Scenario::ticket_tls13, {645.7, 427.3, 581.9})};
+  const auto& t = find(tradeOffs(run), Scenario::ticket_tls13);
+  ASSERT_TRUE(t.speedup);
+  EXPECT_NEAR(*t.speedup, 773.9 / 645.7, 1e-9);
+  EXPECT_TRUE(t.by_rounds);
+  EXPECT_FALSE(t.by_throughput);
+  bool said = false;
+  for (const auto& line : conclusions(run)) said = said || line.find("1.2× round by round") != std::string::npos;
+  EXPECT_TRUE(said);
+}
+
+TEST(BenchTradeOffs, OneRoundUsesTheFiguresThemselves) {
+  RunResult run;
+  run.cells = {cell(Scenario::full_tls12, {500}), cell(Scenario::session_id, {200})};
+  const auto& t = find(tradeOffs(run), Scenario::session_id);
+  ASSERT_TRUE(t.speedup);
+  EXPECT_DOUBLE_EQ(*t.speedup, 2.5);
+  EXPECT_FALSE(t.by_rounds);
+}
+
+TEST(BenchTradeOffs, MixIsSetAgainstTheSameBlendOfFullHandshakesEvenByThroughput) {
+  RunResult run;
+  run.options.mix_no_ticket = 0.3;
+  // No CPU figures (an outside target without --server-pid): handshakes per second.
+  run.cells = {cell(Scenario::full_tls13, {}, 1000), cell(Scenario::full_tls12, {}, 2000),
+               cell(Scenario::mix, {}, 3000)};
+  const auto& t = find(tradeOffs(run), Scenario::mix);
+  ASSERT_TRUE(t.speedup);
+  EXPECT_TRUE(t.by_throughput);
+  // Time per handshake at full load: 0.3 / 2000 + 0.7 / 1000 against 1 / 3000.
+  EXPECT_NEAR(*t.speedup, (0.3 / 2000 + 0.7 / 1000) * 3000, 1e-9);
+}
+
+TEST(BenchTradeOffs, AModeThatDidNotResumeClaimsNoSpeedup) {
+  RunResult run;
+  CellResult off = cell(Scenario::ticket_tls13, {600});
+  off.resumed = 0;
+  off.resumed_by_ticket = 0;
+  off.resumed_ratio = 0.0;
+  run.cells = {cell(Scenario::full_tls13, {700}), off};
+  EXPECT_FALSE(find(tradeOffs(run), Scenario::ticket_tls13).speedup);
+}
+
+TEST(BenchConclusions, CellsThatMostlyFailedAreLeftOut) {
+  RunResult run;
+  CellResult failing = cell(Scenario::session_id, {100});
+  failing.errors = 200;  // of 300 connections
+  run.cells = {cell(Scenario::full_tls12, {500}), failing};
+  for (const auto& t : tradeOffs(run)) EXPECT_NE(t.mode, Scenario::session_id);
+  failing.first_error = "TLS handshake failed: boom";
+  run.cells.back() = failing;
+  int said = 0;
+  for (const auto& line : conclusions(run)) {
+    if (line.find("session-id") == std::string::npos) continue;
+    EXPECT_NE(line.find("200 of 300 connections failed (first: TLS handshake failed: boom); its figures are left out"),
+              std::string::npos)
+        << line;
+    ++said;
+  }
+  EXPECT_EQ(said, 1);
+}
+
+TEST(BenchConclusions, TicketCellsThatResumedByIdAreNotTicketFigures) {
+  RunResult run;
+  CellResult by_id = cell(Scenario::ticket_tls12, {210});
+  by_id.resumed_by_ticket = 0;  // the server issued no TLS 1.2 tickets
+  run.cells = {cell(Scenario::full_tls12, {500}), cell(Scenario::session_id, {200}), by_id};
+  const auto& t = find(tradeOffs(run), Scenario::ticket_tls12);
+  EXPECT_TRUE(t.by_id_instead);
+  bool said = false;
+  for (const auto& line : conclusions(run)) {
+    EXPECT_EQ(line.find("tickets are no faster than session ids"), std::string::npos) << line;
+    said = said || line.find("resumed by session id") != std::string::npos;
+  }
+  EXPECT_TRUE(said);
+}
+
+TEST(BenchConclusions, SavesLittleOnlyWhenItDoes) {
+  auto sentence = [](double full, double resumed) {
+    RunResult run;
+    run.cells = {cell(Scenario::full_tls13, {full}), cell(Scenario::ticket_tls13, {resumed})};
+    for (const auto& line : conclusions(run))
+      if (line.find("With ECDSA") != std::string::npos) return line;
+    return std::string();
+  };
+  EXPECT_NE(sentence(1171, 646).find("resumption (psk_dhe_ke) on self: 646 µs against 1171 µs"), std::string::npos)
+      << sentence(1171, 646);  // 45% less: no "saves little"
+  EXPECT_NE(sentence(700, 600).find("saves little"), std::string::npos);
+  EXPECT_NE(sentence(600, 618).find("saves nothing measurable"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tlsresume::tools::bench
