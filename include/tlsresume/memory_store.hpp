@@ -1,7 +1,8 @@
 #pragma once
 // MemoryStore: the in-process SessionStore. Sharded (one lock per shard, shard count a
-// power of two >= 16), O(1) get/put/erase, TTL expiry plus LRU eviction under a byte
-// budget that counts keys, values and per-entry overhead.
+// power of two), O(1) get/put/erase, TTL expiry plus LRU eviction under a byte budget
+// that counts keys, values and per-entry overhead. Each shard gets an equal part of the
+// budget, so a small budget needs few shards: shardsFor() picks the count.
 #include <cstddef>
 #include <memory>
 
@@ -11,8 +12,14 @@ namespace tlsresume {
 
 struct MemoryStoreOptions {
   std::size_t max_bytes = 64u << 20;  // session_cache.max_bytes
-  std::size_t shards = 64;            // rounded up to a power of two, at least 16
+  std::size_t shards = 64;            // rounded up to a power of two
 };
+
+// Shards for a budget: up to `most` (a power of two), fewer when the budget is small, so
+// that every shard keeps at least 64 KiB (about 150 TLS sessions). With 64 shards a
+// 16 KiB budget gave each shard 256 bytes, less than one session: every put was refused
+// and session ids never resumed.
+std::size_t shardsFor(std::size_t max_bytes, std::size_t most = 64) noexcept;
 
 class MemoryStore final : public SessionStore {
  public:

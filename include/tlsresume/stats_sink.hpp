@@ -13,8 +13,22 @@ inline constexpr std::size_t kHandshakeKinds = 5;
 // Why a ticket did or did not resume. Counted by reason: no peer reports this, we do.
 // cipher_not_offered: a valid TLS 1.2 ticket whose cipher suite the client no longer
 // offers; OpenSSL would end such a resumption with an alert, we make it a full handshake.
-enum class TicketResult { ok, renewed, unknown_key, bad_mac, expired, revoked, foreign_host, malformed, cipher_not_offered };
-inline constexpr std::size_t kTicketResults = 9;
+// extms_mismatch: a TLS 1.2 ticket made with the extended master secret (RFC 7627) and a
+// ClientHello without it, or the other way round; OpenSSL would answer the first with a
+// fatal alert (RFC 7627 §5.3 asks only that the abbreviated handshake be abandoned).
+enum class TicketResult {
+  ok,
+  renewed,
+  unknown_key,
+  bad_mac,
+  expired,
+  revoked,
+  foreign_host,
+  malformed,
+  cipher_not_offered,
+  extms_mismatch
+};
+inline constexpr std::size_t kTicketResults = 10;
 
 const char* toString(HandshakeKind k) noexcept;
 const char* toString(TicketResult r) noexcept;

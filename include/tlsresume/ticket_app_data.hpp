@@ -5,8 +5,11 @@
 // renewed tickets cannot outlive the first full handshake's limit), which virtual host
 // issued it, and a random resumption id (per-ticket revocation).
 //
-// Wire format, version 1 (41 bytes, big-endian, fixed size):
-//   u8 version = 1 | u64 issued_at | u64 chain_started_at | u64 host_tag | 16 resumption_id
+// Wire format, version 2 (42 bytes, big-endian, fixed size):
+//   u8 version = 2 | u64 issued_at | u64 chain_started_at | u64 host_tag | 16 resumption_id
+//   | u8 flags (bit 0: the TLS 1.2 session used the extended master secret; others zero)
+// Version 1 (without flags) is no longer read: its tickets were sealed by keys that lived
+// only in the memory of the process that issued them, so none survives an upgrade.
 // Times are whole seconds since the Unix epoch (sub-second parts are dropped on encoding).
 //
 // The record travels inside the encrypted and MACed ticket (RFC 5077 §4; RFC 8446 §4.6.1
@@ -25,15 +28,19 @@
 
 namespace tlsresume {
 
-inline constexpr std::uint8_t kTicketAppDataVersion = 1;
+inline constexpr std::uint8_t kTicketAppDataVersion = 2;
 inline constexpr std::size_t kResumptionIdBytes = 16;
-inline constexpr std::size_t kTicketAppDataBytes = 1 + 8 + 8 + 8 + kResumptionIdBytes;  // 41
+inline constexpr std::size_t kTicketAppDataBytes = 1 + 8 + 8 + 8 + kResumptionIdBytes + 1;  // 42
 
 struct TicketAppData {
   TimePoint issued_at{};
   TimePoint chain_started_at{};  // <= issued_at
   std::uint64_t host_tag = 0;    // hostTag(host id) of the issuing virtual host
   std::array<unsigned char, kResumptionIdBytes> resumption_id{};
+  // RFC 7627: whether the (TLS 1.2) session's master secret is the extended one. OpenSSL
+  // keeps this flag inside the session but offers no getter; resuming across a change of
+  // it ends in a fatal alert, so the server records it where it can read it back.
+  bool extms = false;
   bool operator==(const TicketAppData&) const = default;
 };
 

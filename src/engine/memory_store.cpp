@@ -121,7 +121,8 @@ constexpr std::size_t kOverheadBytes = sizeof(Entry) + kMallocOverheadBytes + kT
 
 constexpr std::size_t kMaxKeyBytes = std::numeric_limits<std::uint8_t>::max();
 constexpr std::size_t kMaxValueBytes = (std::size_t{1} << 31) - 1;  // Entry::value_len
-constexpr std::size_t kMinShards = 16;
+constexpr std::size_t kMinShards = 1;
+constexpr std::size_t kMinShardBytes = std::size_t{64} << 10;
 constexpr std::size_t kMaxShards = std::size_t{1} << 16;
 constexpr std::size_t kInitialSlots = 16;
 // Expired entries at the cold end reclaimed per put: bounded, so one put never walks a
@@ -355,6 +356,11 @@ struct MemoryStore::Shard {
 };
 
 // ---- store ---------------------------------------------------------------------------
+std::size_t shardsFor(std::size_t max_bytes, std::size_t most) noexcept {
+  const std::size_t fit = std::max<std::size_t>(1, max_bytes / kMinShardBytes);
+  return std::bit_floor(std::clamp(fit, kMinShards, std::clamp(most, kMinShards, kMaxShards)));
+}
+
 MemoryStore::MemoryStore(MemoryStoreOptions options, const Clock& clock)
     : clock_(clock),
       shard_mask_(std::bit_ceil(std::clamp(options.shards, kMinShards, kMaxShards)) - 1),

@@ -38,6 +38,8 @@ const char* toString(TicketResult r) noexcept {
       return "malformed";
     case TicketResult::cipher_not_offered:
       return "cipher_not_offered";
+    case TicketResult::extms_mismatch:
+      return "extms_mismatch";
   }
   return "unknown";
 }

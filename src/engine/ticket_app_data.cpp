@@ -19,7 +19,9 @@ constexpr std::size_t kIssuedAtOffset = 1;
 constexpr std::size_t kChainStartedAtOffset = kIssuedAtOffset + 8;
 constexpr std::size_t kHostTagOffset = kChainStartedAtOffset + 8;
 constexpr std::size_t kResumptionIdOffset = kHostTagOffset + 8;
-static_assert(kResumptionIdOffset + kResumptionIdBytes == kTicketAppDataBytes);
+constexpr std::size_t kFlagsOffset = kResumptionIdOffset + kResumptionIdBytes;
+static_assert(kFlagsOffset + 1 == kTicketAppDataBytes);
+constexpr unsigned char kFlagExtms = 0x01;
 
 void putU64(std::string& out, std::uint64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
@@ -46,6 +48,7 @@ std::string encodeTicketAppData(const TicketAppData& data) {
   putU64(out, toSeconds(data.chain_started_at));
   putU64(out, data.host_tag);
   out.append(reinterpret_cast<const char*>(data.resumption_id.data()), data.resumption_id.size());
+  out.push_back(static_cast<char>(data.extms ? kFlagExtms : 0));
   return out;
 }
 
@@ -65,6 +68,9 @@ std::optional<TicketAppData> decodeTicketAppData(std::string_view bytes) noexcep
   data.chain_started_at = TimePoint{seconds{static_cast<seconds::rep>(chain)}};
   data.host_tag = getU64(p + kHostTagOffset);
   for (std::size_t i = 0; i < kResumptionIdBytes; ++i) data.resumption_id[i] = p[kResumptionIdOffset + i];
+  const unsigned char flags = p[kFlagsOffset];
+  if (flags & ~kFlagExtms) return std::nullopt;  // a bit this version does not define
+  data.extms = (flags & kFlagExtms) != 0;
   return data;
 }
 

@@ -72,6 +72,16 @@ CertifiedKey makeSelfSigned(const std::string& common_name, KeyType type) {
   return out;
 }
 
+namespace {
+// Without a callback OpenSSL asks for a passphrase on the terminal: a server started from
+// a shell would hang at "Enter PEM pass phrase:". No passphrase is given; the key is
+// refused with a message instead. `asked` tells the caller why it was refused.
+int refusePassphrase(char*, int, int, void* asked) {
+  *static_cast<bool*>(asked) = true;
+  return 0;
+}
+}  // namespace
+
 CertifiedKey loadCertifiedKey(const std::string& cert_file, const std::string& key_file) {
   CertifiedKey out;
   const std::string cert_pem = readFile(cert_file, "certificate");
@@ -88,10 +98,16 @@ CertifiedKey loadCertifiedKey(const std::string& cert_file, const std::string& k
   ERR_clear_error();  // the loop above ends on a "no start line" error by design
 
   BioPtr kbio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
-  out.key.reset(PEM_read_bio_PrivateKey(kbio.get(), nullptr, nullptr, nullptr));
+  bool asked = false;
+  out.key.reset(PEM_read_bio_PrivateKey(kbio.get(), nullptr, &refusePassphrase, &asked));
   if (!out.key) {
     ERR_clear_error();
-    throw CertificateError("key " + key_file + ": no PEM private key found (or it is encrypted)");
+    if (asked)
+      throw CertificateError("key " + key_file +
+                             " is encrypted; tlsresume reads unencrypted keys only (kept 0600; decrypt it with: "
+                             "openssl pkey -in " +
+                             key_file + " -out NEW.key)");
+    throw CertificateError("key " + key_file + ": no PEM private key found");
   }
   if (X509_check_private_key(out.cert.get(), out.key.get()) != 1) {
     ERR_clear_error();

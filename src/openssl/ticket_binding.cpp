@@ -87,6 +87,9 @@ struct TicketCallbacks {
     const TimePoint now = tb->frontend().clock().now();
     TicketAppData data;
     data.issued_at = now;
+    // A TLS 1.2 session gets the extended master secret iff the client offered it, on
+    // the full handshake and (OpenSSL refuses a mismatch) on every resumption since.
+    data.extms = SSL_version(ssl) != TLS1_3_VERSION && st->offers_extms;
     data.host_tag = tb->frontend().hostTag(st->host);
     // The chain continues if OpenSSL resumed it, or if this connection already started it
     // (a full TLS 1.3 handshake sends several tickets: all belong to one chain, so the id
@@ -123,7 +126,10 @@ struct TicketCallbacks {
     TicketBinding* tb = bindingOf(ssl);
     ConnectionTls* st = TlsFrontend::state(ssl);
     if (!tb || !st) return SSL_TICKET_RETURN_IGNORE_RENEW;
-    StatsSink& stats = tb->frontend().stats();
+    // After a HelloRetryRequest OpenSSL opens the same ticket again: count it once.
+    NullStatsSink uncounted;
+    StatsSink& stats = st->resumption_counted ? static_cast<StatsSink&>(uncounted) : tb->frontend().stats();
+    const bool first = !st->resumption_counted;
     switch (status) {
       case SSL_TICKET_EMPTY:
         return SSL_TICKET_RETURN_IGNORE_RENEW;  // the client asks for a ticket
@@ -134,10 +140,12 @@ struct TicketCallbacks {
         stats.onTicketOpen(st->ticket_result      ? *st->ticket_result
                            : st->ticket_key_found ? TicketResult::bad_mac
                                                   : TicketResult::malformed);
+        st->resumption_counted = true;
         return SSL_TICKET_RETURN_IGNORE_RENEW;
       case SSL_TICKET_FATAL_ERR_MALLOC:
       case SSL_TICKET_FATAL_ERR_OTHER:
         stats.onTicketOpen(TicketResult::malformed);
+        st->resumption_counted = true;
         return SSL_TICKET_RETURN_IGNORE_RENEW;
       case SSL_TICKET_SUCCESS:
       case SSL_TICKET_SUCCESS_RENEW:
@@ -145,17 +153,19 @@ struct TicketCallbacks {
       default:
         return SSL_TICKET_RETURN_IGNORE_RENEW;
     }
-    if (key_name && key_name_len == kKeyNameBytes)
+    if (first && key_name && key_name_len == kKeyNameBytes)
       if (const auto snap = tb->keyring().snapshot())
         if (const SealingKey* key = snap->find(st->host, key_name); key && key->decrypts)
           key->decrypts->fetch_add(1, std::memory_order_relaxed);
     if (!clientOffersCipherOf(ssl, session)) {
       stats.onTicketOpen(TicketResult::cipher_not_offered);
+      st->resumption_counted = true;
       return SSL_TICKET_RETURN_IGNORE_RENEW;
     }
     const TicketResult verdict = tb->frontend().judgeAppData(*st, session);
     stats.onTicketOpen(verdict == TicketResult::ok && status == SSL_TICKET_SUCCESS_RENEW ? TicketResult::renewed
                                                                                          : verdict);
+    st->resumption_counted = true;
     if (verdict != TicketResult::ok) return SSL_TICKET_RETURN_IGNORE_RENEW;
     st->ticket_opened = true;
     // TLS 1.3: always renew. OpenSSL sends no NewSessionTicket after a resumption unless

@@ -44,6 +44,10 @@ std::string_view extension(SSL* ssl, unsigned type) {
 
 TlsFrontend* frontendOf(SSL* ssl) { return static_cast<TlsFrontend*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl))); }
 
+// The byte our store keeps before a session's DER (see storeSession).
+constexpr unsigned char kStoredTls12 = 1;       // TLS 1.2, classic master secret
+constexpr unsigned char kStoredTls12Extms = 2;  // TLS 1.2, extended master secret
+
 }  // namespace
 
 // OpenSSL's integer protocols are converted here and nowhere else; each callback is
@@ -58,6 +62,9 @@ struct FrontendCallbacks {
     if (auto name = parseServerName(extension(ssl, TLSEXT_TYPE_server_name))) st->sni = std::move(*name);
     st->host = fe->hostForServerName(st->sni);
     st->offered_tls13 = offersVersion(extension(ssl, TLSEXT_TYPE_supported_versions), TLS1_3_VERSION).value_or(false);
+    const unsigned char* ems = nullptr;
+    size_t ems_len = 0;
+    st->offers_extms = SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_extended_master_secret, &ems, &ems_len) == 1;
     const TlsFrontend::Host& host = fe->hosts_[st->host];
     if (SSL_set_SSL_CTX(ssl, host.ctx.get()) == nullptr) return SSL_CLIENT_HELLO_ERROR;
 
@@ -131,11 +138,18 @@ struct FrontendCallbacks {
         static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(issued.time_since_epoch()).count()));
     const int len = i2d_SSL_SESSION(session, nullptr);
     if (len <= 0) return 0;
-    std::string der(static_cast<size_t>(len), '\0');
-    auto* out = reinterpret_cast<unsigned char*>(der.data());
+    // One byte of our own before the DER: whether a TLS 1.2 session used the extended
+    // master secret, which OpenSSL keeps but cannot tell us (see findSession). A TLS 1.2
+    // session is new only after a full handshake, where OpenSSL uses it iff the client
+    // offered it.
+    std::string value(1 + static_cast<size_t>(len), '\0');
+    value[0] = static_cast<char>(SSL_version(ssl) == TLS1_3_VERSION ? 0
+                                 : st->offers_extms                 ? kStoredTls12Extms
+                                                                    : kStoredTls12);
+    auto* out = reinterpret_cast<unsigned char*>(value.data() + 1);
     i2d_SSL_SESSION(session, &out);
-    fe->store_.put(TlsFrontend::storeKey(host.sid_ctx, id, id_len), der, issued + host.policy.session_lifetime);
-    OPENSSL_cleanse(der.data(), der.size());  // it holds the master secret
+    fe->store_.put(TlsFrontend::storeKey(host.sid_ctx, id, id_len), value, issued + host.policy.session_lifetime);
+    OPENSSL_cleanse(value.data(), value.size());  // it holds the master secret
     return 0;                                 // we did not keep a reference
   }
 
@@ -148,8 +162,20 @@ struct FrontendCallbacks {
     const std::string key = TlsFrontend::storeKey(host.sid_ctx, id, static_cast<unsigned>(id_len));
     thread_local std::string der;
     if (!fe->store_.get(key, der)) return nullptr;
-    const auto* in = reinterpret_cast<const unsigned char*>(der.data());
-    SSL_SESSION* session = d2i_SSL_SESSION(nullptr, &in, static_cast<long>(der.size()));
+    if (der.empty()) {
+      fe->store_.erase(key);
+      return nullptr;
+    }
+    // RFC 7627 §5.3: a TLS 1.2 session resumes only if the ClientHello agrees with it on
+    // the extended master secret; OpenSSL answers one disagreement with a fatal alert.
+    // Kept in the store: the client may agree again next time.
+    const unsigned char kind = static_cast<unsigned char>(der[0]);
+    if ((kind == kStoredTls12 && st->offers_extms) || (kind == kStoredTls12Extms && !st->offers_extms)) {
+      OPENSSL_cleanse(der.data(), der.size());
+      return nullptr;
+    }
+    const auto* in = reinterpret_cast<const unsigned char*>(der.data() + 1);
+    SSL_SESSION* session = d2i_SSL_SESSION(nullptr, &in, static_cast<long>(der.size() - 1));
     OPENSSL_cleanse(der.data(), der.size());
     if (!session) {
       fe->store_.erase(key);
@@ -166,7 +192,8 @@ struct FrontendCallbacks {
     const bool revoked =
         !expired && fe->revocations_.isRevoked(host.name, {reinterpret_cast<const char*>(id), size_t(id_len)}, issued);
     if (expired || revoked) {
-      if (revoked) fe->stats_.onSessionRevokedAtResume();
+      if (revoked && !st->resumption_counted) fe->stats_.onSessionRevokedAtResume();
+      st->resumption_counted = true;
       fe->store_.erase(key);
       SSL_SESSION_free(session);
       return nullptr;
@@ -178,13 +205,15 @@ struct FrontendCallbacks {
     size_t appdata_len = 0;
     if (SSL_SESSION_get0_ticket_appdata(session, &appdata, &appdata_len) == 1 && appdata_len > 0) {
       if (fe->judgeAppData(*st, session) != TicketResult::ok) {
+        st->resumption_counted = true;
         fe->store_.erase(key);
         SSL_SESSION_free(session);
         return nullptr;
       }
-    } else {
+    } else if (!st->resumption_counted) {
       fe->stats_.onResumptionAge(std::chrono::duration_cast<std::chrono::seconds>(now - issued));
     }
+    st->resumption_counted = true;
     st->cache_hit = true;
     return session;
   }
@@ -202,7 +231,8 @@ struct FrontendCallbacks {
   // declines the session, e.g. for an extended-master-secret mismatch, and that connection
   // would end with neither a ticket nor a stored id.)
   static int afterResumptionDecision(SSL* ssl, int*, void*) noexcept {
-    const ConnectionTls* st = TlsFrontend::state(ssl);
+    ConnectionTls* st = TlsFrontend::state(ssl);
+    if (st) st->version_known = true;  // OpenSSL has chosen it by now
     // A stored session with our app data continues its chain (judgeAppData set it).
     if (st && st->cache_hit && !st->chain && SSL_session_reused(ssl) && SSL_version(ssl) != TLS1_3_VERSION)
       SSL_set_options(ssl, SSL_OP_NO_TICKET);
@@ -341,6 +371,9 @@ TicketResult TlsFrontend::judgeAppData(ConnectionTls& st, SSL_SESSION* session) 
   if (!data) return TicketResult::malformed;
   const Host& host = hosts_[st.host];
   if (data->host_tag != host.tag) return TicketResult::foreign_host;
+  // RFC 7627 §5.3 (see TicketResult::extms_mismatch): a full handshake, not an alert.
+  if (SSL_SESSION_get_protocol_version(session) != TLS1_3_VERSION && data->extms != st.offers_extms)
+    return TicketResult::extms_mismatch;
   const TimePoint now = clock_.now();
   if (now >= data->issued_at + host.policy.session_lifetime ||
       now >= data->chain_started_at + host.policy.max_resumption_age)
@@ -351,11 +384,13 @@ TicketResult TlsFrontend::judgeAppData(ConnectionTls& st, SSL_SESSION* session) 
   // master secret in TLS 1.2, PSKs derived from it in TLS 1.3), so a chain that began
   // before T is as exposed as its first ticket.
   if (revocations_.isRevoked(host.name, id, data->chain_started_at)) {
-    stats_.onSessionRevokedAtResume();
+    if (!st.resumption_counted) stats_.onSessionRevokedAtResume();
     return TicketResult::revoked;
   }
   st.chain = *data;
-  stats_.onResumptionAge(std::chrono::duration_cast<std::chrono::seconds>(now - data->issued_at));
+  // After a HelloRetryRequest OpenSSL judges the same ticket again: count it once.
+  if (!st.resumption_counted)
+    stats_.onResumptionAge(std::chrono::duration_cast<std::chrono::seconds>(now - data->issued_at));
   return TicketResult::ok;
 }
 

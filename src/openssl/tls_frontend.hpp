@@ -42,6 +42,9 @@ struct ConnectionTls {
   std::size_t host = 0;
   std::string sni;  // as the client sent it (lower-cased), empty if none
   bool offered_tls13 = false;
+  bool offers_extms = false;   // the ClientHello carries extended_master_secret (RFC 7627)
+  bool version_known = false;  // the server chose the version (past the ClientHello)
+  bool resumption_counted = false;  // a session or ticket was judged and counted (once, even after an HRR)
   bool cache_hit = false;      // a stateful lookup returned a session
   bool ticket_opened = false;  // a stateless ticket was accepted
   // Ticket bookkeeping, filled by the ticket binding.

@@ -199,7 +199,10 @@ void Connection::handshake() {
       return;
     }
     const auto* st = ossl::TlsFrontend::state(ssl_.get());
-    ctx_.metrics->onHandshake(st ? st->host : 0, versionOf(ssl_.get()), HandshakeKind::failed, {});
+    // Before the server chose a version (garbage, plain HTTP, a bad ClientHello),
+    // SSL_version() is only the highest one configured: the failure's version is unknown.
+    const TlsVersion version = st && st->version_known ? versionOf(ssl_.get()) : TlsVersion::unknown;
+    ctx_.metrics->onHandshake(st ? st->host : 0, version, HandshakeKind::failed, {});
     close(false);
     return;
   }

@@ -162,7 +162,8 @@ int serve(const Config& config) {
   disableCoreDumps();
   raiseOpenFilesLimit();
   const Clock& clock = SystemClock::instance();
-  MemoryStore store(MemoryStoreOptions{config.session_cache_max_bytes, 64}, clock);
+  MemoryStore store(MemoryStoreOptions{config.session_cache_max_bytes, shardsFor(config.session_cache_max_bytes)},
+                    clock);
   RevocationList revocations(clock);
   std::vector<std::string> names;
   for (const auto& h : hosts) names.push_back(h.name);

@@ -97,6 +97,13 @@ class FaultTest(unittest.TestCase):
         self.assertGreaterEqual(self.failed() - before, 2)  # the third may wait for the rest, then time out
         self.assertStillServes()
 
+    def test_a_failure_before_the_version_is_chosen_is_not_labelled_with_one(self):
+        versions = ("TLSv1.2", "TLSv1.3", "unknown")
+        before = {v: self.server.handshakes("failed", v) for v in versions}
+        exchange(self.server.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", wait=1.0)  # plain HTTP to the TLS port
+        after = {v: self.server.handshakes("failed", v) for v in versions}
+        self.assertEqual({v: after[v] - before[v] for v in versions}, {"TLSv1.2": 0, "TLSv1.3": 0, "unknown": 1})
+
     def test_a_connection_that_sends_nothing_is_a_probe_not_a_failed_handshake(self):
         failed = self.failed()
         probes = self.server.metrics().get("tlsresume_connections_without_hello_total", 0)

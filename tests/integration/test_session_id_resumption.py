@@ -7,7 +7,8 @@ import tempfile
 import time
 import unittest
 
-from harness import Server, body_field, client_context, https_get, make_cert, resumed_line, s_client, wait_for
+from harness import (Server, body_field, client_context, https_get, make_cert, metric_sum, resumed_line, s_client,
+                     wait_for)
 
 
 class Tmp(unittest.TestCase):
@@ -93,6 +94,46 @@ class SessionIds(Tmp):
             ctx.set_ciphers("ECDHE-ECDSA-AES128-GCM-SHA256")
             body, _, reused = https_get(self.server.port, ctx, session=session)
             self.assertTrue(reused, (tickets, body))
+
+    def test_a_small_session_cache_still_resumes(self):
+        # The smallest budgets the config accepts hold a few sessions: split over 64 shards,
+        # 16 KiB left each shard 256 bytes, less than one session, and nothing resumed.
+        for max_bytes in (1024, 16384):
+            with Server(f"[session_cache]\nmax_bytes = {max_bytes}\n", workers=1) as small:
+                _, sess = self.full_then_resume_tls12(small.port)
+                again = s_client(small.port, "-tls1_2", "-no_ticket", "-sess_in", sess)
+                self.assertEqual(resumed_line(again), "session-id", max_bytes)
+
+    def test_a_change_of_extended_master_secret_is_a_full_handshake(self):
+        # RFC 7627 §5.3: a session made with the extended master secret must not resume
+        # from a ClientHello without it (OpenSSL answers with a fatal alert), and one made
+        # without it is not resumed by a client that now offers it. Either way a full
+        # handshake, never a failed one; a client that stays the same keeps resuming.
+        # By session id and by ticket.
+        no_extms = 0x1  # SSL_OP_NO_EXTENDED_MASTER_SECRET (OpenSSL 3.0), absent from Python's ssl
+        mismatches = metric_sum(self.server, "tlsresume_ticket_decrypt_total", result="extms_mismatch")
+        for tickets in (False, True):
+            for first_extms in (True, False):
+                ctx = client_context(ssl.TLSVersion.TLSv1_2)
+                if not tickets:
+                    ctx.options |= ssl.OP_NO_TICKET
+                if not first_extms:
+                    ctx.options |= no_extms
+                body, session, reused = https_get(self.server.port, ctx)
+                self.assertFalse(reused)
+                self.assertEqual(session.has_ticket, tickets)
+                body, _, reused = https_get(self.server.port, ctx, session=session)  # unchanged: resumes
+                self.assertTrue(reused, (tickets, first_extms, body))
+                if first_extms:
+                    ctx.options |= no_extms
+                else:
+                    ctx.options &= ~no_extms
+                body, _, reused = https_get(self.server.port, ctx, session=session)
+                self.assertFalse(reused, (tickets, first_extms, body))
+                self.assertIn("resumed: no", body)
+        # The two ticket cases were declined by us, and counted as such.
+        self.assertEqual(metric_sum(self.server, "tlsresume_ticket_decrypt_total", result="extms_mismatch"),
+                         mismatches + 2)
 
     def test_a_session_resumed_by_id_is_not_turned_into_a_ticket(self):
         # A client that got a session id (no ticket support then) resumes with ticket

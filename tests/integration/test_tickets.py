@@ -313,6 +313,19 @@ class ClientsResumeWithTickets(unittest.TestCase):
     def test_openssl_tls13(self):
         self._openssl("-tls1_3", "TLSv1.3")
 
+    def test_a_resumption_after_a_hello_retry_request_is_counted_once(self):
+        # The client's key share is for a group the server does not take (P-521): the
+        # server asks again (HelloRetryRequest) and OpenSSL opens the same ticket twice.
+        s = self.srv
+        path = sessfile(s, "hrr.pem")
+        full_handshake(self, s, path, "-tls1_3")
+        before, ages = ticket_results(s), h.metric_sum(s, "tlsresume_resumption_age_seconds_count")
+        text = resume(s, path, "-tls1_3", "-groups", "P-521:X25519", "-msg")
+        self.assertEqual(h.resumed_line(text), "ticket", text[-2000:])
+        self.assertEqual(text.count("ServerHello"), 2, "no HelloRetryRequest: the test proves nothing")
+        self.assertEqual(delta(before, ticket_results(s)), {"ok": 1})
+        self.assertEqual(h.metric_sum(s, "tlsresume_resumption_age_seconds_count"), ages + 1)
+
     def test_tls13_resumption_issues_a_fresh_ticket(self):
         # RFC 8446 C.4: clients SHOULD NOT reuse a ticket, so a TLS 1.3 server gives a
         # resumed client a new one (a stock OpenSSL server sends one per resumption).

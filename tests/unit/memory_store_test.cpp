@@ -233,15 +233,24 @@ TEST_F(MemoryStoreTest, RefusesAKeyLongerThan255Bytes) {
   EXPECT_FALSE(store.get(std::string(256, 'k'), out));
 }
 
-TEST_F(MemoryStoreTest, SplitsTheBudgetOverAPowerOfTwoShardsAndAtLeastSixteen) {
-  // One byte short of one entry per shard: every put is refused only if the count was
-  // rounded up (1 -> 16, 17 -> 32); with 1 or 17 shards the entry would fit.
-  MemoryStore one({.max_bytes = 16 * entryCost() - 1, .shards = 1}, clock_);
+TEST_F(MemoryStoreTest, SplitsTheBudgetOverAPowerOfTwoShards) {
+  // One byte short of one entry per shard: the put is refused only if the count was
+  // rounded up (17 -> 32); with 17 shards the entry would fit. One shard keeps it all.
   MemoryStore seventeen({.max_bytes = 32 * entryCost() - 1, .shards = 17}, clock_);
-  one.put(makeKey(1), makeValue(0), later());
   seventeen.put(makeKey(1), makeValue(0), later());
-  EXPECT_EQ(one.stats().entries, 0u);
   EXPECT_EQ(seventeen.stats().entries, 0u);
+  MemoryStore one({.max_bytes = entryCost(), .shards = 1}, clock_);
+  one.put(makeKey(1), makeValue(0), later());
+  EXPECT_EQ(one.stats().entries, 1u);
+}
+
+TEST(MemoryStoreShards, ASmallBudgetGetsFewShardsSoThatASessionFits) {
+  EXPECT_EQ(shardsFor(1024), 1u);        // the smallest budget the config accepts
+  EXPECT_EQ(shardsFor(16 << 10), 1u);    // 64 shards of 256 bytes could hold no session
+  EXPECT_EQ(shardsFor(1 << 20), 16u);    // 64 KiB each
+  EXPECT_EQ(shardsFor(64u << 20), 64u);  // the default: as many as asked for
+  EXPECT_EQ(shardsFor(64u << 20, 8), 8u);
+  EXPECT_EQ(shardsFor(3u << 20), 32u);   // a power of two, never more than fits
 }
 
 TEST_F(MemoryStoreTest, NeverChargesMoreThanItsBudgetAndKeepsTheNewestEntry) {

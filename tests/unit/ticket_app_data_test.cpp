@@ -15,6 +15,7 @@ TicketAppData sample() {
   d.chain_started_at = TimePoint{1'699'990'000s};
   d.host_tag = 0x0102030405060708ULL;
   for (std::size_t i = 0; i < d.resumption_id.size(); ++i) d.resumption_id[i] = static_cast<unsigned char>(0xa0 + i);
+  d.extms = true;
   return d;
 }
 
@@ -29,13 +30,40 @@ TEST(TicketAppData, RoundTripsEveryField) {
 
 TEST(TicketAppData, EncodesVersionThenBigEndianFixedFields) {
   const auto bytes = encodeTicketAppData(sample());
-  const std::string expected_head = std::string("\x01", 1) +
+  const std::string expected_head = std::string("\x02", 1) +
                                     std::string("\x00\x00\x00\x00\x65\x53\xf1\x7b", 8) +  // 1'700'000'123
                                     std::string("\x00\x00\x00\x00\x65\x53\xc9\xf0", 8) +  // 1'699'990'000
                                     std::string("\x01\x02\x03\x04\x05\x06\x07\x08", 8);
   EXPECT_EQ(bytes.substr(0, 25), expected_head);
   EXPECT_EQ(static_cast<unsigned char>(bytes[25]), 0xa0);
   EXPECT_EQ(static_cast<unsigned char>(bytes[40]), 0xaf);
+  ASSERT_EQ(bytes.size(), 42u);
+  EXPECT_EQ(static_cast<unsigned char>(bytes[41]), 0x01);  // flags: extended master secret
+}
+
+TEST(TicketAppData, CarriesTheExtendedMasterSecretFlag) {
+  auto d = sample();
+  for (const bool extms : {true, false}) {
+    d.extms = extms;
+    const auto back = decodeTicketAppData(encodeTicketAppData(d));
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->extms, extms);
+  }
+}
+
+TEST(TicketAppData, RejectsFlagsThisVersionDoesNotDefine) {
+  auto bytes = encodeTicketAppData(sample());
+  for (unsigned bit = 1; bit < 8; ++bit) {
+    std::string b = bytes;
+    b[41] = static_cast<char>(b[41] | (1u << bit));
+    EXPECT_FALSE(decodeTicketAppData(b).has_value()) << "bit " << bit;
+  }
+}
+
+TEST(TicketAppData, VersionOneIsNoLongerRead) {
+  // 41 bytes, version 1, as issued before the flags byte: its keys died with its process.
+  const std::string v1 = std::string("\x01", 1) + encodeTicketAppData(sample()).substr(1, 40);
+  EXPECT_FALSE(decodeTicketAppData(v1).has_value());
 }
 
 TEST(TicketAppData, DropsSubSecondPartsOfTimes) {
