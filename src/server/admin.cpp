@@ -12,6 +12,7 @@
 
 #include "openssl/tls_frontend.hpp"
 #include "server/json.hpp"
+#include "server/log.hpp"
 #include "server/metrics.hpp"
 #include "tlsresume/revocation_list.hpp"
 #include "tlsresume/session_store.hpp"
@@ -81,6 +82,10 @@ AdminResponse revoke(const HttpRequest& req, AdminContext& ctx) {
       erased += ctx.store->erase(ossl::TlsFrontend::storeKey(
           tls.sessionIdContext(i), reinterpret_cast<const unsigned char*>(id->data()), unsigned(id->size())));
     ctx.revocations->revokeId(*id, now + longest);
+    // An audit line per revocation. The id is an identifier, not a secret: a session id
+    // travels in clear in every TLS 1.2 handshake, a resumption id is public randomness.
+    log(Level::info, "revoked session or resumption id " + *id_hex + " (" + std::to_string(erased) +
+                         " session(s) erased from the store)");
     return {200, "application/json",
             "{\"revoked\":\"id\",\"id\":" + jsonString(*id_hex) + ",\"erased_from_store\":" + std::to_string(erased) +
                 "}\n"};
@@ -90,6 +95,7 @@ AdminResponse revoke(const HttpRequest& req, AdminContext& ctx) {
     for (std::size_t i = 0; i < tls.hostCount(); ++i) known = known || tls.hostName(i) == *host;
     if (!known) return error(404, "no virtual host named \"" + *host + "\"");
     ctx.revocations->revokeHost(*host, now);
+    log(Level::info, "revoked every session and ticket of virtual host " + *host + " issued until now");
     return {200, "application/json", "{\"revoked\":\"host\",\"host\":" + jsonString(*host) + "}\n"};
   }
   if (auto before = req.query("before")) {
@@ -103,6 +109,9 @@ AdminResponse revoke(const HttpRequest& req, AdminContext& ctx) {
       if (t > now) return error(400, "before is in the future; use \"now\"");
     }
     ctx.revocations->revokeAllBefore(t);
+    log(Level::info, "revoked every session and ticket issued before " +
+                         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count()) +
+                         " (Unix seconds), on every virtual host");
     return {200, "application/json",
             "{\"revoked\":\"before\",\"before\":" +
                 std::to_string(std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count()) + "}\n"};

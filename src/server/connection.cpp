@@ -3,14 +3,17 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <netdb.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "openssl/tls_frontend.hpp"
 #include "openssl/write_batch.hpp"
+#include "server/log.hpp"
 #include "server/metrics.hpp"
 #include "server/worker.hpp"
 
@@ -117,7 +120,7 @@ void Connection::onTimeout() noexcept {
     close(false);
     return;
   }
-  if (state_ == State::connecting) onBackendFailure();
+  if (state_ == State::connecting) onBackendFailure("connect timed out", 0);
   close(true);
 }
 
@@ -166,7 +169,7 @@ void Connection::onBackendEvents(std::uint32_t events) noexcept {
     socklen_t len = sizeof err;
     if (getsockopt(backend_fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0 ||
         (events & (EPOLLERR | EPOLLHUP))) {
-      onBackendFailure();
+      onBackendFailure("connect", err);
       close(true);
       return;
     }
@@ -192,6 +195,7 @@ void Connection::handshake() {
     // Garbage, an aborted handshake or a protocol error: one counted failure, nothing else.
     // A connection that closes without sending a byte (a port probe, a load balancer's
     // health check) never attempted a handshake and is counted apart.
+    if (logs(Level::debug)) logHandshakeFailure(err);
     ERR_clear_error();
     if (BIO_number_read(SSL_get_rbio(ssl_.get())) == 0) {
       ctx_.metrics->onEmptyConnection();
@@ -240,7 +244,7 @@ void Connection::handshakeDone() {
 void Connection::connectBackend() {
   backend_fd_ = ::socket(ctx_.backend.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (backend_fd_ < 0) {
-    onBackendFailure();
+    onBackendFailure("socket", errno);
     close(true);
     return;
   }
@@ -248,7 +252,7 @@ void Connection::connectBackend() {
   setsockopt(backend_fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   const int r = ::connect(backend_fd_, reinterpret_cast<const sockaddr*>(&ctx_.backend), ctx_.backend_len);
   if (r != 0 && errno != EINPROGRESS) {
-    onBackendFailure();
+    onBackendFailure("connect", errno);
     close(true);
     return;
   }
@@ -365,7 +369,7 @@ bool Connection::readBackend() {
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
-    if (n < 0) onBackendFailure();  // reset mid-stream: deliver what we have, then close
+    if (n < 0) onBackendFailure("read", errno);  // reset mid-stream: deliver what we have, then close
     backend_eof_ = true;
     return true;
   }
@@ -389,7 +393,7 @@ bool Connection::writeBackend() {
     // The backend stopped taking the request (closed early: an error answer to a large
     // upload, or a crash). What it already answered may still be in its socket: read on
     // and deliver it, then close.
-    onBackendFailure();
+    onBackendFailure("write", errno);
     backend_write_failed_ = true;
     to_backend_.clear();
     return true;
@@ -397,10 +401,45 @@ bool Connection::writeBackend() {
   return progress;
 }
 
-void Connection::onBackendFailure() noexcept {
+// Debug only: under a flood of bad handshakes a line each would be a log flood.
+void Connection::logHandshakeFailure(int ssl_error) noexcept {
+  try {
+    sockaddr_storage peer{};
+    socklen_t len = sizeof peer;
+    char host[NI_MAXHOST] = "?", port[NI_MAXSERV] = "?";
+    if (getpeername(client_fd_, reinterpret_cast<sockaddr*>(&peer), &len) == 0)
+      getnameinfo(reinterpret_cast<const sockaddr*>(&peer), len, host, sizeof host, port, sizeof port,
+                  NI_NUMERICHOST | NI_NUMERICSERV);
+    std::string reason;
+    if (const unsigned long e = ERR_peek_error()) {
+      const char* r = ERR_reason_error_string(e);
+      reason = r ? r : "error " + std::to_string(ERR_GET_REASON(e));
+    } else {
+      reason = ssl_error == SSL_ERROR_SYSCALL ? "the client closed the connection" : "SSL error " + std::to_string(ssl_error);
+    }
+    log(Level::debug, std::string("handshake with ") + host + ":" + port + " failed: " + reason);
+  } catch (...) {
+  }
+}
+
+void Connection::onBackendFailure(const char* what, int err) noexcept {
   if (backend_failure_counted_) return;  // one failure per connection, however it shows
   backend_failure_counted_ = true;
   ctx_.metrics->onBackendFailure();
+  // A dead backend fails every connection: one warning per 10 s, with the count.
+  static RateLimitedLog warnings(std::chrono::seconds{10});
+  if (!logs(Level::warn)) return;
+  try {
+    char host[NI_MAXHOST] = "?", port[NI_MAXSERV] = "?";
+    getnameinfo(reinterpret_cast<const sockaddr*>(&ctx_.backend), ctx_.backend_len, host, sizeof host, port,
+                sizeof port, NI_NUMERICHOST | NI_NUMERICSERV);
+    std::string message = std::string("backend ") + host + ":" + port + ": " + what;
+    if (err != 0) message.append(": ").append(std::strerror(err));
+    message.append("; the client's connection is closed");
+    warnings.log(Level::warn, message);
+  } catch (...) {
+    // No memory for the message: the metric counted it.
+  }
 }
 
 bool Connection::clientMaySendMore() const noexcept {

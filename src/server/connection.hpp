@@ -93,7 +93,8 @@ class Connection final {
   void touch() noexcept { last_activity_ = std::chrono::steady_clock::now(); }
   // Sets what epoll reports for fd; 0 takes it out of the set (see the definition).
   bool watch(int fd, std::uint32_t want, std::uint32_t& current, EventHandler& handler) noexcept;
-  void onBackendFailure() noexcept;
+  void onBackendFailure(const char* what, int err) noexcept;  // err: errno, 0 if none
+  void logHandshakeFailure(int ssl_error) noexcept;
   bool clientMaySendMore() const noexcept;
 
   Worker& worker_;

@@ -33,8 +33,33 @@ Level parseLevel(const std::string& n) {
   return Level::info;
 }
 
+bool logs(Level level) noexcept { return level >= g_level.load(std::memory_order_relaxed); }
+
+void RateLimitedLog::log(Level level, const std::string& message) noexcept {
+  if (!logs(level)) return;
+  std::uint64_t suppressed = 0;
+  {
+    std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    if (logged_ && now - last_ < period_) {
+      ++suppressed_;
+      return;
+    }
+    logged_ = true;
+    last_ = now;
+    suppressed = suppressed_;
+    suppressed_ = 0;
+  }
+  try {
+    server::log(level, suppressed ? message + " (and " + std::to_string(suppressed) + " more since the last report)"
+                                  : message);
+  } catch (...) {
+    // Out of memory for a log line: the event itself is counted in the metrics.
+  }
+}
+
 void log(Level level, const std::string& message) {
-  if (level < g_level.load(std::memory_order_relaxed)) return;
+  if (!logs(level)) return;
   char stamp[32];
   const std::time_t t = std::time(nullptr);
   std::tm tm{};
