@@ -119,14 +119,18 @@ AdminResponse revoke(const HttpRequest& req, AdminContext& ctx) {
   return error(400, "POST /revoke needs one of ?id=HEX, ?host=NAME, ?before=now|UNIX_SECONDS");
 }
 
+// Each entry's time under a name that says what it is: for an id, until when the entry is
+// kept (the longest a session could still resume); for a host or "before", the cut-off
+// (what was issued before it is revoked). One field "time" for both read as the same.
 AdminResponse revocations(AdminContext& ctx) {
   std::string body = "[";
   bool first = true;
   for (const auto& e : ctx.revocations->entries()) {
     if (!first) body += ",";
     first = false;
-    body += "{\"kind\":" + jsonString(e.kind) + ",\"subject\":" + jsonString(e.subject) + ",\"time\":" +
-            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(e.time.time_since_epoch()).count()) + "}";
+    body += "{\"kind\":" + jsonString(e.kind) + ",\"subject\":" + jsonString(e.subject) + ",";
+    body += e.kind == "id" ? "\"kept_until\":" : "\"issued_before\":";
+    body += std::to_string(std::chrono::duration_cast<std::chrono::seconds>(e.time.time_since_epoch()).count()) + "}";
   }
   return {200, "application/json", body + "]\n"};
 }

@@ -201,7 +201,9 @@ class Revocation(unittest.TestCase):
         self.assertEqual(set(by_kind), {"id", "host", "before"}, entries)
         self.assertEqual(by_kind["id"]["subject"], sid)
         self.assertEqual(by_kind["host"]["subject"], "default")
-        self.assertLessEqual(abs(by_kind["before"]["time"] - time.time()), 5)
+        self.assertLessEqual(abs(by_kind["before"]["issued_before"] - time.time()), 5)
+        self.assertLessEqual(abs(by_kind["host"]["issued_before"] - time.time()), 5)
+        self.assertGreater(by_kind["id"]["kept_until"], time.time() + 3000)  # the longest lifetime, 1 h by default
         self.assertEqual(metric_sum(srv, "tlsresume_revocations"), 3)
 
     def test_ctl_revoke_needs_exactly_one_selector(self):
