@@ -6,8 +6,8 @@
 #include <array>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -298,12 +298,20 @@ Config parseConfigText(const std::string& toml_text, const std::string& source_n
   return c;
 }
 
+// std::ifstream opens a directory without complaint and then reads nothing, which made
+// `-c DIR` start on the embedded defaults. Reading with stdio surfaces the OS's reason
+// (EISDIR, EACCES, ...) for every file that cannot be read, as for certificates.
 Config loadConfigFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path + ": cannot open config file: " + std::strerror(errno));
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return parseConfigText(buf.str(), path);
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw ConfigError(path + ": cannot open config file: " + std::strerror(errno));
+  std::string text;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+  const int err = std::ferror(f) ? errno : 0;
+  std::fclose(f);
+  if (err != 0) throw ConfigError(path + ": cannot read config file: " + std::strerror(err));
+  return parseConfigText(text, path);
 }
 
 void validate(const Config& c) {

@@ -118,6 +118,18 @@ class BadConfig(unittest.TestCase):
         self.assertIn(missing, line)
         self.assertIn("No such file or directory", line)
 
+    def test_config_is_an_empty_directory(self):
+        empty = tempfile.mkdtemp(prefix="cfgdir-", dir=self.dir)
+        line = self.refused("--config", empty)
+        self.assertIn("cannot read config file", line)
+        self.assertIn(empty, line)
+        self.assertIn("Is a directory", line)
+
+    def test_config_is_a_directory_with_files(self):
+        line = self.refused("--config", self.dir)
+        self.assertIn(self.dir, line)
+        self.assertIn("Is a directory", line)
+
     def test_bad_toml_syntax(self):
         line = self.refused(config='workers = 2\nlog_level = "info"\n[default_host\n')
         path = os.path.join(self.dir, "cfg-test_bad_toml_syntax.toml")

@@ -557,6 +557,20 @@ TEST(ConfigFile, MissingFile) {
   }
 }
 
+TEST(ConfigFile, DirectoryIsRefusedNotReadAsEmpty) {
+  // std::ifstream "opened" a directory and read nothing: the server started on defaults.
+  const std::string dir = ::testing::TempDir();
+  try {
+    loadConfigFile(dir);
+    FAIL() << "no error for a directory";
+  } catch (const ConfigError& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.rfind(dir + ": ", 0), 0u) << msg;
+    EXPECT_NE(msg.find("cannot read config file"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("Is a directory"), std::string::npos) << msg;
+  }
+}
+
 // --- durations ------------------------------------------------------------------------
 
 TEST(ParseDuration, Units) {
