@@ -10,6 +10,7 @@
 #include <cstring>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 namespace tlsresume::server {
 namespace {
@@ -109,6 +110,54 @@ class Reader {
   std::string prefix_;
 };
 
+// Shows a configured string inside a one-line message: quotes, backslashes and control
+// characters escaped, so a stray newline in the file cannot split the error line.
+std::string quoted(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (const unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c < 0x20 || c >= 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += '"';
+  return out;
+}
+
+// Names one character for a message: 'x' when printable, its code otherwise.
+std::string describeChar(unsigned char c) {
+  if (c == ' ') return "a space";
+  if (c == '\n') return "a newline";
+  if (c > 0x20 && c < 0x7f) return std::string("'") + static_cast<char>(c) + "'";
+  char code[8];
+  std::snprintf(code, sizeof code, "0x%02x", c);
+  return std::string("byte ") + code;
+}
+
+// ASCII only, whatever the locale says: these names travel in TLS, HTTP and metrics.
+bool isAsciiAlnum(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+// A host name is a metric label value, a revocation key (`ctl revoke --host NAME`) and an
+// input of ticket key derivation: kept to characters that need no quoting anywhere.
+constexpr const char* kHostNameRule = "a host name is letters, digits, '.', '-' and '_'";
+
+std::optional<std::string> hostNameProblem(std::string_view name) {
+  if (name.empty()) return std::string("must not be empty (") + kHostNameRule + ")";
+  for (const unsigned char c : name)
+    if (!isAsciiAlnum(c) && c != '.' && c != '-' && c != '_')
+      return quoted(name) + " is not a valid host name: " + describeChar(c) + " is not allowed (" + kHostNameRule + ")";
+  return std::nullopt;
+}
+
 constexpr std::array<std::string_view, 11> kHostKeys = {"name",
                                                         "server_names",
                                                         "cert",
@@ -123,7 +172,10 @@ constexpr std::array<std::string_view, 11> kHostKeys = {"name",
 
 void readHost(const Reader& r, VirtualHostConfig& host, bool is_default) {
   r.allowOnly(kHostKeys);
-  if (auto v = r.string("name")) host.name = *v;
+  if (auto v = r.string("name")) {
+    if (auto problem = hostNameProblem(*v)) r.fail("name", *problem);
+    host.name = *v;
+  }
   if (auto v = r.strings("server_names")) host.server_names = *v;
   if (auto v = r.string("cert")) host.cert_file = *v;
   if (auto v = r.string("key")) host.key_file = *v;
@@ -319,6 +371,12 @@ void validate(const Config& c) {
   std::set<std::string> names;
   std::set<std::string> sni;
   for (const auto& h : c.hosts) {
+    // A name left out is the host's first server name, which may be a wildcard ("*.x.test"):
+    // that one is checked by the server name rules instead.
+    const bool derived = !h.server_names.empty() && h.name == h.server_names.front();
+    if (!derived) {
+      if (auto problem = hostNameProblem(h.name)) throw ConfigError(src + ": host name " + *problem);
+    }
     if (!names.insert(h.name).second) throw ConfigError(src + ": host name \"" + h.name + "\" is used twice");
     for (const auto& s : h.server_names) {
       std::string lower = s;

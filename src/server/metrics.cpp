@@ -17,6 +17,30 @@ const char* versionLabel(TlsVersion v) {
 }
 }  // namespace
 
+std::string escapeLabelValue(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (const char c : value) {
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string labelPair(std::string_view name, std::string_view value) {
+  std::string out(name);
+  out += "=\"";
+  out += escapeLabelValue(value);
+  out += '"';
+  return out;
+}
+
 void appendSample(std::string& out, const std::string& name, const std::string& labels, double value) {
   char num[64];
   if (value == static_cast<double>(static_cast<std::int64_t>(value)))
@@ -54,10 +78,10 @@ void Histogram::render(std::string& out, const std::string& name, const std::str
   for (std::size_t i = 0; i < bounds_.size(); ++i) {
     cumulative += buckets_[i].load(std::memory_order_relaxed);
     std::snprintf(le, sizeof le, "%g", bounds_[i]);
-    appendSample(out, name + "_bucket", sep + "le=\"" + le + "\"", static_cast<double>(cumulative));
+    appendSample(out, name + "_bucket", sep + labelPair("le", le), static_cast<double>(cumulative));
   }
   cumulative += buckets_[bounds_.size()].load(std::memory_order_relaxed);
-  appendSample(out, name + "_bucket", sep + "le=\"+Inf\"", static_cast<double>(cumulative));
+  appendSample(out, name + "_bucket", sep + labelPair("le", "+Inf"), static_cast<double>(cumulative));
   appendSample(out, name + "_sum", labels, static_cast<double>(sum_micros_.load()) / 1e6);
   appendSample(out, name + "_count", labels, static_cast<double>(count_.load()));
 }
@@ -102,8 +126,8 @@ std::string Metrics::render(const std::vector<std::function<void(std::string&)>>
         const auto n = handshakes(h, static_cast<TlsVersion>(v), static_cast<HandshakeKind>(k));
         if (n == 0 && v == static_cast<std::size_t>(TlsVersion::unknown)) continue;
         appendSample(out, "tlsresume_handshakes_total",
-                     "vhost=\"" + hosts_[h] + "\",version=\"" + versionLabel(static_cast<TlsVersion>(v)) +
-                         "\",kind=\"" + toString(static_cast<HandshakeKind>(k)) + "\"",
+                     labelPair("vhost", hosts_[h]) + "," + labelPair("version", versionLabel(static_cast<TlsVersion>(v))) +
+                         "," + labelPair("kind", toString(static_cast<HandshakeKind>(k))),
                      static_cast<double>(n));
       }
   appendHelp(out, "tlsresume_handshake_seconds", "histogram", "Duration of successful handshakes.");
@@ -114,7 +138,7 @@ std::string Metrics::render(const std::vector<std::function<void(std::string&)>>
   appendHelp(out, "tlsresume_ticket_decrypt_total", "counter", "Tickets presented, by outcome.");
   for (std::size_t r = 0; r < kTicketResults; ++r)
     appendSample(out, "tlsresume_ticket_decrypt_total",
-                 std::string("result=\"") + toString(static_cast<TicketResult>(r)) + "\"",
+                 labelPair("result", toString(static_cast<TicketResult>(r))),
                  static_cast<double>(ticket_results_[r].load(std::memory_order_relaxed)));
   appendHelp(out, "tlsresume_sessions_revoked_at_resume_total", "counter",
              "Resumption attempts refused because the session was revoked.");

@@ -1,12 +1,14 @@
 #pragma once
 // Metrics: lock-free counters bumped on the handshake path, rendered in Prometheus text
-// format on the admin endpoint. Labels are bounded enums and configured host names only.
+// format on the admin endpoint. Labels are bounded enums and configured host names only,
+// and every label value is escaped on the way out.
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tlsresume/stats_sink.hpp"
@@ -65,7 +67,14 @@ class Metrics final : public StatsSink {
   Histogram resumption_age_seconds_;
 };
 
-// Appends one sample line: name{labels} value
+// A label value escaped as the text format requires (backslash, double quote, newline),
+// so that no value, whatever its origin, can end the quoted string or the line early.
+std::string escapeLabelValue(std::string_view value);
+// One label pair, name="escaped value": the only way label values enter the output.
+std::string labelPair(std::string_view name, std::string_view value);
+
+// Appends one sample line: name{labels} value. `labels` is made of labelPair()s
+// joined by commas.
 void appendSample(std::string& out, const std::string& name, const std::string& labels, double value);
 void appendHelp(std::string& out, const std::string& name, const char* type, const char* help);
 

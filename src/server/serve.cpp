@@ -72,9 +72,9 @@ std::string keyMetrics(const Keyring& keyring) {
   std::string out;
   const KeyCounts c = keyring.counts();
   appendHelp(out, "tlsresume_ticket_keys", "gauge", "Ticket keys by state.");
-  appendSample(out, "tlsresume_ticket_keys", "state=\"introduced\"", static_cast<double>(c.introduced));
-  appendSample(out, "tlsresume_ticket_keys", "state=\"current\"", static_cast<double>(c.current));
-  appendSample(out, "tlsresume_ticket_keys", "state=\"retired\"", static_cast<double>(c.retired));
+  appendSample(out, "tlsresume_ticket_keys", labelPair("state", "introduced"), static_cast<double>(c.introduced));
+  appendSample(out, "tlsresume_ticket_keys", labelPair("state", "current"), static_cast<double>(c.current));
+  appendSample(out, "tlsresume_ticket_keys", labelPair("state", "retired"), static_cast<double>(c.retired));
   appendHelp(out, "tlsresume_key_rotations_total", "counter", "Ticket key rotations, scheduled and forced.");
   appendSample(out, "tlsresume_key_rotations_total", "", static_cast<double>(keyring.rotations()));
   appendHelp(out, "tlsresume_key_source_failures_total", "counter", "Times the key source could not deliver a key.");
@@ -84,7 +84,7 @@ std::string keyMetrics(const Keyring& keyring) {
              "Tickets opened, by key id (public id, not material).");
   for (const auto& k : keyring.describe())
     appendSample(out, "tlsresume_ticket_key_decrypts_total",
-                 "key=\"" + k.id + "\",state=\"" + std::string(toString(k.state)) + "\"",
+                 labelPair("key", k.id) + "," + labelPair("state", toString(k.state)),
                  static_cast<double>(k.decrypts));
   return out;
 }

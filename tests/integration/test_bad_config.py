@@ -194,6 +194,18 @@ class BadConfig(unittest.TestCase):
         self.assertIn("a.test", line.lower())
         self.assertIn("two hosts", line)
 
+    def test_host_name_with_a_quote(self):
+        # A quote in a name used to end the vhost="..." label early and break /metrics.
+        line = self.refused(config='[[hosts]]\nname = "q\\"x"\nserver_names = ["a.test"]\n')
+        self.assertIn("hosts[0].name", line)
+        self.assertIn("letters, digits, '.', '-' and '_'", line)
+
+    def test_host_name_with_a_newline(self):
+        # refused() also checks that the message stays on one line.
+        line = self.refused(config='[[hosts]]\nname = "a\\nb"\nserver_names = ["a.test"]\n')
+        self.assertIn("hosts[0].name", line)
+        self.assertIn("a newline is not allowed", line)
+
     def test_host_without_server_names(self):
         line = self.refused(config='[[hosts]]\nname = "lonely"\n')
         self.assertIn("hosts[0].server_names", line)

@@ -357,6 +357,43 @@ TEST(ConfigHosts, DuplicateHostNamesAreRefused) {
   expectError("[[hosts]]\nname = \"default\"\nserver_names = [\"a.test\"]\n", "\"default\"", "used twice");
 }
 
+TEST(ConfigHosts, HostNamesAreLettersDigitsDotsDashesUnderscores) {
+  // A name is a metric label, a revocation key and a key-derivation input.
+  EXPECT_EQ(parse("[[hosts]]\nname = \"Shop_2.eu-west\"\nserver_names = [\"a.test\"]\n").hosts[1].name,
+            "Shop_2.eu-west");
+  EXPECT_EQ(parse("[default_host]\nname = \"main\"\n").hosts[0].name, "main");
+  expectError("[[hosts]]\nname = \"q\\\"x\"\nserver_names = [\"a.test\"]\n", "hosts[0].name",
+              "'\"' is not allowed (a host name is letters, digits, '.', '-' and '_')");
+  expectError("[[hosts]]\nname = \"two words\"\nserver_names = [\"a.test\"]\n", "hosts[0].name",
+              "a space is not allowed");
+  expectError("[default_host]\nname = \"a/b\"\n", "default_host.name", "'/' is not allowed");
+  expectError("[[hosts]]\nname = \"\"\nserver_names = [\"a.test\"]\n", "hosts[0].name", "must not be empty");
+  expectError("[[hosts]]\nname = \"caf\u00e9\"\nserver_names = [\"a.test\"]\n", "hosts[0].name", "not allowed");
+  // A newline is refused, and the message stays on one line.
+  const std::string msg = errorOf("[[hosts]]\nname = \"new\\nline\"\nserver_names = [\"a.test\"]\n");
+  EXPECT_NE(msg.find("hosts[0].name"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("a newline is not allowed"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+}
+
+TEST(ConfigHosts, ValidateRefusesBadHostNamesBuiltByHand) {
+  Config c;
+  c.source = "command line";
+  c.hosts.push_back(VirtualHostConfig{"a\"b", {"x.test"}, "", "", {}});
+  try {
+    validate(c);
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("command line: host name ", 0), 0u) << e.what();
+    EXPECT_NE(std::string(e.what()).find("is not allowed"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ConfigHosts, NameTakenFromAWildcardServerNameIsAccepted) {
+  const Config c = parse("[[hosts]]\nserver_names = [\"*.wild.test\"]\n");
+  EXPECT_EQ(c.hosts[1].name, "*.wild.test");
+}
+
 TEST(ConfigHosts, HostWithoutServerNames) {
   expectError("[[hosts]]\nname = \"lonely\"\n", "hosts[0].server_names", "at least one SNI name");
   expectError("[[hosts]]\nserver_names = []\n", "hosts[0].server_names", "at least one SNI name");
