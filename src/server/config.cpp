@@ -158,6 +158,51 @@ std::optional<std::string> hostNameProblem(std::string_view name) {
   return std::nullopt;
 }
 
+// A server name is compared with the SNI a client sends, which is a DNS name without a
+// port or a trailing dot (RFC 6066 section 3): anything else can never match, and an empty
+// one used to fail later, inside OpenSSL, with no file, key or host named.
+constexpr const char* kServerNameRule =
+    "a server name is letters, digits, '-' and '.', optionally starting with \"*.\" for any one label; "
+    "no port, no spaces";
+constexpr std::size_t kMaxDnsName = 253;
+constexpr std::size_t kMaxDnsLabel = 63;
+
+std::optional<std::string> serverNameProblem(std::string_view entry) {
+  if (entry.empty()) return std::string("it is empty");
+  if (entry == "*") return std::string("\"*\" alone is not a wildcard; write \"*.example.com\" for one label of a domain");
+  std::string_view name = entry;
+  if (name.starts_with("*.")) {
+    name.remove_prefix(2);
+    if (name.empty()) return std::string("nothing follows \"*.\"");
+  }
+  if (entry.size() > kMaxDnsName) return std::string("it is longer than 253 characters");
+  for (const unsigned char c : name) {
+    if (isAsciiAlnum(c) || c == '-' || c == '.') continue;
+    if (c == ':') return std::string("':' is not allowed: a server name has no port");
+    if (c == '*') return std::string("'*' is only allowed as the whole first label, as in \"*.example.com\"");
+    return describeChar(c) + " is not allowed";
+  }
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t dot = name.find('.', start);
+    const std::size_t length = (dot == std::string_view::npos ? name.size() : dot) - start;
+    if (length == 0) return std::string("it has an empty label (a leading, trailing or doubled '.')");
+    if (length > kMaxDnsLabel) return std::string("a label is longer than 63 characters");
+    if (dot == std::string_view::npos) return std::nullopt;
+    start = dot + 1;
+  }
+}
+
+std::string serverNameMessage(std::string_view entry, const std::string& reason) {
+  std::string msg = quoted(entry);
+  msg += " is not a valid server name: ";
+  msg += reason;
+  msg += " (";
+  msg += kServerNameRule;
+  msg += ")";
+  return msg;
+}
+
 constexpr std::array<std::string_view, 11> kHostKeys = {"name",
                                                         "server_names",
                                                         "cert",
@@ -176,7 +221,16 @@ void readHost(const Reader& r, VirtualHostConfig& host, bool is_default) {
     if (auto problem = hostNameProblem(*v)) r.fail("name", *problem);
     host.name = *v;
   }
-  if (auto v = r.strings("server_names")) host.server_names = *v;
+  if (auto v = r.strings("server_names")) {
+    for (const auto& entry : *v) {
+      if (auto problem = serverNameProblem(entry)) {
+        std::string msg = serverNameMessage(entry, *problem);
+        if (!host.name.empty()) msg = "host \"" + host.name + "\": " + msg;
+        r.fail("server_names", msg);
+      }
+    }
+    host.server_names = *v;
+  }
   if (auto v = r.string("cert")) host.cert_file = *v;
   if (auto v = r.string("key")) host.key_file = *v;
   auto& p = host.policy;
@@ -379,6 +433,8 @@ void validate(const Config& c) {
     }
     if (!names.insert(h.name).second) throw ConfigError(src + ": host name \"" + h.name + "\" is used twice");
     for (const auto& s : h.server_names) {
+      if (auto problem = serverNameProblem(s))
+        throw ConfigError(src + ": host \"" + h.name + "\": " + serverNameMessage(s, *problem));
       std::string lower = s;
       std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
       if (!sni.insert(lower).second) throw ConfigError(src + ": server name \"" + s + "\" belongs to two hosts");

@@ -206,6 +206,22 @@ class BadConfig(unittest.TestCase):
         self.assertIn("hosts[0].name", line)
         self.assertIn("a newline is not allowed", line)
 
+    def test_empty_server_name(self):
+        # Used to fail inside OpenSSL ("invalid extension string") naming no file, key or host.
+        line = self.refused(config='[[hosts]]\nname = "shop"\nserver_names = [""]\n')
+        self.assertIn("hosts[0].server_names", line)
+        self.assertIn('host "shop"', line)
+        self.assertIn("is empty", line)
+
+    def test_server_names_that_can_never_match(self):
+        for entry, reason in (("*", "alone"), ("foo.test:443", "no port"), (" sp.test", "a space")):
+            with self.subTest(entry=entry):
+                line = self.refused(config=f'[[hosts]]\nname = "shop"\nserver_names = ["{entry}"]\n')
+                self.assertIn("hosts[0].server_names", line)
+                self.assertIn('host "shop"', line)
+                self.assertIn(f'"{entry}"', line)
+                self.assertIn(reason, line)
+
     def test_host_without_server_names(self):
         line = self.refused(config='[[hosts]]\nname = "lonely"\n')
         self.assertIn("hosts[0].server_names", line)

@@ -394,6 +394,61 @@ TEST(ConfigHosts, NameTakenFromAWildcardServerNameIsAccepted) {
   EXPECT_EQ(c.hosts[1].name, "*.wild.test");
 }
 
+TEST(ConfigHosts, ServerNamesAreDnsNamesOrOneLabelWildcards) {
+  const Config c = parse(
+      "[[hosts]]\nname = \"shop\"\nserver_names = [\"Shop.Example\", \"*.shop.example\", \"xn--caf-dma.test\", "
+      "\"a-1.b-2.test\", \"localhost\"]\n");
+  EXPECT_EQ(c.hosts[1].server_names.size(), 5u);
+}
+
+TEST(ConfigHosts, ServerNamesThatCanNeverMatchAreRefused) {
+  struct Case {
+    const char* entry;  // as written in TOML
+    const char* reason;
+  };
+  for (const Case& bad : {Case{R"("")", "it is empty"}, Case{R"("*")", "\"*\" alone is not a wildcard"},
+                          Case{R"("foo.test:443")", "':' is not allowed: a server name has no port"},
+                          Case{R"(" sp.test")", "a space is not allowed"},
+                          Case{R"("sp.test ")", "a space is not allowed"},
+                          Case{R"("a.*.test")", "'*' is only allowed as the whole first label"},
+                          Case{R"("*foo.test")", "'*' is only allowed as the whole first label"},
+                          Case{R"("**.test")", "'*' is only allowed as the whole first label"},
+                          Case{R"("*.")", "nothing follows \"*.\""},
+                          Case{R"("a..test")", "empty label"}, Case{R"(".a.test")", "empty label"},
+                          Case{R"("a.test.")", "empty label"}, Case{R"("a_b.test")", "'_' is not allowed"},
+                          Case{R"("https://a.test")", "':' is not allowed"},
+                          Case{R"("a\ttab.test")", "byte 0x09 is not allowed"}}) {
+    SCOPED_TRACE(bad.entry);
+    const std::string text =
+        std::string("[[hosts]]\nname = \"shop\"\nserver_names = [\"ok.test\", ") + bad.entry + "]\n";
+    const std::string msg = errorOf(text);
+    EXPECT_EQ(msg.rfind(std::string(kFile) + ": hosts[0].server_names: host \"shop\": ", 0), 0u) << msg;
+    EXPECT_NE(msg.find(bad.reason), std::string::npos) << msg;
+    EXPECT_NE(msg.find("is not a valid server name"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("letters, digits, '-' and '.'"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+  }
+  // The entry itself is named, quoted.
+  EXPECT_NE(errorOf("[[hosts]]\nserver_names = [\"foo.test:443\"]\n").find("\"foo.test:443\""), std::string::npos);
+  expectError("[default_host]\nserver_names = [\"*\"]\n", "default_host.server_names: host \"default\"", "alone");
+  expectError("[[hosts]]\nserver_names = \"\"\n", "hosts[0].server_names", "it is empty");
+  expectError(std::string("[[hosts]]\nserver_names = [\"") + std::string(64, 'a') + ".test\"]\n",
+              "hosts[0].server_names", "longer than 63");
+}
+
+TEST(ConfigHosts, ValidateRefusesBadServerNamesBuiltByHand) {
+  Config c;
+  c.source = "command line";
+  c.hosts.push_back(VirtualHostConfig{"a", {"a.test:443"}, "", "", {}});
+  try {
+    validate(c);
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("command line: host \"a\": \"a.test:443\" is not a valid server name", 0), 0u)
+        << e.what();
+  }
+}
+
 TEST(ConfigHosts, HostWithoutServerNames) {
   expectError("[[hosts]]\nname = \"lonely\"\n", "hosts[0].server_names", "at least one SNI name");
   expectError("[[hosts]]\nserver_names = []\n", "hosts[0].server_names", "at least one SNI name");
