@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 
 namespace tlsresume::ossl {
@@ -42,7 +43,39 @@ std::string readFile(const std::string& path, const char* what) {
   return data;
 }
 
+// "2020-02-01" (UTC); the time of day matters little to the operator reading a warning.
+std::string isoDate(const ASN1_TIME* t) {
+  std::tm tm{};
+  if (ASN1_TIME_to_tm(t, &tm) != 1) {
+    ERR_clear_error();
+    return "an unreadable date";
+  }
+  char out[16];
+  std::strftime(out, sizeof out, "%Y-%m-%d", &tm);
+  return out;
+}
+
 }  // namespace
+
+std::optional<std::string> validityProblem(const X509* cert, std::time_t now) {
+  // X509_cmp_time: -1 if the certificate's time is before `now`, 1 if after, 0 if unreadable.
+  // Built by appends: GCC 12's -Wrestrict misfires on "..." + std::string&&.
+  std::string problem;
+  const ASN1_TIME* not_after = X509_get0_notAfter(cert);
+  const ASN1_TIME* not_before = X509_get0_notBefore(cert);
+  if (X509_cmp_time(not_after, &now) < 0) {
+    problem = "expired on ";
+    problem += isoDate(not_after);
+    problem += " (notAfter)";
+  } else if (X509_cmp_time(not_before, &now) > 0) {
+    problem = "is not valid before ";
+    problem += isoDate(not_before);
+    problem += " (notBefore)";
+  }
+  ERR_clear_error();
+  if (problem.empty()) return std::nullopt;
+  return problem;
+}
 
 CertifiedKey makeSelfSigned(const std::string& common_name, KeyType type) {
   CertifiedKey out;

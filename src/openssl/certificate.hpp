@@ -1,6 +1,8 @@
 #pragma once
 // Certificates for a virtual host: loaded from PEM files, or made in memory at start
 // (the embedded default: ECDSA P-256, self-signed for localhost; nothing is written).
+#include <ctime>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -27,6 +29,11 @@ enum class KeyType { ecdsa_p256, rsa2048 };
 
 CertifiedKey makeSelfSigned(const std::string& common_name, KeyType type = KeyType::ecdsa_p256);
 CertifiedKey loadCertifiedKey(const std::string& cert_file, const std::string& key_file);
+
+// Why clients will refuse `cert` on its dates at `now`: "expired on 2020-02-01 (notAfter)"
+// or "is not valid before 2030-01-01 (notBefore)"; nothing while it is in date. For a
+// warning only: a server may keep serving such a certificate while it is being replaced.
+std::optional<std::string> validityProblem(const X509* cert, std::time_t now);
 
 // PEM text of a certificate (for the bench tool and tests to trust it); never the key.
 std::string certificatePem(const X509* cert);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 #include <memory>
 #include <thread>
 
@@ -39,6 +40,11 @@ std::vector<ossl::HostSpec> loadHosts(const Config& config) {
       spec.cert = ossl::makeSelfSigned(cn.starts_with("*.") ? cn.substr(2) : cn);
     } else {
       spec.cert = ossl::loadCertifiedKey(h.cert_file, h.key_file);
+      // Served anyway, as nginx does: the operator may be replacing it right now, and
+      // refusing to start would take every other host down with it.
+      if (auto problem = ossl::validityProblem(spec.cert.cert.get(), std::time(nullptr)))
+        log(Level::warn, "certificate " + h.cert_file + " of host \"" + h.name + "\" " + *problem +
+                             "; clients will refuse it");
     }
     hosts.push_back(std::move(spec));
   }

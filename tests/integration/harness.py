@@ -202,6 +202,29 @@ def make_cert(directory, name, cn, key_type="ec"):
     return cert, key
 
 
+def make_cert_with_dates(directory, name, cn, not_before, not_after):
+    """A self-signed EC certificate valid from not_before to not_after ("YYYYMMDDHHMMSSZ"),
+    made by `openssl ca`: `openssl req -x509 -days` (OpenSSL 3.0) cannot date one in the
+    past. Returns (cert, key) paths."""
+    work = tempfile.mkdtemp(prefix=f"ca-{name}-", dir=directory)
+    cert = os.path.join(directory, f"{name}.crt")
+    key = os.path.join(directory, f"{name}.key")
+    csr = os.path.join(work, "req.csr")
+    conf = os.path.join(work, "ca.cnf")
+    with open(conf, "w") as f:
+        f.write(f"[ca]\ndefault_ca = selfsigned\n[selfsigned]\ndatabase = {work}/index\nnew_certs_dir = {work}\n"
+                f"serial = {work}/serial\ndefault_md = sha256\npolicy = any\n[any]\ncommonName = supplied\n")
+    open(os.path.join(work, "index"), "w").close()
+    with open(os.path.join(work, "serial"), "w") as f:
+        f.write("01\n")
+    subprocess.run(["openssl", "req", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-keyout", key, "-out", csr, "-subj", f"/CN={cn}"], check=True, capture_output=True, timeout=30)
+    subprocess.run(["openssl", "ca", "-batch", "-config", conf, "-selfsign", "-keyfile", key, "-in", csr,
+                    "-out", cert, "-notext", "-startdate", not_before, "-enddate", not_after],
+                   check=True, capture_output=True, timeout=30)
+    return cert, key
+
+
 # --- helpers added for the serve/proxy/sni/config/resumption/revocation tests ---
 
 def wait_for(predicate, timeout=5.0, interval=0.05):

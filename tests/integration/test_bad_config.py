@@ -1,6 +1,7 @@
 """A bad configuration, certificate or port stops `tlsresume serve` before it serves:
 exit code 2 within 10 s, exactly one clear line on stderr naming the file or key and the
-reason, and nothing left listening."""
+reason, and nothing left listening. The one exception is a certificate out of its dates:
+it is served, with one warning at start (an operator may be replacing it)."""
 import os
 import shutil
 import socket
@@ -8,7 +9,7 @@ import tempfile
 import time
 import unittest
 
-from harness import free_port, make_cert, port_open, run_bin
+from harness import Server, free_port, make_cert, make_cert_with_dates, port_open, run_bin
 
 
 class BadConfig(unittest.TestCase):
@@ -110,6 +111,32 @@ class BadConfig(unittest.TestCase):
         line = self.refused(config=f'[[hosts]]\nserver_names = ["a.test"]\ncert = "{self.a_cert}"\n')
         self.assertIn("hosts[0].key", line)
         self.assertIn("together", line)
+
+    # --- certificates out of date: the one case that warns and still starts ---
+    def test_expired_cert_warns_but_starts(self):
+        # nginx serves it too, and an operator may be replacing it: one warning, no refusal.
+        cert, key = make_cert_with_dates(self.dir, "expired", "exp.test", "20200101000000Z", "20200201000000Z")
+        with Server(args=["--cert", cert, "--key", key]) as srv:
+            self.assertTrue(srv.alive())
+            warnings = [l for l in srv.output().splitlines() if " warn " in l]
+            self.assertEqual(len(warnings), 1, srv.output())
+            self.assertIn(f"certificate {cert}", warnings[0])
+            self.assertIn("expired on 2020-02-01 (notAfter)", warnings[0])
+            self.assertIn("clients will refuse it", warnings[0])
+
+    def test_not_yet_valid_cert_of_a_virtual_host_warns_but_starts(self):
+        cert, key = make_cert_with_dates(self.dir, "future", "future.test", "20991231000000Z", "21000101000000Z")
+        config = f'[[hosts]]\nname = "future"\nserver_names = ["future.test"]\ncert = "{cert}"\nkey = "{key}"\n'
+        with Server(config=config) as srv:
+            self.assertTrue(srv.alive())
+            warnings = [l for l in srv.output().splitlines() if " warn " in l]
+            self.assertEqual(len(warnings), 1, srv.output())
+            self.assertIn(f'certificate {cert} of host "future"', warnings[0])
+            self.assertIn("is not valid before 2099-12-31 (notBefore)", warnings[0])
+
+    def test_cert_in_date_gives_no_warning(self):
+        with Server(args=["--cert", self.a_cert, "--key", self.a_key]) as srv:
+            self.assertNotIn(" warn ", srv.output())
 
     # --- the TOML file ---
     def test_missing_config_file(self):
@@ -266,7 +293,6 @@ class BadConfig(unittest.TestCase):
 
     def test_good_config_still_starts(self):
         # The control case: the same harness around a valid file does start.
-        from harness import Server
         with Server(config=f'workers = 1\n[default_host]\ncert = "{self.a_cert}"\nkey = "{self.a_key}"\n') as srv:
             self.assertTrue(srv.alive())
             self.assertTrue(port_open(srv.port))
