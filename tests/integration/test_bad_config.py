@@ -3,13 +3,15 @@ exit code 2 within 10 s, exactly one clear line on stderr naming the file or key
 reason, and nothing left listening. The one exception is a certificate out of its dates:
 it is served, with one warning at start (an operator may be replacing it)."""
 import os
+import re
 import shutil
 import socket
 import tempfile
 import time
+import tomllib
 import unittest
 
-from harness import Server, free_port, make_cert, make_cert_with_dates, port_open, run_bin
+from harness import ROOT, Server, free_port, make_cert, make_cert_with_dates, port_open, run_bin
 
 
 class BadConfig(unittest.TestCase):
@@ -290,6 +292,35 @@ class BadConfig(unittest.TestCase):
         port = free_port()
         line = self.refused(listen_port=port, admin_port=port)
         self.assertIn("Address already in use", line)
+
+    # --- the documentation names the keys the loader takes ---
+    def documented_example(self):
+        """docs/configuration.md: its text, and its TOML example with usable certificates."""
+        with open(os.path.join(ROOT, "docs", "configuration.md")) as f:
+            text = f.read()
+        example = re.search(r"```toml\n(.*?)```", text, re.S).group(1)
+        example = re.sub(r'"/etc/tls/\w+\.crt"', f'"{self.a_cert}"', example)
+        example = re.sub(r'"/etc/tls/\w+\.key"', f'"{self.a_key}"', example)
+        return text, example
+
+    def test_documented_example_is_accepted(self):
+        _, example = self.documented_example()
+        with Server(config=example) as srv:
+            self.assertTrue(srv.alive(), srv.output())
+
+    def test_every_key_the_docs_name_is_a_key_of_the_example(self):
+        # The defaults table said `ticket_key_rotation`; the key is [tickets] key_rotation.
+        text, example = self.documented_example()
+        paths = set()
+        for section, value in tomllib.loads(example).items():
+            paths.add(section)
+            for table in value if isinstance(value, list) else [value]:
+                if isinstance(table, dict):
+                    for key in table:
+                        paths.update({f"{section}.{key}", key} if section in ("default_host", "hosts")
+                                     else {f"{section}.{key}"})
+        named = {t for t in re.findall(r"`([a-z][a-z0-9_.]*)`", text) if "_" in t or "." in t}
+        self.assertFalse(named - paths, f"named in docs/configuration.md but not keys: {sorted(named - paths)}")
 
     def test_good_config_still_starts(self):
         # The control case: the same harness around a valid file does start.
