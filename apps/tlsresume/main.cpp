@@ -30,6 +30,7 @@ Config buildConfig(const ServeFlags& f, CLI::App& cmd) {
   if (!f.listen.empty()) {
     c.listen.clear();
     for (const auto& l : f.listen) c.listen.push_back(parseEndpoint(l, "--listen"));
+    refuseDuplicateEndpoints(c.listen, "--listen");
   }
   if (!f.cert.empty() || !f.key.empty()) {
     if (f.cert.empty() || f.key.empty()) throw ConfigError("--cert and --key must be given together");

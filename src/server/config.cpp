@@ -1,5 +1,7 @@
 #include "server/config.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -298,6 +300,43 @@ Endpoint parseEndpoint(const std::string& text, const std::string& what) {
   return ep;
 }
 
+namespace {
+// One spelling per address: "[0:0::1]" and "[::1]" are the same socket, and host names are
+// case-insensitive. Names are not resolved: that is the binding's job.
+std::string canonicalAddress(const Endpoint& ep) {
+  unsigned char raw[sizeof(in6_addr)];
+  char text[INET6_ADDRSTRLEN];
+  std::string host = ep.host;
+  for (const int family : {AF_INET, AF_INET6}) {
+    if (inet_pton(family, ep.host.c_str(), raw) == 1 && inet_ntop(family, raw, text, sizeof text)) {
+      host = text;
+      break;
+    }
+  }
+  std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
+  Endpoint canonical{host, ep.port};
+  return canonical.str();
+}
+}  // namespace
+
+void refuseDuplicateEndpoints(const std::vector<Endpoint>& endpoints, const std::string& what) {
+  std::set<std::string> seen;
+  for (const auto& ep : endpoints) {
+    const std::string canonical = canonicalAddress(ep);
+    if (seen.insert(canonical).second) continue;
+    std::string msg = what;
+    msg += ": ";
+    msg += ep.str();
+    msg += " is listed twice";
+    if (canonical != ep.str()) {
+      msg += " (as ";
+      msg += canonical;
+      msg += ")";
+    }
+    throw ConfigError(msg);
+  }
+}
+
 std::chrono::seconds parseDuration(const std::string& text, const std::string& what) {
   size_t i = 0;
   while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
@@ -343,6 +382,7 @@ Config parseConfigText(const std::string& toml_text, const std::string& source_n
     if (v->empty()) r.fail("listen", "needs at least one HOST:PORT");
     c.listen.clear();
     for (const auto& s : *v) c.listen.push_back(parseEndpoint(s, r.where("listen")));
+    refuseDuplicateEndpoints(c.listen, r.where("listen"));
   }
   if (auto v = r.string("backend")) {
     c.backend = *v;
@@ -441,6 +481,7 @@ void validate(const Config& c) {
     }
   }
   if (c.listen.empty()) throw ConfigError(src + ": listen: needs at least one HOST:PORT");
+  refuseDuplicateEndpoints(c.listen, src + ": listen");
 }
 
 const char* toString(Tls13Tickets v) {

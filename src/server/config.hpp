@@ -26,6 +26,9 @@ struct Endpoint {
 
 // Parses "HOST:PORT" or "[v6]:PORT"; throws ConfigError naming `what`.
 Endpoint parseEndpoint(const std::string& text, const std::string& what);
+// Throws ConfigError naming `what` when two endpoints are the same address (the second
+// bind would fail with a misleading "Address already in use").
+void refuseDuplicateEndpoints(const std::vector<Endpoint>& endpoints, const std::string& what);
 // Parses "90", "90s", "15m", "1h", "7d"; throws ConfigError naming `what`.
 std::chrono::seconds parseDuration(const std::string& text, const std::string& what);
 

@@ -288,6 +288,21 @@ class BadConfig(unittest.TestCase):
         self.assertIn(f"127.0.0.1:{port}", line)
         self.assertIn("Address already in use", line)
 
+    def test_listen_flag_given_twice(self):
+        port = free_port()
+        line = self.refused("--listen", f"127.0.0.1:{port}", listen_port=port)
+        self.assertIn("--listen", line)
+        self.assertIn(f"127.0.0.1:{port} is listed twice", line)
+        self.assertNotIn("Address already in use", line)
+
+    def test_listen_address_twice_in_config(self):
+        port = free_port()
+        path = self.write("listen-twice.toml", f'listen = ["127.0.0.1:{port}", "127.0.0.1:{port}"]\n')
+        p = run_bin("serve", "--config", path, "--admin", "off", timeout=10)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn(f"{path}: listen: 127.0.0.1:{port} is listed twice", p.stderr)
+        self.assertFalse(port_open(port))
+
     def test_same_port_for_listen_and_admin(self):
         port = free_port()
         line = self.refused(listen_port=port, admin_port=port)

@@ -525,6 +525,32 @@ TEST(ConfigErrors, BadEndpoints) {
   expectError("backend = \"127.0.0.1:0\"\n", "backend", "port 0");
 }
 
+TEST(ConfigErrors, ListenAddressListedTwice) {
+  // The second bind failed with a misleading "Address already in use".
+  expectError("listen = [\"127.0.0.1:4433\", \"127.0.0.1:4433\"]\n", "listen",
+              "127.0.0.1:4433 is listed twice");
+  expectError("listen = [\"[::1]:4433\", \"[0:0::1]:4433\"]\n", "listen", "[0:0::1]:4433 is listed twice (as [::1]:4433)");
+  expectError("listen = [\"LocalHost:4433\", \"localhost:4433\"]\n", "listen", "is listed twice");
+  EXPECT_EQ(parse("listen = [\"127.0.0.1:4433\", \"127.0.0.1:4434\", \"[::1]:4433\"]\n").listen.size(), 3u);
+}
+
+TEST(ConfigErrors, DuplicateEndpointsNameWhereTheyCameFrom) {
+  try {
+    refuseDuplicateEndpoints({Endpoint{"127.0.0.1", 8443}, Endpoint{"127.0.0.1", 8443}}, "--listen");
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "--listen: 127.0.0.1:8443 is listed twice");
+  }
+  Config c;
+  c.listen.push_back(c.listen.front());
+  try {
+    validate(c);
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "config: listen: 127.0.0.1:8443 is listed twice");
+  }
+}
+
 TEST(ConfigErrors, BadDurations) {
   expectError("idle_timeout = \"5 minutes\"\n", "idle_timeout", "unknown unit");
   expectError("idle_timeout = \"1w\"\n", "idle_timeout", "unknown unit \"w\"");
