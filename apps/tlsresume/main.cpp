@@ -106,7 +106,8 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--key", sf.key, "PEM private key of the default host");
   serve_cmd->add_option("-b,--backend", sf.backend, "HOST:PORT of the TCP backend, or 'builtin' [builtin]");
   serve_cmd->add_option("--admin", sf.admin, "HOST:PORT of the admin endpoint, or 'off' [127.0.0.1:9443]");
-  serve_cmd->add_option("-w,--workers", sf.workers, "worker threads [number of cores]")->check(CLI::Range(1, 256));
+  serve_cmd->add_option("-w,--workers", sf.workers, "worker threads; 0 = number of cores, as workers = 0 in the file [0]")
+      ->check(CLI::Range(0, 256));
   serve_cmd->add_option("--log-level", sf.log_level, "debug | info | warn | error [info]")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
 

@@ -308,6 +308,23 @@ class BadConfig(unittest.TestCase):
         line = self.refused(listen_port=port, admin_port=port)
         self.assertIn("Address already in use", line)
 
+    # --- --workers: 0 means what workers = 0 means in the file ---
+    def test_workers_zero_means_number_of_cores(self):
+        with Server(workers=0) as srv:
+            self.assertTrue(srv.alive(), srv.output())
+            self.assertIn(f"with {os.cpu_count()} worker(s)", srv.output())
+
+    def test_workers_help_says_what_zero_means(self):
+        p = run_bin("serve", "--help")
+        self.assertEqual(p.returncode, 0)
+        self.assertRegex(p.stdout, r"--workers[^\n]*\n?[^\n]*0 = number of cores")
+
+    def test_workers_over_256(self):
+        p = run_bin("serve", "--workers", "257", "--admin", "off", timeout=10)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("--workers", p.stderr)
+        self.assertIn("257", p.stderr)
+
     # --- the documentation names the keys the loader takes ---
     def documented_example(self):
         """docs/configuration.md: its text, and its TOML example with usable certificates."""
