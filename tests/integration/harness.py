@@ -177,6 +177,18 @@ def read_to_eof(sock):
         data += chunk
 
 
+def read_http_head(sock):
+    """An HTTP message head from a (TLS) socket: bytes up to and including the blank line,
+    or everything until the peer closed if it never came."""
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        head += chunk
+    return head
+
+
 def tls_connect(port, ctx=None, server_hostname="localhost", session=None):
     """A TLS connection to 127.0.0.1:port made with Python's ssl (handshake done)."""
     raw = socket.create_connection(("127.0.0.1", port), timeout=10)

@@ -15,7 +15,7 @@ import tempfile
 import threading
 import unittest
 
-from harness import BIN, Server, free_port, make_cert
+from harness import BIN, Server, free_port, make_cert, read_http_head
 
 COUNT = "200"
 SMALL = ["--count", COUNT, "--concurrency", "4"]
@@ -357,12 +357,7 @@ class TlsTarget:
             try:
                 raw.settimeout(5)
                 with self.ctx.wrap_socket(raw, server_side=True) as tls:
-                    request = b""
-                    while b"\r\n\r\n" not in request:
-                        chunk = tls.recv(4096)
-                        if not chunk:
-                            break
-                        request += chunk
+                    request = read_http_head(tls)
                     for line in request.decode(errors="replace").split("\r\n"):
                         if line.lower().startswith("host:"):
                             self.hosts.append(line.split(":", 1)[1].strip())

@@ -16,7 +16,8 @@ import threading
 import time
 import unittest
 
-from harness import BIN, Server, client_context, free_port, https_get, read_to_eof, tls_connect, wait_for, wait_port
+from harness import (BIN, Server, client_context, free_port, https_get, read_http_head, read_to_eof, tls_connect,
+                     wait_for, wait_port)
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -231,12 +232,7 @@ class BackendThatAnswersEarly(unittest.TestCase):
 
         def backend():
             conn, _ = listener.accept()
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = conn.recv(4096)
-                if not chunk:
-                    break
-                head += chunk
+            read_http_head(conn)
             time.sleep(1.0)  # meanwhile the upload fills our receive buffer: the server waits to send
             conn.sendall(answer)
             # Unread body: the kernel resets (at once here, as a crashing backend's would),
