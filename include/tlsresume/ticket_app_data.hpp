@@ -8,8 +8,10 @@
 // Wire format, version 2 (42 bytes, big-endian, fixed size):
 //   u8 version = 2 | u64 issued_at | u64 chain_started_at | u64 host_tag | 16 resumption_id
 //   | u8 flags (bit 0: the TLS 1.2 session used the extended master secret; others zero)
-// Version 1 (without flags) is no longer read: its tickets were sealed by keys that lived
-// only in the memory of the process that issued them, so none survives an upgrade.
+// Version 1 (41 bytes, no flags byte) is still read, so that nodes sharing ticket keys
+// can be upgraded one by one: its extms is taken as true, the safe guess (a client that
+// offers the extended master secret resumes, and OpenSSL falls back by itself if the
+// session had none; one that does not offer it gets a full handshake, never an alert).
 // Times are whole seconds since the Unix epoch (sub-second parts are dropped on encoding).
 //
 // The record travels inside the encrypted and MACed ticket (RFC 5077 §4; RFC 8446 §4.6.1
@@ -29,6 +31,8 @@
 namespace tlsresume {
 
 inline constexpr std::uint8_t kTicketAppDataVersion = 2;
+inline constexpr std::uint8_t kTicketAppDataVersion1 = 1;
+inline constexpr std::size_t kTicketAppDataBytesV1 = 41;
 inline constexpr std::size_t kResumptionIdBytes = 16;
 inline constexpr std::size_t kTicketAppDataBytes = 1 + 8 + 8 + 8 + kResumptionIdBytes + 1;  // 42
 

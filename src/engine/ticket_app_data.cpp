@@ -21,6 +21,7 @@ constexpr std::size_t kHostTagOffset = kChainStartedAtOffset + 8;
 constexpr std::size_t kResumptionIdOffset = kHostTagOffset + 8;
 constexpr std::size_t kFlagsOffset = kResumptionIdOffset + kResumptionIdBytes;
 static_assert(kFlagsOffset + 1 == kTicketAppDataBytes);
+static_assert(kFlagsOffset == kTicketAppDataBytesV1);
 constexpr unsigned char kFlagExtms = 0x01;
 
 void putU64(std::string& out, std::uint64_t v) {
@@ -55,9 +56,10 @@ std::string encodeTicketAppData(const TicketAppData& data) {
 std::optional<TicketAppData> decodeTicketAppData(std::string_view bytes) noexcept {
   // Exactly one length per version: a shorter or longer record is not ours (and a
   // truncated one must never be read past its end, cf. OpenSSL CVE-2016-6302).
-  if (bytes.size() != kTicketAppDataBytes) return std::nullopt;
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  if (p[0] != kTicketAppDataVersion) return std::nullopt;
+  const bool v2 = bytes.size() == kTicketAppDataBytes && p[0] == kTicketAppDataVersion;
+  const bool v1 = bytes.size() == kTicketAppDataBytesV1 && p[0] == kTicketAppDataVersion1;
+  if (!v1 && !v2) return std::nullopt;
   const std::uint64_t issued = getU64(p + kIssuedAtOffset);
   const std::uint64_t chain = getU64(p + kChainStartedAtOffset);
   if (issued > kMaxSeconds || chain > kMaxSeconds) return std::nullopt;
@@ -68,6 +70,10 @@ std::optional<TicketAppData> decodeTicketAppData(std::string_view bytes) noexcep
   data.chain_started_at = TimePoint{seconds{static_cast<seconds::rep>(chain)}};
   data.host_tag = getU64(p + kHostTagOffset);
   for (std::size_t i = 0; i < kResumptionIdBytes; ++i) data.resumption_id[i] = p[kResumptionIdOffset + i];
+  if (v1) {
+    data.extms = true;  // unknown; see the header for why this guess is the safe one
+    return data;
+  }
   const unsigned char flags = p[kFlagsOffset];
   if (flags & ~kFlagExtms) return std::nullopt;  // a bit this version does not define
   data.extms = (flags & kFlagExtms) != 0;

@@ -108,10 +108,11 @@ CertifiedKey makeSelfSigned(const std::string& common_name, KeyType type) {
 namespace {
 // Without a callback OpenSSL asks for a passphrase on the terminal: a server started from
 // a shell would hang at "Enter PEM pass phrase:". No passphrase is given; the key is
-// refused with a message instead. `asked` tells the caller why it was refused.
+// refused with a message instead. `asked` tells the caller why it was refused. -1, not 0:
+// 0 would be a passphrase of length zero, which OpenSSL tries.
 int refusePassphrase(char*, int, int, void* asked) {
   *static_cast<bool*>(asked) = true;
-  return 0;
+  return -1;
 }
 }  // namespace
 

@@ -126,10 +126,9 @@ struct TicketCallbacks {
     TicketBinding* tb = bindingOf(ssl);
     ConnectionTls* st = TlsFrontend::state(ssl);
     if (!tb || !st) return SSL_TICKET_RETURN_IGNORE_RENEW;
-    // After a HelloRetryRequest OpenSSL opens the same ticket again: count it once.
+    // After a HelloRetryRequest OpenSSL opens the same ticket again: counted once.
     NullStatsSink uncounted;
-    StatsSink& stats = st->resumption_counted ? static_cast<StatsSink&>(uncounted) : tb->frontend().stats();
-    const bool first = !st->resumption_counted;
+    StatsSink& stats = st->counts() ? tb->frontend().stats() : static_cast<StatsSink&>(uncounted);
     switch (status) {
       case SSL_TICKET_EMPTY:
         return SSL_TICKET_RETURN_IGNORE_RENEW;  // the client asks for a ticket
@@ -140,12 +139,10 @@ struct TicketCallbacks {
         stats.onTicketOpen(st->ticket_result      ? *st->ticket_result
                            : st->ticket_key_found ? TicketResult::bad_mac
                                                   : TicketResult::malformed);
-        st->resumption_counted = true;
         return SSL_TICKET_RETURN_IGNORE_RENEW;
       case SSL_TICKET_FATAL_ERR_MALLOC:
       case SSL_TICKET_FATAL_ERR_OTHER:
         stats.onTicketOpen(TicketResult::malformed);
-        st->resumption_counted = true;
         return SSL_TICKET_RETURN_IGNORE_RENEW;
       case SSL_TICKET_SUCCESS:
       case SSL_TICKET_SUCCESS_RENEW:
@@ -153,19 +150,17 @@ struct TicketCallbacks {
       default:
         return SSL_TICKET_RETURN_IGNORE_RENEW;
     }
-    if (first && key_name && key_name_len == kKeyNameBytes)
+    if (st->counts() && key_name && key_name_len == kKeyNameBytes)
       if (const auto snap = tb->keyring().snapshot())
         if (const SealingKey* key = snap->find(st->host, key_name); key && key->decrypts)
           key->decrypts->fetch_add(1, std::memory_order_relaxed);
     if (!clientOffersCipherOf(ssl, session)) {
       stats.onTicketOpen(TicketResult::cipher_not_offered);
-      st->resumption_counted = true;
       return SSL_TICKET_RETURN_IGNORE_RENEW;
     }
     const TicketResult verdict = tb->frontend().judgeAppData(*st, session);
     stats.onTicketOpen(verdict == TicketResult::ok && status == SSL_TICKET_SUCCESS_RENEW ? TicketResult::renewed
                                                                                          : verdict);
-    st->resumption_counted = true;
     if (verdict != TicketResult::ok) return SSL_TICKET_RETURN_IGNORE_RENEW;
     st->ticket_opened = true;
     // TLS 1.3: always renew. OpenSSL sends no NewSessionTicket after a resumption unless

@@ -59,6 +59,7 @@ struct FrontendCallbacks {
     ConnectionTls* st = TlsFrontend::state(ssl);
     if (!st) return SSL_CLIENT_HELLO_ERROR;
     // May run twice (after a HelloRetryRequest): everything below is idempotent.
+    ++st->client_hellos;
     if (auto name = parseServerName(extension(ssl, TLSEXT_TYPE_server_name))) st->sni = std::move(*name);
     st->host = fe->hostForServerName(st->sni);
     st->offered_tls13 = offersVersion(extension(ssl, TLSEXT_TYPE_supported_versions), TLS1_3_VERSION).value_or(false);
@@ -192,8 +193,7 @@ struct FrontendCallbacks {
     const bool revoked =
         !expired && fe->revocations_.isRevoked(host.name, {reinterpret_cast<const char*>(id), size_t(id_len)}, issued);
     if (expired || revoked) {
-      if (revoked && !st->resumption_counted) fe->stats_.onSessionRevokedAtResume();
-      st->resumption_counted = true;
+      if (revoked && st->counts()) fe->stats_.onSessionRevokedAtResume();
       fe->store_.erase(key);
       SSL_SESSION_free(session);
       return nullptr;
@@ -205,15 +205,13 @@ struct FrontendCallbacks {
     size_t appdata_len = 0;
     if (SSL_SESSION_get0_ticket_appdata(session, &appdata, &appdata_len) == 1 && appdata_len > 0) {
       if (fe->judgeAppData(*st, session) != TicketResult::ok) {
-        st->resumption_counted = true;
         fe->store_.erase(key);
         SSL_SESSION_free(session);
         return nullptr;
       }
-    } else if (!st->resumption_counted) {
+    } else if (st->counts()) {
       fe->stats_.onResumptionAge(std::chrono::duration_cast<std::chrono::seconds>(now - issued));
     }
-    st->resumption_counted = true;
     st->cache_hit = true;
     return session;
   }
@@ -231,8 +229,7 @@ struct FrontendCallbacks {
   // declines the session, e.g. for an extended-master-secret mismatch, and that connection
   // would end with neither a ticket nor a stored id.)
   static int afterResumptionDecision(SSL* ssl, int*, void*) noexcept {
-    ConnectionTls* st = TlsFrontend::state(ssl);
-    if (st) st->version_known = true;  // OpenSSL has chosen it by now
+    const ConnectionTls* st = TlsFrontend::state(ssl);
     // A stored session with our app data continues its chain (judgeAppData set it).
     if (st && st->cache_hit && !st->chain && SSL_session_reused(ssl) && SSL_version(ssl) != TLS1_3_VERSION)
       SSL_set_options(ssl, SSL_OP_NO_TICKET);
@@ -371,9 +368,6 @@ TicketResult TlsFrontend::judgeAppData(ConnectionTls& st, SSL_SESSION* session) 
   if (!data) return TicketResult::malformed;
   const Host& host = hosts_[st.host];
   if (data->host_tag != host.tag) return TicketResult::foreign_host;
-  // RFC 7627 §5.3 (see TicketResult::extms_mismatch): a full handshake, not an alert.
-  if (SSL_SESSION_get_protocol_version(session) != TLS1_3_VERSION && data->extms != st.offers_extms)
-    return TicketResult::extms_mismatch;
   const TimePoint now = clock_.now();
   if (now >= data->issued_at + host.policy.session_lifetime ||
       now >= data->chain_started_at + host.policy.max_resumption_age)
@@ -384,12 +378,15 @@ TicketResult TlsFrontend::judgeAppData(ConnectionTls& st, SSL_SESSION* session) 
   // master secret in TLS 1.2, PSKs derived from it in TLS 1.3), so a chain that began
   // before T is as exposed as its first ticket.
   if (revocations_.isRevoked(host.name, id, data->chain_started_at)) {
-    if (!st.resumption_counted) stats_.onSessionRevokedAtResume();
+    if (st.counts()) stats_.onSessionRevokedAtResume();
     return TicketResult::revoked;
   }
+  // RFC 7627 §5.3 (see TicketResult::extms_mismatch): a full handshake, not an alert.
+  // After expiry and revocation, so that those are counted for what they are.
+  if (SSL_SESSION_get_protocol_version(session) != TLS1_3_VERSION && data->extms != st.offers_extms)
+    return TicketResult::extms_mismatch;
   st.chain = *data;
-  // After a HelloRetryRequest OpenSSL judges the same ticket again: count it once.
-  if (!st.resumption_counted)
+  if (st.counts())
     stats_.onResumptionAge(std::chrono::duration_cast<std::chrono::seconds>(now - data->issued_at));
   return TicketResult::ok;
 }

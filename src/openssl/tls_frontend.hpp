@@ -43,8 +43,7 @@ struct ConnectionTls {
   std::string sni;  // as the client sent it (lower-cased), empty if none
   bool offered_tls13 = false;
   bool offers_extms = false;   // the ClientHello carries extended_master_secret (RFC 7627)
-  bool version_known = false;  // the server chose the version (past the ClientHello)
-  bool resumption_counted = false;  // a session or ticket was judged and counted (once, even after an HRR)
+  unsigned client_hellos = 0;  // 2 after a HelloRetryRequest
   bool cache_hit = false;      // a stateful lookup returned a session
   bool ticket_opened = false;  // a stateless ticket was accepted
   // Ticket bookkeeping, filled by the ticket binding.
@@ -53,6 +52,11 @@ struct ConnectionTls {
   std::optional<TicketResult> ticket_result;  // why a ticket was refused, if it was
   std::optional<TicketAppData> chain;         // the resumption chain this connection continues
   bool chain_minted = false;                  // ... or started, with its first ticket
+
+  // After a HelloRetryRequest OpenSSL opens the same tickets (looks up the same session)
+  // again for the second ClientHello: they were counted with the first. Within one
+  // ClientHello every PSK identity counts (the first may fail, the next resume).
+  bool counts() const noexcept { return client_hellos <= 1; }
 };
 
 // RFC 5246 §7.4.1.2: a TLS 1.2 resumption must use the session's cipher suite, and OpenSSL

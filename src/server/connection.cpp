@@ -195,17 +195,22 @@ void Connection::handshake() {
     // Garbage, an aborted handshake or a protocol error: one counted failure, nothing else.
     // A connection that closes without sending a byte (a port probe, a load balancer's
     // health check) never attempted a handshake and is counted apart.
-    if (logs(Level::debug)) logHandshakeFailure(err);
-    ERR_clear_error();
     if (BIO_number_read(SSL_get_rbio(ssl_.get())) == 0) {
+      ERR_clear_error();
       ctx_.metrics->onEmptyConnection();
       close(false);
       return;
     }
+    if (logs(Level::debug)) logHandshakeFailure(err);
     const auto* st = ossl::TlsFrontend::state(ssl_.get());
-    // Before the server chose a version (garbage, plain HTTP, a bad ClientHello),
-    // SSL_version() is only the highest one configured: the failure's version is unknown.
-    const TlsVersion version = st && st->version_known ? versionOf(ssl_.get()) : TlsVersion::unknown;
+    // A failure before a ClientHello was parsed (garbage, plain HTTP) or in the version
+    // negotiation itself has no version; SSL_version() would still name one (plain HTTP
+    // showed up as a TLS 1.3 failure).
+    const unsigned long reason = ERR_GET_REASON(ERR_peek_last_error());
+    const bool version_known = st && st->client_hellos > 0 && reason != SSL_R_UNSUPPORTED_PROTOCOL &&
+                               reason != SSL_R_WRONG_VERSION_NUMBER;
+    ERR_clear_error();
+    const TlsVersion version = version_known ? versionOf(ssl_.get()) : TlsVersion::unknown;
     ctx_.metrics->onHandshake(st ? st->host : 0, version, HandshakeKind::failed, {});
     close(false);
     return;
@@ -410,12 +415,17 @@ void Connection::logHandshakeFailure(int ssl_error) noexcept {
     if (getpeername(client_fd_, reinterpret_cast<sockaddr*>(&peer), &len) == 0)
       getnameinfo(reinterpret_cast<const sockaddr*>(&peer), len, host, sizeof host, port, sizeof port,
                   NI_NUMERICHOST | NI_NUMERICSERV);
+    const int saved_errno = errno;
     std::string reason;
     if (const unsigned long e = ERR_peek_error()) {
       const char* r = ERR_reason_error_string(e);
       reason = r ? r : "error " + std::to_string(ERR_GET_REASON(e));
+    } else if (ssl_error == SSL_ERROR_ZERO_RETURN) {  // EOF (SSL_OP_IGNORE_UNEXPECTED_EOF) or close_notify
+      reason = "the client closed the connection";
+    } else if (ssl_error == SSL_ERROR_SYSCALL) {
+      reason = saved_errno ? std::strerror(saved_errno) : "the client closed the connection";
     } else {
-      reason = ssl_error == SSL_ERROR_SYSCALL ? "the client closed the connection" : "SSL error " + std::to_string(ssl_error);
+      reason = "SSL error " + std::to_string(ssl_error);
     }
     log(Level::debug, std::string("handshake with ") + host + ":" + port + " failed: " + reason);
   } catch (...) {

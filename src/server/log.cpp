@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <ctime>
 #include <mutex>
+#include <string>
+#include <vector>
 
 namespace tlsresume::server {
 namespace {
@@ -35,12 +37,64 @@ Level parseLevel(const std::string& n) {
 
 bool logs(Level level) noexcept { return level >= g_level.load(std::memory_order_relaxed); }
 
+namespace {
+std::mutex g_limited_mutex;
+std::vector<RateLimitedLog*>& limitedLogs() {
+  static std::vector<RateLimitedLog*> all;
+  return all;
+}
+}  // namespace
+
+RateLimitedLog::RateLimitedLog(std::chrono::seconds period) : period_(period) {
+  std::lock_guard lock(g_limited_mutex);
+  limitedLogs().push_back(this);
+}
+
+RateLimitedLog::~RateLimitedLog() {
+  std::lock_guard lock(g_limited_mutex);
+  std::erase(limitedLogs(), this);
+}
+
+void flushRateLimitedLogs() noexcept {
+  std::lock_guard lock(g_limited_mutex);
+  for (RateLimitedLog* l : limitedLogs()) l->flush();
+}
+
+void RateLimitedLog::flush() noexcept {
+  std::uint64_t suppressed = 0;
+  Level level;
+  std::string message;
+  {
+    std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    if (suppressed_ == 0 || now - last_ < period_) return;
+    suppressed = suppressed_;
+    suppressed_ = 0;
+    last_ = now;
+    level = level_;
+    try {
+      message = last_message_;
+    } catch (...) {
+      return;
+    }
+  }
+  try {
+    server::log(level, std::to_string(suppressed) + " more like: " + message);
+  } catch (...) {
+  }
+}
+
 void RateLimitedLog::log(Level level, const std::string& message) noexcept {
   if (!logs(level)) return;
   std::uint64_t suppressed = 0;
   {
     std::lock_guard lock(mutex_);
     const auto now = std::chrono::steady_clock::now();
+    try {
+      last_message_ = message;
+    } catch (...) {
+    }
+    level_ = level;
     if (logged_ && now - last_ < period_) {
       ++suppressed_;
       return;

@@ -21,15 +21,26 @@ bool logs(Level level) noexcept;
 // ones are counted and reported with the next line. Thread-safe.
 class RateLimitedLog {
  public:
-  explicit RateLimitedLog(std::chrono::seconds period) : period_(period) {}
+  explicit RateLimitedLog(std::chrono::seconds period);
+  ~RateLimitedLog();
+  RateLimitedLog(const RateLimitedLog&) = delete;
+  RateLimitedLog& operator=(const RateLimitedLog&) = delete;
   void log(Level level, const std::string& message) noexcept;
+  // Reports occurrences still unreported once the period has passed, so that the count
+  // of a burst that ended is not held back until the next one.
+  void flush() noexcept;
 
  private:
   std::chrono::seconds period_;
   std::mutex mutex_;
   std::chrono::steady_clock::time_point last_{};
   std::uint64_t suppressed_ = 0;
+  Level level_ = Level::info;
+  std::string last_message_;
   bool logged_ = false;
 };
+
+// flush() on every RateLimitedLog alive; serve calls it once a second.
+void flushRateLimitedLogs() noexcept;
 
 }  // namespace tlsresume::server

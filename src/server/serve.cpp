@@ -230,6 +230,7 @@ int serve(const Config& config) {
     }
     if (sig == SIGHUP) log(Level::info, "SIGHUP: reload is not supported yet; restart to apply a new config");
     revocations.expire();
+    flushRateLimitedLogs();
     if (keyring.tick()) {
       const auto c = keyring.counts();
       log(Level::info, "ticket keys: " + std::to_string(c.current) + " current, " + std::to_string(c.introduced) +

@@ -67,7 +67,7 @@ std::optional<double> cpuSpeedup(const CellResult& mode, const CellResult& base,
     std::vector<double> ratios;
     for (std::size_t i = 0; i < m.size(); ++i) {
       const double full = base12 ? share12 * roundsOf(*base12)[i] + (1 - share12) * b[i] : b[i];
-      if (m[i] <= 0) return std::nullopt;
+      if (m[i] <= 0 || full <= 0) return std::nullopt;  // no ratio of a round that measured nothing
       ratios.push_back(full / m[i]);
     }
     return medianOf(std::move(ratios));

@@ -1,6 +1,7 @@
 #include "tools/bench_cpu.hpp"
 
 #include <dirent.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -15,6 +16,7 @@ namespace tlsresume::tools::bench {
 namespace {
 
 struct ProcStat {
+  char state = '?';  // 'Z': exited, not yet reaped
   pid_t ppid = 0;
   unsigned long long own_ticks = 0;     // utime + stime: its own threads
   unsigned long long reaped_ticks = 0;  // cutime + cstime: children it has waited for
@@ -33,6 +35,7 @@ std::optional<ProcStat> readStat(pid_t pid) {
   if (f.size() < 15) return std::nullopt;
   // f[0] is field 3 (state): ppid is field 4, utime..cstime are fields 14..17 (proc(5)).
   ProcStat s;
+  s.state = f[0].empty() ? '?' : f[0][0];
   s.ppid = static_cast<pid_t>(std::strtol(f[1].c_str(), nullptr, 10));
   const auto field = [&](std::size_t i) { return std::strtoull(f[i].c_str(), nullptr, 10); };
   s.own_ticks = field(11) + field(12);
@@ -59,6 +62,16 @@ unsigned long long threadsRunNs(pid_t pid) {
   return ns;
 }
 
+// Nanoseconds on a CPU of process `pid`, threads that already exited included (the
+// process CPU clock); the live threads' schedstat if that clock cannot be read.
+unsigned long long processRunNs(pid_t pid) {
+  clockid_t clock{};
+  timespec ts{};
+  if (clock_getcpuclockid(pid, &clock) == 0 && clock_gettime(clock, &ts) == 0)
+    return static_cast<unsigned long long>(ts.tv_sec) * 1'000'000'000ULL + static_cast<unsigned long long>(ts.tv_nsec);
+  return threadsRunNs(pid);
+}
+
 // Whether this kernel has schedstat (CONFIG_SCHED_INFO); decided once, so that every
 // sample of a run is in the same unit.
 bool haveSchedstat() {
@@ -74,7 +87,7 @@ bool haveSchedstat() {
 
 std::optional<double> processTreeCpuUs(pid_t root) {
   const auto root_stat = readStat(root);
-  if (!root_stat) return std::nullopt;
+  if (!root_stat || root_stat->state == 'Z') return std::nullopt;  // gone, reaped or not
   std::map<pid_t, ProcStat> all;
   if (DIR* d = opendir("/proc")) {
     while (dirent* e = readdir(d)) {
@@ -98,7 +111,7 @@ std::optional<double> processTreeCpuUs(pid_t root) {
     frontier.pop_back();
     own_ticks += all[p].own_ticks;
     reaped_ticks += all[p].reaped_ticks;
-    if (precise) ns += threadsRunNs(p);
+    if (precise) ns += processRunNs(p);
     for (pid_t c : children[p])
       if (c != root) frontier.push_back(c);
   }

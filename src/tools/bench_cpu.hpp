@@ -8,11 +8,13 @@ namespace tlsresume::tools::bench {
 
 // CPU time (user + system) of `root` and of every live descendant (nginx's workers are
 // children of its master, found through the ppid field of /proc/*/stat), in microseconds;
-// nullopt if `root` is gone. Live threads from their schedstat (nanoseconds) where the
-// kernel has it, otherwise from utime + stime (clock ticks, 10 ms steps); children that
-// exited and were reaped from their parents' cutime + cstime (clock ticks), so a
-// fork-per-connection server is measured too, if coarsely: measure such one for seconds.
-// A child that has exited but is not yet reaped counts nothing until it is.
+// nullopt if `root` is gone (a zombie too). Each live process from its CPU clock
+// (nanoseconds, its exited threads included) where the kernel has schedstat, otherwise
+// from utime + stime (clock ticks, 10 ms steps); children that exited and were reaped from
+// their parents' cutime + cstime (clock ticks), so a fork-per-connection server is
+// measured too, if coarsely: measure such a one for seconds. Not counted: children of a
+// parent that ignores SIGCHLD (the kernel reaps them without adding their time anywhere)
+// and children re-parented to init.
 std::optional<double> processTreeCpuUs(pid_t root);
 
 }  // namespace tlsresume::tools::bench

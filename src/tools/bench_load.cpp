@@ -25,8 +25,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Enough for the status line and the built-in responder's body; the rest is read and dropped.
-constexpr std::size_t kMaxResponseKept = 4096;
+// Enough for a real site's response head (its headers can pass 4 KiB) and the built-in
+// responder's body; the rest is read and dropped.
+constexpr std::size_t kMaxResponseKept = 64 * 1024;
 // A target that fails this many connections in a row, with none succeeding since, is
 // given up on instead of being hammered until the deadline.
 constexpr std::uint64_t kMaxConsecutiveErrors = 200;
@@ -37,6 +38,15 @@ std::string lowerFirst(std::string s) {
 }
 
 std::string errnoText(int err) { return lowerFirst(std::strerror(err)); }
+
+// Bytes from the network for a one-line message: control characters become '.', so a
+// table row or a log line cannot be broken by what a server sent.
+std::string printable(std::string_view bytes) {
+  std::string out(bytes);
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '.';
+  return out;
+}
 
 // One line for a failed SSL call, from OpenSSL's queue or errno; the queue is cleared.
 std::string tlsError(SSL* ssl, int ret, const char* during) {
@@ -346,14 +356,14 @@ class Generator {
       ++result_.errors;
       if (result_.first_error.empty())
         result_.first_error = r.empty() ? "the server closed the connection without an answer"
-                                        : "not an HTTP response: " + std::string(std::string_view(r).substr(0, 80));
+                                        : "not an HTTP response: " + printable(std::string_view(r).substr(0, 80));
       return;
     }
     // Any answer completes the exchange the handshake is measured for (a site's / may well
     // redirect); statuses other than 2xx are reported, not counted as failures.
     if (response->status < 200 || response->status > 299) {
       ++result_.not_2xx;
-      if (result_.first_not_2xx.empty()) result_.first_not_2xx = std::string(response->status_line);
+      if (result_.first_not_2xx.empty()) result_.first_not_2xx = printable(response->status_line);
     }
     // The built-in responder says how the server saw the handshake; peers say "ok".
     if (const auto resumed = server::bodyField(response->body, "resumed")) ++result_.server_says[std::string(*resumed)];

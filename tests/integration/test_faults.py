@@ -8,7 +8,7 @@ import struct
 import time
 import unittest
 
-from harness import Server, body_field, client_context, https_get, resumed_line
+from harness import Server, body_field, client_context, https_get, resumed_line, s_client, wait_for
 
 CONFIG = """
 handshake_timeout = "2s"
@@ -103,6 +103,10 @@ class FaultTest(unittest.TestCase):
         exchange(self.server.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", wait=1.0)  # plain HTTP to the TLS port
         after = {v: self.server.handshakes("failed", v) for v in versions}
         self.assertEqual({v: after[v] - before[v] for v in versions}, {"TLSv1.2": 0, "TLSv1.3": 0, "unknown": 1})
+        # After the version was chosen, a failure keeps it: no TLS 1.3 suite in common.
+        s_client(self.server.port, "-tls1_3", "-ciphersuites", "TLS_AES_128_CCM_8_SHA256")
+        self.assertTrue(wait_for(lambda: self.server.handshakes("failed", "TLSv1.3") == after["TLSv1.3"] + 1))
+        self.assertEqual(self.server.handshakes("failed", "unknown"), after["unknown"])
 
     def test_a_connection_that_sends_nothing_is_a_probe_not_a_failed_handshake(self):
         failed = self.failed()

@@ -60,10 +60,19 @@ TEST(TicketAppData, RejectsFlagsThisVersionDoesNotDefine) {
   }
 }
 
-TEST(TicketAppData, VersionOneIsNoLongerRead) {
-  // 41 bytes, version 1, as issued before the flags byte: its keys died with its process.
-  const std::string v1 = std::string("\x01", 1) + encodeTicketAppData(sample()).substr(1, 40);
-  EXPECT_FALSE(decodeTicketAppData(v1).has_value());
+TEST(TicketAppData, VersionOneIsReadWithTheSafeGuessForTheFlag) {
+  // 41 bytes, version 1, as issued before the flags byte (another node of a fleet that
+  // shares ticket keys may still issue them).
+  auto d = sample();
+  d.extms = false;
+  const std::string v1 = std::string("\x01", 1) + encodeTicketAppData(d).substr(1, 40);
+  const auto back = decodeTicketAppData(v1);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_TRUE(back->extms);
+  EXPECT_EQ(back->resumption_id, d.resumption_id);
+  // Version 1 is 41 bytes and version 2 is 42: neither number goes with the other length.
+  EXPECT_FALSE(decodeTicketAppData(std::string("\x02", 1) + v1.substr(1)).has_value());
+  EXPECT_FALSE(decodeTicketAppData(v1 + std::string("\x00", 1)).has_value());
 }
 
 TEST(TicketAppData, DropsSubSecondPartsOfTimes) {
