@@ -30,6 +30,8 @@ CellResult cell(Scenario s, std::vector<double> cpu_rounds, double rate = 1000) 
   return c;
 }
 
+// Deleted for temporaries: the reference it returns would outlive the vector.
+const TradeOff& find(const std::vector<TradeOff>&& all, Scenario mode) = delete;
 const TradeOff& find(const std::vector<TradeOff>& all, Scenario mode) {
   for (const auto& t : all)
     if (t.mode == mode) return t;
@@ -41,7 +43,8 @@ TEST(BenchTradeOffs, SpeedupIsTheMedianOfRoundByRoundRatios) {
   // and would say "no saving"; round by round it saved about 17% (1.20, 1.22, 0.97).
   RunResult run;
   run.cells = {cell(Scenario::full_tls13, {773.9, 520.9, 563.5}), cell(Scenario::ticket_tls13, {645.7, 427.3, 581.9})};
-  const auto& t = find(tradeOffs(run), Scenario::ticket_tls13);
+  const auto trades = tradeOffs(run);  // kept: t refers into it
+  const auto& t = find(trades, Scenario::ticket_tls13);
   ASSERT_TRUE(t.speedup);
   EXPECT_NEAR(*t.speedup, 773.9 / 645.7, 1e-9);
   EXPECT_TRUE(t.by_rounds);
@@ -54,7 +57,8 @@ TEST(BenchTradeOffs, SpeedupIsTheMedianOfRoundByRoundRatios) {
 TEST(BenchTradeOffs, OneRoundUsesTheFiguresThemselves) {
   RunResult run;
   run.cells = {cell(Scenario::full_tls12, {500}), cell(Scenario::session_id, {200})};
-  const auto& t = find(tradeOffs(run), Scenario::session_id);
+  const auto trades = tradeOffs(run);  // kept: t refers into it
+  const auto& t = find(trades, Scenario::session_id);
   ASSERT_TRUE(t.speedup);
   EXPECT_DOUBLE_EQ(*t.speedup, 2.5);
   EXPECT_FALSE(t.by_rounds);
@@ -66,7 +70,8 @@ TEST(BenchTradeOffs, MixIsSetAgainstTheSameBlendOfFullHandshakesEvenByThroughput
   // No CPU figures (an outside target without --server-pid): handshakes per second.
   run.cells = {cell(Scenario::full_tls13, {}, 1000), cell(Scenario::full_tls12, {}, 2000),
                cell(Scenario::mix, {}, 3000)};
-  const auto& t = find(tradeOffs(run), Scenario::mix);
+  const auto trades = tradeOffs(run);  // kept: t refers into it
+  const auto& t = find(trades, Scenario::mix);
   ASSERT_TRUE(t.speedup);
   EXPECT_TRUE(t.by_throughput);
   // Time per handshake at full load: 0.3 / 2000 + 0.7 / 1000 against 1 / 3000.
@@ -80,7 +85,8 @@ TEST(BenchTradeOffs, AModeThatDidNotResumeClaimsNoSpeedup) {
   off.resumed_by_ticket = 0;
   off.resumed_ratio = 0.0;
   run.cells = {cell(Scenario::full_tls13, {700}), off};
-  EXPECT_FALSE(find(tradeOffs(run), Scenario::ticket_tls13).speedup);
+  const auto trades = tradeOffs(run);
+  EXPECT_FALSE(find(trades, Scenario::ticket_tls13).speedup);
 }
 
 TEST(BenchConclusions, CellsThatMostlyFailedAreLeftOut) {
@@ -107,7 +113,8 @@ TEST(BenchConclusions, TicketCellsThatResumedByIdAreNotTicketFigures) {
   CellResult by_id = cell(Scenario::ticket_tls12, {210});
   by_id.resumed_by_ticket = 0;  // the server issued no TLS 1.2 tickets
   run.cells = {cell(Scenario::full_tls12, {500}), cell(Scenario::session_id, {200}), by_id};
-  const auto& t = find(tradeOffs(run), Scenario::ticket_tls12);
+  const auto trades = tradeOffs(run);  // kept: t refers into it
+  const auto& t = find(trades, Scenario::ticket_tls12);
   EXPECT_TRUE(t.by_id_instead);
   bool said = false;
   for (const auto& line : conclusions(run)) {
