@@ -3,7 +3,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
-#include <netdb.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 #include "openssl/write_batch.hpp"
 #include "server/log.hpp"
 #include "server/metrics.hpp"
+#include "server/net.hpp"
 #include "server/worker.hpp"
 
 namespace tlsresume::server {
@@ -411,10 +411,9 @@ void Connection::logHandshakeFailure(int ssl_error) noexcept {
   try {
     sockaddr_storage peer{};
     socklen_t len = sizeof peer;
-    char host[NI_MAXHOST] = "?", port[NI_MAXSERV] = "?";
-    if (getpeername(client_fd_, reinterpret_cast<sockaddr*>(&peer), &len) == 0)
-      getnameinfo(reinterpret_cast<const sockaddr*>(&peer), len, host, sizeof host, port, sizeof port,
-                  NI_NUMERICHOST | NI_NUMERICSERV);
+    const std::string client = getpeername(client_fd_, reinterpret_cast<sockaddr*>(&peer), &len) == 0
+                                   ? addressText(reinterpret_cast<const sockaddr*>(&peer), len)
+                                   : std::string("?");
     const int saved_errno = errno;
     std::string reason;
     if (const unsigned long e = ERR_peek_error()) {
@@ -427,7 +426,7 @@ void Connection::logHandshakeFailure(int ssl_error) noexcept {
     } else {
       reason = "SSL error " + std::to_string(ssl_error);
     }
-    log(Level::debug, std::string("handshake with ") + host + ":" + port + " failed: " + reason);
+    log(Level::debug, "handshake with " + client + " failed: " + reason);
   } catch (...) {
   }
 }
@@ -440,10 +439,8 @@ void Connection::onBackendFailure(const char* what, int err) noexcept {
   static RateLimitedLog warnings(std::chrono::seconds{10});
   if (!logs(Level::warn)) return;
   try {
-    char host[NI_MAXHOST] = "?", port[NI_MAXSERV] = "?";
-    getnameinfo(reinterpret_cast<const sockaddr*>(&ctx_.backend), ctx_.backend_len, host, sizeof host, port,
-                sizeof port, NI_NUMERICHOST | NI_NUMERICSERV);
-    std::string message = std::string("backend ") + host + ":" + port + ": " + what;
+    std::string message =
+        "backend " + addressText(reinterpret_cast<const sockaddr*>(&ctx_.backend), ctx_.backend_len) + ": " + what;
     if (err != 0) message.append(": ").append(std::strerror(err));
     message.append("; the client's connection is closed");
     warnings.log(Level::warn, message);

@@ -1,6 +1,7 @@
 #include "server/net.hpp"
 
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -11,6 +12,25 @@
 #include <cstring>
 
 namespace tlsresume::server {
+
+std::string addressText(const sockaddr* addr, socklen_t len) {
+  char host[NI_MAXHOST] = "?", port[NI_MAXSERV] = "?";
+  getnameinfo(addr, len, host, sizeof host, port, sizeof port, NI_NUMERICHOST | NI_NUMERICSERV);
+  std::string out;
+  if (addr->sa_family == AF_INET6)
+    out.append("[").append(host).append("]");
+  else
+    out.append(host);
+  return out.append(":").append(port);
+}
+
+IpLiteral ipLiteral(const std::string& host) {
+  in_addr v4{};
+  in6_addr v6{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return IpLiteral::v4;
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IpLiteral::v6;
+  return IpLiteral::none;
+}
 
 SocketAddress resolve(const Endpoint& ep, const std::string& what) {
   addrinfo hints{};

@@ -19,6 +19,14 @@ struct SocketAddress {
 };
 
 // Resolves HOST:PORT (numeric or a name such as localhost). Throws NetError naming `what`.
+// "127.0.0.1:443" / "[::1]:443" for a socket address, numeric (no DNS); "?" parts if it
+// cannot be formatted. For log lines.
+std::string addressText(const sockaddr* addr, socklen_t len);
+
+enum class IpLiteral { none, v4, v6 };
+// Whether `host` is an IP address written out (RFC 6066 keeps those out of SNI).
+IpLiteral ipLiteral(const std::string& host);
+
 SocketAddress resolve(const Endpoint& ep, const std::string& what);
 
 // A non-blocking listening socket. With `reuse_port`, several workers bind the same

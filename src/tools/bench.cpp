@@ -2,7 +2,6 @@
 // bench_run.cpp.
 #include "tools/bench.hpp"
 
-#include <arpa/inet.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include <climits>
 #include <cstdio>
 
+#include "server/net.hpp"
 #include "tools/bench_peers.hpp"
 #include "tools/bench_run.hpp"
 #include "tools/bench_types.hpp"
@@ -127,9 +127,7 @@ BenchOptions toOptions(const BenchFlags& f) {
   }
   if (!f.sni.empty() && !external)
     throw UsageError("--sni: only for a HOST:PORT target (the bench's own servers answer to \"localhost\")");
-  in6_addr v6{};
-  in_addr v4{};
-  if (inet_pton(AF_INET, f.sni.c_str(), &v4) == 1 || inet_pton(AF_INET6, f.sni.c_str(), &v6) == 1)
+  if (server::ipLiteral(f.sni) != server::IpLiteral::none)
     throw UsageError("--sni " + f.sni + ": a server name, not an IP address (RFC 6066 section 3)");
   if (f.path.empty() || f.path.front() != '/' ||
       f.path.find_first_of(" \r\n\t") != std::string::npos)

@@ -23,11 +23,8 @@ std::string cpuRatio(const CellResult& self, const CellResult& peer) {
       if (a[i] > 0 && b[i] > 0) ratios.push_back(a[i] / b[i]);
   if (ratios.size() != a.size() || ratios.empty())
     return formatNumber(*self.server_cpu_us_per_handshake / *peer.server_cpu_us_per_handshake, 2) + "×";
-  std::sort(ratios.begin(), ratios.end());
-  const std::size_t n = ratios.size();
-  const double median = n % 2 ? ratios[n / 2] : (ratios[n / 2 - 1] + ratios[n / 2]) / 2;
-  return formatNumber(median, 2) + "× (" + formatNumber(ratios.front(), 2) + "–" + formatNumber(ratios.back(), 2) +
-         ")";
+  const auto [low, high] = std::minmax_element(ratios.begin(), ratios.end());
+  return formatNumber(median(ratios), 2) + "× (" + formatNumber(*low, 2) + "–" + formatNumber(*high, 2) + ")";
 }
 
 // Below these, a resumption mode saves nothing this measurement can show, or little (less
@@ -41,36 +38,29 @@ constexpr double kResumedEnough = 0.9;
 
 std::string us(double v) { return formatNumber(v, 0) + " µs"; }
 
-double medianOf(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+// Whether every cell has a CPU figure for each of the same (two or more) rounds; a cell
+// keeps its rounds only when all of them have one.
+bool sameRounds(const CellResult& mode, const CellResult& base, const CellResult* base12) {
+  const auto n = mode.server_cpu_us_rounds.size();
+  return n >= 2 && base.server_cpu_us_rounds.size() == n && (!base12 || base12->server_cpu_us_rounds.size() == n);
 }
 
-// Per-round CPU of a cell; empty unless every round has one.
-const std::vector<double>& roundsOf(const CellResult& c) { return c.server_cpu_us_rounds; }
-
-// Full over resumed CPU, round by round when both cells have the same rounds (each round's
+// Full over resumed CPU, round by round when the cells have the same rounds (each round's
 // cells ran seconds apart; the medians of two cells may come from different rounds, which
 // on a drifting machine moved a ratio from 1.20 to 1.0 here), else from the medians.
 // `share12` blends a TLS 1.2 baseline into the TLS 1.3 one (mix).
-bool sameRounds(const CellResult& mode, const CellResult& base, const CellResult* base12) {
-  const auto n = roundsOf(mode).size();
-  return n >= 2 && roundsOf(base).size() == n && (!base12 || roundsOf(*base12).size() == n);
-}
-
 std::optional<double> cpuSpeedup(const CellResult& mode, const CellResult& base, const CellResult* base12,
                                  double share12) {
-  const auto& m = roundsOf(mode);
-  const auto& b = roundsOf(base);
+  const auto& m = mode.server_cpu_us_rounds;
+  const auto& b = base.server_cpu_us_rounds;
   if (sameRounds(mode, base, base12)) {
     std::vector<double> ratios;
     for (std::size_t i = 0; i < m.size(); ++i) {
-      const double full = base12 ? share12 * roundsOf(*base12)[i] + (1 - share12) * b[i] : b[i];
+      const double full = base12 ? share12 * base12->server_cpu_us_rounds[i] + (1 - share12) * b[i] : b[i];
       if (m[i] <= 0 || full <= 0) return std::nullopt;  // no ratio of a round that measured nothing
       ratios.push_back(full / m[i]);
     }
-    return medianOf(std::move(ratios));
+    return median(std::move(ratios));
   }
   if (!mode.server_cpu_us_per_handshake || !base.server_cpu_us_per_handshake || *mode.server_cpu_us_per_handshake <= 0)
     return std::nullopt;

@@ -1,7 +1,6 @@
 #include "tools/bench_load.hpp"
 
 #include <netinet/in.h>
-#include <arpa/inet.h>
 #include <netinet/tcp.h>
 #include <openssl/core_names.h>
 #include <openssl/x509.h>
@@ -450,10 +449,9 @@ std::string describeServerKey(SSL* ssl) {
 
 void addressTarget(LoadSpec& spec, const server::Endpoint& endpoint, const std::string& sni) {
   const std::string& host = endpoint.host;
-  in6_addr v6{};
-  in_addr v4{};
-  const bool v6_literal = inet_pton(AF_INET6, host.c_str(), &v6) == 1;
-  const bool literal = v6_literal || inet_pton(AF_INET, host.c_str(), &v4) == 1;
+  const server::IpLiteral ip = server::ipLiteral(host);
+  const bool v6_literal = ip == server::IpLiteral::v6;
+  const bool literal = ip != server::IpLiteral::none;
   spec.sni = !sni.empty() ? sni : literal ? std::string() : host;
   // The Host header names the same site as the SNI, as a browser's would.
   // Built by appends: GCC 12 warns (-Wrestrict, a known false positive) on "[" + host + "]".

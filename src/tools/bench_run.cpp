@@ -275,13 +275,6 @@ class Runner {
     return merged;
   }
 
-  static double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const std::size_t n = v.size();
-    if (n == 0) return 0;
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-  }
-
   // One cell from its rounds: the round with the median server CPU gives the latency and
   // bytes, CPU and rate are medians, counts and seconds are summed so the resumption ratio
   // covers every handshake, and a round that failed or was skipped makes the cell so.

@@ -1,6 +1,15 @@
 #include "tools/bench_types.hpp"
 
+#include <algorithm>
+
 namespace tlsresume::tools::bench {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  if (n == 0) return 0;
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
 
 const char* toString(Scenario s) {
   switch (s) {

@@ -31,6 +31,9 @@ bool resumes(Scenario s);
 enum class CertType { ecdsa, rsa };
 const char* toString(CertType c);
 
+// The middle value (the mean of the two middle ones for an even count); 0 for none.
+double median(std::vector<double> v);
+
 enum class TargetKind { self, nginx, haproxy, external };
 
 struct Target {
