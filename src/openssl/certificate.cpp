@@ -77,6 +77,38 @@ std::optional<std::string> validityProblem(const X509* cert, std::time_t now) {
   return problem;
 }
 
+namespace {
+// "CN=R3,O=Let's Encrypt,C=US": enough to tell which file member is meant.
+std::string subjectText(const X509* cert) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) < 0) {
+    ERR_clear_error();
+    return "(unreadable subject)";
+  }
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return len > 0 ? std::string(data, static_cast<size_t>(len)) : std::string("(empty subject)");
+}
+}  // namespace
+
+std::vector<std::string> chainValidityProblems(const CertifiedKey& served, std::time_t now) {
+  std::vector<std::string> problems;
+  if (served.cert)
+    if (auto p = validityProblem(served.cert.get(), now)) problems.push_back(std::move(*p));
+  const int n = served.chain ? sk_X509_num(served.chain.get()) : 0;
+  for (int i = 0; i < n; ++i) {
+    const X509* member = sk_X509_value(served.chain.get(), i);
+    if (auto p = validityProblem(member, now)) {
+      std::string line = "has intermediate \"";
+      line += subjectText(member);
+      line += "\" that ";
+      line += *p;
+      problems.push_back(std::move(line));
+    }
+  }
+  return problems;
+}
+
 CertifiedKey makeSelfSigned(const std::string& common_name, KeyType type) {
   CertifiedKey out;
   out.key.reset(type == KeyType::ecdsa_p256 ? EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256")

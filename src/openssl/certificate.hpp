@@ -5,6 +5,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "openssl/ossl_ptr.hpp"
 
@@ -34,6 +35,12 @@ CertifiedKey loadCertifiedKey(const std::string& cert_file, const std::string& k
 // or "is not valid before 2030-01-01 (notBefore)"; nothing while it is in date. For a
 // warning only: a server may keep serving such a certificate while it is being replaced.
 std::optional<std::string> validityProblem(const X509* cert, std::time_t now);
+
+// The same for a served certificate and every intermediate sent with it: one line each,
+// e.g. "expired on ..." for the certificate itself or "has intermediate \"CN=R3,O=..\"
+// that expired on ..." for a chain member. Clients refuse a chain with any of them out
+// of date, and an intermediate that lapsed before its leaf is a classic outage.
+std::vector<std::string> chainValidityProblems(const CertifiedKey& served, std::time_t now);
 
 // PEM text of a certificate (for the bench tool and tests to trust it); never the key.
 std::string certificatePem(const X509* cert);

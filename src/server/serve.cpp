@@ -42,8 +42,8 @@ std::vector<ossl::HostSpec> loadHosts(const Config& config) {
       spec.cert = ossl::loadCertifiedKey(h.cert_file, h.key_file);
       // Served anyway, as nginx does: the operator may be replacing it right now, and
       // refusing to start would take every other host down with it.
-      if (auto problem = ossl::validityProblem(spec.cert.cert.get(), std::time(nullptr)))
-        log(Level::warn, "certificate " + h.cert_file + " of host \"" + h.name + "\" " + *problem +
+      for (const auto& problem : ossl::chainValidityProblems(spec.cert, std::time(nullptr)))
+        log(Level::warn, "certificate " + h.cert_file + " of host \"" + h.name + "\" " + problem +
                              "; clients will refuse it");
     }
     hosts.push_back(std::move(spec));
@@ -51,8 +51,6 @@ std::vector<ossl::HostSpec> loadHosts(const Config& config) {
   return hosts;
 }
 
-// Core dumps would carry session secrets and ticket keys: secret memory is excluded with
-// MADV_DONTDUMP, and by default the process does not dump at all.
 long long unixSeconds(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
@@ -95,6 +93,8 @@ std::string keyMetrics(const Keyring& keyring) {
   return out;
 }
 
+// Core dumps would carry session secrets and ticket keys: secret memory is excluded with
+// MADV_DONTDUMP, and by default the process does not dump at all.
 void disableCoreDumps() {
   rlimit none{0, 0};
   setrlimit(RLIMIT_CORE, &none);

@@ -136,6 +136,18 @@ class BadConfig(unittest.TestCase):
             self.assertIn(f'certificate {cert} of host "future"', warnings[0])
             self.assertIn("is not valid before 2099-12-31 (notBefore)", warnings[0])
 
+    def test_expired_intermediate_in_the_chain_warns_but_starts(self):
+        # An intermediate that lapses before its leaf takes a site down although the
+        # leaf is in date: the warning names the chain member.
+        old, _ = make_cert_with_dates(self.dir, "old-int", "Old Intermediate", "20200101000000Z", "20200201000000Z")
+        chained = self.write("chained.crt", open(self.a_cert).read() + open(old).read())
+        with Server(args=["--cert", chained, "--key", self.a_key]) as srv:
+            self.assertTrue(srv.alive())
+            warnings = [l for l in srv.output().splitlines() if " warn " in l]
+            self.assertEqual(len(warnings), 1, srv.output())
+            self.assertIn(f"certificate {chained}", warnings[0])
+            self.assertIn('has intermediate "CN=Old Intermediate" that expired on 2020-02-01 (notAfter)', warnings[0])
+
     def test_cert_in_date_gives_no_warning(self):
         with Server(args=["--cert", self.a_cert, "--key", self.a_key]) as srv:
             self.assertNotIn(" warn ", srv.output())

@@ -45,5 +45,36 @@ TEST(CertificateValidity, JudgedAtTheGivenTime) {
   EXPECT_NE(validityProblem(c.cert.get(), now - kDay).value_or("").find("(notBefore)"), std::string::npos);
 }
 
+TEST(CertificateValidity, ChainNamesTheIntermediateThatLapsed) {
+  CertifiedKey served = makeSelfSigned("leaf.test");
+  CertifiedKey fresh = makeSelfSigned("fresh-intermediate.test");
+  CertifiedKey lapsed = withDates("20200101000000Z", "20200201000000Z");
+  served.chain.reset(sk_X509_new_null());
+  sk_X509_push(served.chain.get(), fresh.cert.release());
+  sk_X509_push(served.chain.get(), lapsed.cert.release());
+  const auto problems = chainValidityProblems(served, std::time(nullptr));
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0], "has intermediate \"CN=dates.test\" that expired on 2020-02-01 (notAfter)");
+}
+
+TEST(CertificateValidity, ChainReportsTheServedCertificateFirst) {
+  CertifiedKey served = withDates("20200101000000Z", "20200201000000Z");
+  CertifiedKey early = withDates("20991231120000Z", "21000101000000Z");
+  served.chain.reset(sk_X509_new_null());
+  sk_X509_push(served.chain.get(), early.cert.release());
+  const auto problems = chainValidityProblems(served, std::time(nullptr));
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_EQ(problems[0], "expired on 2020-02-01 (notAfter)");
+  EXPECT_EQ(problems[1], "has intermediate \"CN=dates.test\" that is not valid before 2099-12-31 (notBefore)");
+}
+
+TEST(CertificateValidity, InDateChainHasNoProblem) {
+  CertifiedKey served = makeSelfSigned("leaf.test");
+  EXPECT_TRUE(chainValidityProblems(served, std::time(nullptr)).empty());  // no chain at all
+  served.chain.reset(sk_X509_new_null());
+  sk_X509_push(served.chain.get(), makeSelfSigned("i.test").cert.release());
+  EXPECT_TRUE(chainValidityProblems(served, std::time(nullptr)).empty());
+}
+
 }  // namespace
 }  // namespace tlsresume::ossl
