@@ -14,6 +14,8 @@
 #include <sstream>
 #include <string_view>
 
+#include "server/net.hpp"
+
 namespace tlsresume::server {
 namespace {
 
@@ -172,6 +174,11 @@ constexpr std::size_t kMaxDnsLabel = 63;
 std::optional<std::string> serverNameProblem(std::string_view entry) {
   if (entry.empty()) return std::string("it is empty");
   if (entry == "*") return std::string("\"*\" alone is not a wildcard; write \"*.example.com\" for one label of a domain");
+  // RFC 6066 section 3: "Literal IPv4 and IPv6 addresses are not permitted in HostName".
+  if (ipLiteral(std::string(entry)) != IpLiteral::none)
+    return std::string(
+        "it is an IP address, which clients never send as a server name (RFC 6066 section 3); clients that "
+        "connect by address get the default host");
   std::string_view name = entry;
   if (name.starts_with("*.")) {
     name.remove_prefix(2);

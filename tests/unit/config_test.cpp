@@ -417,7 +417,9 @@ TEST(ConfigHosts, ServerNamesThatCanNeverMatchAreRefused) {
                           Case{R"("a..test")", "empty label"}, Case{R"(".a.test")", "empty label"},
                           Case{R"("a.test.")", "empty label"}, Case{R"("a_b.test")", "'_' is not allowed"},
                           Case{R"("https://a.test")", "':' is not allowed"},
-                          Case{R"("a\ttab.test")", "byte 0x09 is not allowed"}}) {
+                          Case{R"("a\ttab.test")", "byte 0x09 is not allowed"},
+                          Case{R"("192.0.2.1")", "it is an IP address, which clients never send"},
+                          Case{R"("2001:db8::1")", "it is an IP address, which clients never send"}}) {
     SCOPED_TRACE(bad.entry);
     const std::string text =
         std::string("[[hosts]]\nname = \"shop\"\nserver_names = [\"ok.test\", ") + bad.entry + "]\n";
