@@ -11,6 +11,24 @@ int countClientSession(SSL*, SSL_SESSION* session) {
   if (t_received && SSL_SESSION_up_ref(session) == 1) t_received->emplace_back(session);
   return 0;  // OpenSSL's reference is not kept (ours is a reference of our own)
 }
+
+thread_local const std::string* t_external_identity = nullptr;
+int offerExternalPsk(SSL* ssl, const EVP_MD*, const unsigned char** id, size_t* idlen, SSL_SESSION** sess) {
+  *sess = nullptr;
+  if (!t_external_identity) return 1;  // nothing to offer
+  static const unsigned char kAes128GcmSha256[] = {0x13, 0x01};
+  const SSL_CIPHER* cipher = SSL_CIPHER_find(ssl, kAes128GcmSha256);
+  const unsigned char key[32] = {1, 2, 3};  // a test PSK no server knows
+  ossl::SessionPtr psk(SSL_SESSION_new());
+  if (!cipher || !psk || SSL_SESSION_set1_master_key(psk.get(), key, sizeof key) != 1 ||
+      SSL_SESSION_set_cipher(psk.get(), cipher) != 1 ||
+      SSL_SESSION_set_protocol_version(psk.get(), TLS1_3_VERSION) != 1)
+    return 0;
+  *id = reinterpret_cast<const unsigned char*>(t_external_identity->data());
+  *idlen = t_external_identity->size();
+  *sess = psk.release();  // OpenSSL takes this reference
+  return 1;
+}
 }  // namespace
 
 ServerFixture::ServerFixture(std::vector<std::pair<std::string, ResumptionPolicy>> hosts, KeyringOptions key_options) {
@@ -46,6 +64,8 @@ HandshakeResult ServerFixture::connect(const ClientOptions& o) {
   if (o.only_psk_ke) SSL_set_options(client.get(), SSL_OP_ALLOW_NO_DHE_KEX);
   if (!o.sni.empty()) SSL_set_tlsext_host_name(client.get(), o.sni.c_str());
   if (o.session) SSL_set_session(client.get(), o.session);
+  t_external_identity = o.external_psk_identity.empty() ? nullptr : &o.external_psk_identity;
+  if (t_external_identity) SSL_set_psk_use_session_callback(client.get(), &offerExternalPsk);
   BIO* cbio = nullptr;
   BIO* sbio = nullptr;
   BIO_new_bio_pair(&cbio, 0, &sbio, 0);
@@ -72,6 +92,7 @@ HandshakeResult ServerFixture::connect(const ClientOptions& o) {
     }
   }
   ERR_clear_error();
+  t_external_identity = nullptr;
   if (!(client_done && server_done)) return result;
   // TLS 1.3 tickets arrive after the handshake: one exchange of application data pulls
   // them in on the client side.

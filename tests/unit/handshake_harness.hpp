@@ -36,6 +36,10 @@ struct ClientOptions {
   std::string sni = "localhost";
   SSL_SESSION* session = nullptr;  // offered for resumption (not owned)
   bool only_psk_ke = false;        // offer psk_ke only (no (EC)DHE on resumption)
+  // TLS 1.3: also offer an external PSK under this identity. OpenSSL's client then sends
+  // two identities in one ClientHello (the resumption ticket first), which the server
+  // judges one after the other; the external one is garbage to a ticket-only server.
+  std::string external_psk_identity = {};
 };
 
 struct HandshakeResult {

@@ -23,6 +23,35 @@ std::string rawId(const std::string& hex) {
   return out;
 }
 
+// A copy of `session` whose ticket is `ticket` (same length), through a DER round trip:
+// the public API has no ticket setter.
+tlsresume::ossl::SessionPtr withTicket(SSL_SESSION* session, const std::vector<unsigned char>& ticket) {
+  size_t len = 0;
+  const unsigned char* tick = nullptr;
+  SSL_SESSION_get0_ticket(session, &tick, &len);
+  if (len != ticket.size()) return nullptr;
+  const std::vector<unsigned char> original(tick, tick + len);
+  tlsresume::ossl::SessionPtr copy(SSL_SESSION_dup(session));
+  if (!copy) return nullptr;
+  SSL_SESSION_set1_ticket_appdata(copy.get(), nullptr, 0);
+  const int der_len = i2d_SSL_SESSION(copy.get(), nullptr);
+  std::vector<unsigned char> der(static_cast<size_t>(der_len));
+  unsigned char* out = der.data();
+  i2d_SSL_SESSION(copy.get(), &out);
+  auto it = std::search(der.begin(), der.end(), original.begin(), original.end());
+  if (it == der.end()) return nullptr;
+  std::copy(ticket.begin(), ticket.end(), it);
+  const unsigned char* in = der.data();
+  return tlsresume::ossl::SessionPtr(d2i_SSL_SESSION(nullptr, &in, der_len));
+}
+
+std::vector<unsigned char> ticketOf(SSL_SESSION* session) {
+  size_t len = 0;
+  const unsigned char* tick = nullptr;
+  SSL_SESSION_get0_ticket(session, &tick, &len);
+  return {tick, tick + len};
+}
+
 }  // namespace
 
 TEST(TlsFrontend, Tls12ClientsWithoutTicketsResumeBySessionId) {
@@ -215,19 +244,7 @@ TEST(TlsFrontend, GarbageTicketsGiveAFullHandshakeNotAnAlert) {
   for (size_t pos : {size_t{3}, size_t{20}, len / 2, len - 5}) {
     std::vector<unsigned char> bad = original;
     bad[pos] ^= 0x5a;
-    ossl::SessionPtr copy(SSL_SESSION_dup(first.session.get()));
-    SSL_SESSION_set1_ticket_appdata(copy.get(), nullptr, 0);
-    // Replace the ticket through a DER round trip: the public API has no ticket setter.
-    ASSERT_TRUE(copy);
-    const int der_len = i2d_SSL_SESSION(copy.get(), nullptr);
-    std::vector<unsigned char> der(static_cast<size_t>(der_len));
-    unsigned char* out = der.data();
-    i2d_SSL_SESSION(copy.get(), &out);
-    auto it = std::search(der.begin(), der.end(), original.begin(), original.end());
-    ASSERT_NE(it, der.end());
-    std::copy(bad.begin(), bad.end(), it);
-    const unsigned char* in = der.data();
-    ossl::SessionPtr tampered(d2i_SSL_SESSION(nullptr, &in, der_len));
+    ossl::SessionPtr tampered = withTicket(first.session.get(), bad);
     ASSERT_TRUE(tampered);
     auto r = f.connect({TLS1_2_VERSION, true, "localhost", tampered.get()});
     EXPECT_TRUE(r.ok) << "byte " << pos;
@@ -235,4 +252,33 @@ TEST(TlsFrontend, GarbageTicketsGiveAFullHandshakeNotAnAlert) {
   }
   EXPECT_EQ(f.stats.count(TicketResult::unknown_key), 1);
   EXPECT_EQ(f.stats.count(TicketResult::bad_mac), 3);
+}
+
+// RFC 8446 section 4.2.11: a ClientHello may carry several PSK identities; the server
+// tries them in order. Each one that fails is judged and counted (metrics must not hide
+// the second of two bad identities), and failing all of them is a full handshake.
+TEST(TlsFrontend, EveryPskIdentityOfOneClientHelloIsJudgedAndCounted) {
+  testing_fixture f({{"default", policy()}});
+  auto first = f.connect({TLS1_3_VERSION});
+  ASSERT_TRUE(first.ok);
+  std::vector<unsigned char> bad = ticketOf(first.session.get());
+  ASSERT_GT(bad.size(), 64u);
+  bad[bad.size() / 2] ^= 0x5a;
+  ossl::SessionPtr tampered = withTicket(first.session.get(), bad);
+  ASSERT_TRUE(tampered);
+  const std::size_t before = f.stats.tickets.size();
+
+  ClientOptions two_identities{TLS1_3_VERSION, true, "localhost", tampered.get()};
+  two_identities.external_psk_identity = std::string(80, 'e');  // long enough to be opened as a ticket
+  auto r = f.connect(two_identities);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.kind, HandshakeKind::full);
+  ASSERT_EQ(f.stats.tickets.size(), before + 2);
+  EXPECT_EQ(f.stats.tickets[before], TicketResult::bad_mac);         // the tampered ticket
+  EXPECT_EQ(f.stats.tickets[before + 1], TicketResult::unknown_key);  // the foreign identity
+
+  // The good ticket beside a foreign identity still resumes: the first identity wins.
+  ClientOptions good_first{TLS1_3_VERSION, true, "localhost", first.session.get()};
+  good_first.external_psk_identity = std::string(80, 'e');
+  EXPECT_EQ(f.connect(good_first).kind, HandshakeKind::ticket);
 }
