@@ -1,6 +1,7 @@
 #include "tools/bench_cpu.hpp"
 
 #include <dirent.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -122,6 +123,17 @@ std::optional<double> processTreeCpuUs(pid_t root) {
   const double reaped_us = static_cast<double>(reaped_ticks) * kUsPerTick;
   if (precise) return static_cast<double>(ns) / 1e3 + reaped_us;
   return static_cast<double>(own_ticks) * kUsPerTick + reaped_us;
+}
+
+bool ignoresSigchld(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (!line.starts_with("SigIgn:")) continue;
+    // A hexadecimal mask; signal N is bit N-1.
+    const unsigned long long mask = std::strtoull(line.c_str() + 7, nullptr, 16);
+    return (mask >> (SIGCHLD - 1)) & 1;
+  }
+  return false;
 }
 
 }  // namespace tlsresume::tools::bench

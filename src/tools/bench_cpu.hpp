@@ -17,4 +17,8 @@ namespace tlsresume::tools::bench {
 // and children re-parented to init.
 std::optional<double> processTreeCpuUs(pid_t root);
 
+// Whether `pid` ignores SIGCHLD (SigIgn in /proc/PID/status): the kernel then reaps its
+// children itself and their CPU time is lost to processTreeCpuUs once they exit.
+bool ignoresSigchld(pid_t pid);
+
 }  // namespace tlsresume::tools::bench

@@ -151,6 +151,11 @@ class Runner {
         return 1;
       }
     }
+    if (options_.server_pid != 0 && ignoresSigchld(options_.server_pid))
+      std::fprintf(stderr,
+                   "tlsresume bench: note: --server-pid %d ignores SIGCHLD, so the kernel reaps its children: the CPU "
+                   "of children that exit during a cell is not counted (live ones are)\n",
+                   options_.server_pid);
     if (std::string why = descriptorProblem(options_.concurrency); !why.empty()) {
       std::fprintf(stderr, "tlsresume bench: %s\n", why.c_str());
       return 1;

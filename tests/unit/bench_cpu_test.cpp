@@ -106,5 +106,27 @@ TEST(ProcessTreeCpu, GoneProcessIsNullopt) {
   EXPECT_FALSE(processTreeCpuUs(pid).has_value());
 }
 
+// The bench warns when a --server-pid ignores SIGCHLD: read from /proc/PID/status.
+TEST(BenchCpu, TellsWhetherAProcessIgnoresSigchld) {
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  const pid_t child = fork();
+  if (child == 0) {
+    std::signal(SIGCHLD, SIG_IGN);
+    char c = 'r';
+    (void)!write(ready[1], &c, 1);
+    pause();
+    _exit(0);
+  }
+  char c;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  EXPECT_TRUE(ignoresSigchld(child));
+  EXPECT_FALSE(ignoresSigchld(getpid()));  // the test runner keeps the default action
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  close(ready[0]);
+  close(ready[1]);
+}
+
 }  // namespace
 }  // namespace tlsresume::tools::bench
