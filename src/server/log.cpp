@@ -45,7 +45,7 @@ std::vector<RateLimitedLog*>& limitedLogs() {
 }
 }  // namespace
 
-RateLimitedLog::RateLimitedLog(std::chrono::seconds period) : period_(period) {
+RateLimitedLog::RateLimitedLog(std::chrono::seconds period, Now now) : period_(period), now_(now) {
   std::lock_guard lock(g_limited_mutex);
   limitedLogs().push_back(this);
 }
@@ -66,7 +66,7 @@ void RateLimitedLog::flush() noexcept {
   std::string message;
   {
     std::lock_guard lock(mutex_);
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = now_();
     if (suppressed_ == 0 || now - last_ < period_) return;
     suppressed = suppressed_;
     suppressed_ = 0;
@@ -89,7 +89,7 @@ void RateLimitedLog::log(Level level, const std::string& message) noexcept {
   std::uint64_t suppressed = 0;
   {
     std::lock_guard lock(mutex_);
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = now_();
     try {
       last_message_ = message;
     } catch (...) {

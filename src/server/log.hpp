@@ -21,7 +21,9 @@ bool logs(Level level) noexcept;
 // ones are counted and reported with the next line. Thread-safe.
 class RateLimitedLog {
  public:
-  explicit RateLimitedLog(std::chrono::seconds period);
+  using Now = std::chrono::steady_clock::time_point (*)() noexcept;
+  // `now` is the clock (a seam for tests; the steady clock in the server).
+  explicit RateLimitedLog(std::chrono::seconds period, Now now = &std::chrono::steady_clock::now);
   ~RateLimitedLog();
   RateLimitedLog(const RateLimitedLog&) = delete;
   RateLimitedLog& operator=(const RateLimitedLog&) = delete;
@@ -32,6 +34,7 @@ class RateLimitedLog {
 
  private:
   std::chrono::seconds period_;
+  Now now_;
   std::mutex mutex_;
   std::chrono::steady_clock::time_point last_{};
   std::uint64_t suppressed_ = 0;
