@@ -36,6 +36,7 @@ Config buildConfig(const ServeFlags& f, CLI::App& cmd) {
     if (f.cert.empty() || f.key.empty()) throw ConfigError("--cert and --key must be given together");
     c.hosts[0].cert_file = f.cert;
     c.hosts[0].key_file = f.key;
+    c.hosts[0].cert_origin = "--cert/--key";
   }
   if (!f.backend.empty()) {
     if (f.backend != "builtin") parseEndpoint(f.backend, "--backend");

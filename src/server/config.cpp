@@ -240,7 +240,10 @@ void readHost(const Reader& r, VirtualHostConfig& host, bool is_default) {
     }
     host.server_names = *v;
   }
-  if (auto v = r.string("cert")) host.cert_file = *v;
+  if (auto v = r.string("cert")) {
+    host.cert_file = *v;
+    host.cert_origin = r.where("cert");
+  }
   if (auto v = r.string("key")) host.key_file = *v;
   auto& p = host.policy;
   if (auto v = r.duration("session_lifetime")) {

@@ -42,6 +42,9 @@ struct VirtualHostConfig {
   std::string cert_file;                  // empty: generated self-signed certificate
   std::string key_file;
   ResumptionPolicy policy;
+  // Where cert/key were given, for messages about the files: "/etc/t.toml: hosts[1].cert"
+  // or "--cert". Empty: the embedded certificate.
+  std::string cert_origin = {};
 };
 
 struct Config {

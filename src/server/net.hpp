@@ -29,6 +29,10 @@ IpLiteral ipLiteral(const std::string& host);
 
 SocketAddress resolve(const Endpoint& ep, const std::string& what);
 
+// Whether the socket is bound to a loopback address (127.0.0.0/8, ::1, or an IPv4-mapped
+// 127.x), i.e. unreachable from other machines.
+bool boundToLoopback(int fd);
+
 // A non-blocking listening socket. With `reuse_port`, several workers bind the same
 // address and the kernel balances between them. Throws NetError naming `what`.
 int listenOn(const Endpoint& ep, bool reuse_port, const std::string& what);

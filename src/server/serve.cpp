@@ -39,7 +39,15 @@ std::vector<ossl::HostSpec> loadHosts(const Config& config) {
       const std::string cn = h.server_names.empty() ? "localhost" : h.server_names.front();
       spec.cert = ossl::makeSelfSigned(cn.starts_with("*.") ? cn.substr(2) : cn);
     } else {
-      spec.cert = ossl::loadCertifiedKey(h.cert_file, h.key_file);
+      try {
+        spec.cert = ossl::loadCertifiedKey(h.cert_file, h.key_file);
+      } catch (const ossl::CertificateError& e) {
+        // The file names alone do not say which setting to fix when several hosts share a
+        // directory of certificates.
+        std::string where = h.cert_origin.empty() ? "host \"" + h.name + "\"" : h.cert_origin;
+        if (!h.cert_origin.empty()) where.append(" (host \"").append(h.name).append("\")");
+        throw ossl::CertificateError(where + ": " + e.what());
+      }
       // Served anyway, as nginx does: the operator may be replacing it right now, and
       // refusing to start would take every other host down with it.
       for (const auto& problem : ossl::chainValidityProblems(spec.cert, std::time(nullptr)))
@@ -214,6 +222,10 @@ int serve(const Config& config) {
     admin->start();
   }
 
+  if (admin_fd >= 0 && !boundToLoopback(admin_fd))
+    log(Level::warn, "admin endpoint " + config.admin->str() +
+                         " is reachable from other machines and has no authentication: anyone who reaches it can "
+                         "revoke sessions and rotate keys (keep it on loopback, or firewall it)");
   std::string where;
   for (const auto& ep : listen) where += (where.empty() ? "" : ", ") + ep.str();
   log(Level::info, "serving TLS on " + where + " with " + std::to_string(workers) + " worker(s); backend " +

@@ -62,12 +62,14 @@ class BadConfig(unittest.TestCase):
         line = self.refused("--cert", missing, "--key", self.a_key)
         self.assertIn(missing, line)
         self.assertIn("No such file or directory", line)
+        self.assertIn('--cert/--key (host "default")', line)
 
     def test_missing_cert_file_from_config(self):
         missing = os.path.join(self.dir, "nope.crt")
         line = self.refused(config=f'[default_host]\ncert = "{missing}"\nkey = "{self.a_key}"\n')
         self.assertIn(missing, line)
         self.assertIn("No such file or directory", line)
+        self.assertIn('.toml: default_host.cert (host "default"): ', line)  # the file, the key, the host
 
     def test_missing_key_file(self):
         missing = os.path.join(self.dir, "does-not-exist.key")
@@ -102,6 +104,7 @@ class BadConfig(unittest.TestCase):
     def test_key_does_not_match_cert_of_a_virtual_host(self):
         line = self.refused(config=f'[[hosts]]\nserver_names = ["a.test"]\ncert = "{self.a_cert}"\nkey = "{self.b_key}"\n')
         self.assertIn("does not match", line)
+        self.assertIn('hosts[0].cert (host "a.test")', line)
         self.assertIn(self.a_cert, line)
 
     def test_cert_without_key(self):
