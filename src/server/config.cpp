@@ -429,6 +429,8 @@ Config parseConfigText(const std::string& toml_text, const std::string& source_n
     tr.allowOnly(std::array<std::string_view, 1>{"key_rotation"});
     if (auto v = tr.duration("key_rotation")) {
       if (v->count() < 1) tr.fail("key_rotation", "must be at least 1s");
+      // RFC 9325 section 3.4: ticket keys rotate at least weekly.
+      if (*v > std::chrono::seconds{7 * 24 * 3600}) tr.fail("key_rotation", "must be at most 7d (RFC 9325 section 3.4)");
       c.ticket_key_rotation = *v;
     }
   }

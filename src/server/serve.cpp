@@ -173,15 +173,7 @@ int serve(const Config& config) {
     return kExitBadConfig;
   }
 
-  disableCoreDumps();
-  raiseOpenFilesLimit();
   const Clock& clock = SystemClock::instance();
-  MemoryStore store(MemoryStoreOptions{config.session_cache_max_bytes, shardsFor(config.session_cache_max_bytes)},
-                    clock);
-  RevocationList revocations(clock);
-  std::vector<std::string> names;
-  for (const auto& h : hosts) names.push_back(h.name);
-  Metrics metrics(names);
   // Ticket keys: a ticket must never outlive the key that sealed it, so the decrypt
   // window is the longest lifetime any host gives its tickets.
   KeyringOptions key_options;
@@ -190,7 +182,27 @@ int serve(const Config& config) {
   for (const auto& h : config.hosts)
     key_options.decrypt_window = std::max(key_options.decrypt_window, h.policy.session_lifetime);
   key_options.introduce_ahead = std::min(std::chrono::seconds{60}, config.ticket_key_rotation / 2);
-  Keyring keyring(key_options, names, clock, std::make_unique<LocalKeySource>());
+  std::vector<std::string> names;
+  for (const auto& h : hosts) names.push_back(h.name);
+  std::unique_ptr<Keyring> keyring_owner;
+  try {
+    keyring_owner = std::make_unique<Keyring>(key_options, names, clock, std::make_unique<LocalKeySource>());
+  } catch (const std::exception& e) {
+    // The config checks should have caught it; a message and exit 2 either way, never an abort.
+    for (auto& fds : worker_fds)
+      for (int fd : fds) ::close(fd);
+    if (admin_fd >= 0) ::close(admin_fd);
+    std::fprintf(stderr, "tlsresume: ticket keys: %s\n", e.what());
+    return kExitBadConfig;
+  }
+  Keyring& keyring = *keyring_owner;
+
+  disableCoreDumps();
+  raiseOpenFilesLimit();
+  MemoryStore store(MemoryStoreOptions{config.session_cache_max_bytes, shardsFor(config.session_cache_max_bytes)},
+                    clock);
+  RevocationList revocations(clock);
+  Metrics metrics(names);
   ossl::TlsFrontend tls(hosts, store, revocations, metrics, clock);
   ossl::TicketBinding tickets(tls, keyring);
 

@@ -218,6 +218,12 @@ class BadConfig(unittest.TestCase):
         self.assertIn("default_host.session_lifetime", line)
         self.assertIn("7d", line)
 
+    def test_key_rotation_over_seven_days(self):
+        # Used to abort the process (an exception from the keyring, exit 134).
+        line = self.refused(config='[tickets]\nkey_rotation = "8d"\n')
+        self.assertIn("tickets.key_rotation", line)
+        self.assertIn("at most 7d", line)
+
     def test_bad_duration_unit(self):
         line = self.refused(config='idle_timeout = "5 minutes"\n')
         self.assertIn("idle_timeout", line)
