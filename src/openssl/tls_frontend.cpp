@@ -54,13 +54,24 @@ constexpr unsigned char kStoredTls12Extms = 2;  // TLS 1.2, extended master secr
 // noexcept so no C++ exception can unwind through OpenSSL's frames.
 struct FrontendCallbacks {
   static int clientHello(SSL* ssl, int* alert, void* arg) noexcept {
-    (void)alert;
     auto* fe = static_cast<TlsFrontend*>(arg);
     ConnectionTls* st = TlsFrontend::state(ssl);
     if (!st) return SSL_CLIENT_HELLO_ERROR;
-    // May run twice (after a HelloRetryRequest): everything below is idempotent.
+    // Runs again for the second ClientHello after a HelloRetryRequest (every host context
+    // carries this callback: OpenSSL asks the SSL's current context, which is the host's
+    // by then). Everything below is idempotent, and the host is chosen anew.
     ++st->client_hellos;
-    if (auto name = parseServerName(extension(ssl, TLSEXT_TYPE_server_name))) st->sni = std::move(*name);
+    std::string sni;
+    if (auto name = parseServerName(extension(ssl, TLSEXT_TYPE_server_name))) sni = std::move(*name);
+    // RFC 8446 section 4.1.2: the second ClientHello repeats the first except for the key
+    // share, cookie, early data and PSK. Another server name there would move the
+    // connection (and the PSK it offers) to another virtual host after the first was
+    // judged; OpenSSL 3.0 does not compare them.
+    if (st->client_hellos > 1 && sni != st->sni) {
+      *alert = SSL_AD_ILLEGAL_PARAMETER;
+      return SSL_CLIENT_HELLO_ERROR;
+    }
+    st->sni = std::move(sni);
     st->host = fe->hostForServerName(st->sni);
     st->offered_tls13 = offersVersion(extension(ssl, TLSEXT_TYPE_supported_versions), TLS1_3_VERSION).value_or(false);
     const unsigned char* ems = nullptr;
@@ -305,7 +316,11 @@ SslCtxPtr TlsFrontend::makeContext(const CertifiedKey* cert, const std::string& 
 
 void TlsFrontend::installResumptionHooks() {
   SSL_CTX* c = listenerContext();
-  SSL_CTX_set_client_hello_cb(c, &FrontendCallbacks::clientHello, this);
+  // On every host context, not only the listener's: after SSL_set_SSL_CTX OpenSSL calls the
+  // callback of the SSL's current context, so a second ClientHello (after a
+  // HelloRetryRequest) on a named host would otherwise go unseen: not checked, and its
+  // tickets counted as if it were a first one.
+  for (const auto& h : hosts_) SSL_CTX_set_client_hello_cb(h.ctx.get(), &FrontendCallbacks::clientHello, this);
   // Host contexts carry none, so OpenSSL falls back to this one (the session context's).
   SSL_CTX_set_tlsext_servername_callback(c, &FrontendCallbacks::afterResumptionDecision);
   // Our store replaces OpenSSL's internal cache, so a session made on one worker thread
