@@ -12,10 +12,17 @@ inline constexpr std::size_t kHandshakeKinds = 5;
 
 // Why a ticket did or did not resume. Counted by reason: no peer reports this, we do.
 // cipher_not_offered: a valid TLS 1.2 ticket whose cipher suite the client no longer
-// offers; OpenSSL would end such a resumption with an alert, we make it a full handshake.
-// extms_mismatch: a TLS 1.2 ticket made with the extended master secret (RFC 7627) and a
-// ClientHello without it, or the other way round; OpenSSL would answer the first with a
-// fatal alert (RFC 7627 §5.3 asks only that the abbreviated handshake be abandoned).
+// offers (OpenSSL would end such a resumption with an alert, we make it a full
+// handshake), or a TLS 1.3 ticket whose hash differs from the suite chosen now.
+// extms_mismatch: a TLS 1.2 ticket made without the extended master secret offered by a
+// client that now sends it: RFC 7627 §5.3, no resumption, a full handshake.
+// extms_dropped: one made with it offered by a client that no longer sends it: RFC 7627
+// §5.3 says the server MUST abort, and the handshake ends with handshake_failure.
+// server_name_mismatch: a TLS 1.2 ticket offered under another server name than the one
+// it was made for: RFC 6066 §3, a full handshake (TLS 1.3 resumes across the names of
+// one host, which RFC 8446 §4.6.1 allows).
+// wrong_version: a TLS 1.2 ticket offered as a TLS 1.3 PSK or the reverse (OpenSSL
+// declines it; a full handshake).
 enum class TicketResult {
   ok,
   renewed,
@@ -26,9 +33,12 @@ enum class TicketResult {
   foreign_host,
   malformed,
   cipher_not_offered,
-  extms_mismatch
+  extms_mismatch,
+  extms_dropped,
+  server_name_mismatch,
+  wrong_version
 };
-inline constexpr std::size_t kTicketResults = 10;
+inline constexpr std::size_t kTicketResults = 13;
 
 const char* toString(HandshakeKind k) noexcept;
 const char* toString(TicketResult r) noexcept;

@@ -40,6 +40,12 @@ const char* toString(TicketResult r) noexcept {
       return "cipher_not_offered";
     case TicketResult::extms_mismatch:
       return "extms_mismatch";
+    case TicketResult::extms_dropped:
+      return "extms_dropped";
+    case TicketResult::server_name_mismatch:
+      return "server_name_mismatch";
+    case TicketResult::wrong_version:
+      return "wrong_version";
   }
   return "unknown";
 }

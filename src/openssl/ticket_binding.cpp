@@ -154,11 +154,16 @@ struct TicketCallbacks {
       if (const auto snap = tb->keyring().snapshot())
         if (const SealingKey* key = snap->find(st->host, key_name); key && key->decrypts)
           key->decrypts->fetch_add(1, std::memory_order_relaxed);
-    if (!clientOffersCipherOf(ssl, session)) {
-      stats.onTicketOpen(TicketResult::cipher_not_offered);
+    if (const TicketResult fits = fitsHandshake(ssl, session, *st); fits != TicketResult::ok) {
+      stats.onTicketOpen(fits);
       return SSL_TICKET_RETURN_IGNORE_RENEW;
     }
     const TicketResult verdict = tb->frontend().judgeAppData(*st, session);
+    if (verdict == TicketResult::extms_dropped) {
+      // RFC 7627 §5.3: the server MUST abort. Handed to OpenSSL, which does (handshake_failure).
+      stats.onTicketOpen(verdict);
+      return SSL_TICKET_RETURN_USE;
+    }
     stats.onTicketOpen(verdict == TicketResult::ok && status == SSL_TICKET_SUCCESS_RENEW ? TicketResult::renewed
                                                                                          : verdict);
     if (verdict != TicketResult::ok) return SSL_TICKET_RETURN_IGNORE_RENEW;

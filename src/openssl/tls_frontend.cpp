@@ -178,14 +178,16 @@ struct FrontendCallbacks {
       fe->store_.erase(key);
       return nullptr;
     }
-    // RFC 7627 §5.3: a TLS 1.2 session resumes only if the ClientHello agrees with it on
-    // the extended master secret; OpenSSL answers one disagreement with a fatal alert.
-    // Kept in the store: the client may agree again next time.
+    // RFC 7627 §5.3: a session made without the extended master secret is not resumed by
+    // a ClientHello that offers it (a full handshake; kept in the store: the client may
+    // agree again next time). One made with it and offered without it goes on to OpenSSL,
+    // which aborts with handshake_failure as §5.3 requires, once our own rules said yes.
     const unsigned char kind = static_cast<unsigned char>(der[0]);
-    if ((kind == kStoredTls12 && st->offers_extms) || (kind == kStoredTls12Extms && !st->offers_extms)) {
+    if (kind == kStoredTls12 && st->offers_extms) {
       OPENSSL_cleanse(der.data(), der.size());
       return nullptr;
     }
+    const bool extms_dropped = kind == kStoredTls12Extms && !st->offers_extms;
     const auto* in = reinterpret_cast<const unsigned char*>(der.data() + 1);
     SSL_SESSION* session = d2i_SSL_SESSION(nullptr, &in, static_cast<long>(der.size() - 1));
     OPENSSL_cleanse(der.data(), der.size());
@@ -193,8 +195,8 @@ struct FrontendCallbacks {
       fe->store_.erase(key);
       return nullptr;
     }
-    if (!clientOffersCipherOf(ssl, session)) {
-      SSL_SESSION_free(session);  // kept in the store: the client may offer the suite again
+    if (fitsHandshake(ssl, session, *st) != TicketResult::ok) {
+      SSL_SESSION_free(session);  // kept in the store: the client may offer it as it was made
       return nullptr;
     }
     const TimePoint now = fe->clock_.now();
@@ -215,36 +217,38 @@ struct FrontendCallbacks {
     void* appdata = nullptr;
     size_t appdata_len = 0;
     if (SSL_SESSION_get0_ticket_appdata(session, &appdata, &appdata_len) == 1 && appdata_len > 0) {
-      if (fe->judgeAppData(*st, session) != TicketResult::ok) {
+      const TicketResult verdict = fe->judgeAppData(*st, session);
+      if (verdict != TicketResult::ok && verdict != TicketResult::extms_dropped) {
         fe->store_.erase(key);
         SSL_SESSION_free(session);
         return nullptr;
       }
-    } else if (st->counts()) {
+    } else if (st->counts() && !extms_dropped) {
       fe->stats_.onResumptionAge(std::chrono::duration_cast<std::chrono::seconds>(now - issued));
     }
     st->cache_hit = true;
     return session;
   }
 
-  // The servername callback, used for its timing rather than for names (the host is chosen
-  // in the client-hello callback): OpenSSL calls it after deciding whether the session
-  // resumes and before it writes the ServerHello, whose ticket extension checks
-  // SSL_OP_NO_TICKET. It answers NOACK, what OpenSSL assumes without a callback: the name
-  // is neither acknowledged nor stored in the session, as before.
+  // The servername callback, used for its timing rather than for choosing (the host is
+  // chosen in the client-hello callback): OpenSSL calls it after deciding whether the
+  // session resumes and before it writes the ServerHello, whose ticket extension checks
+  // SSL_OP_NO_TICKET. It answers OK, as nginx's does: the name is acknowledged (an empty
+  // server_name extension, RFC 6066 §3) and, on a full handshake, stored in the session,
+  // so that fitsHandshake can refuse a TLS 1.2 resumption under another name.
   //
   // A TLS 1.2 session resumed by id carries no chain: a ticket issued now would start a
   // new chain that revoking this session id could not reach (and that the chain age would
   // restart). The client keeps resuming by id; tickets come with its next full handshake.
   // (Set earlier, in the get-session callback, the option would also hold when OpenSSL then
-  // declines the session, e.g. for an extended-master-secret mismatch, and that connection
-  // would end with neither a ticket nor a stored id.)
+  // declines the session, and that connection would end with neither a ticket nor a
+  // stored id.)
   static int afterResumptionDecision(SSL* ssl, int*, void*) noexcept {
     const ConnectionTls* st = TlsFrontend::state(ssl);
     // A stored session with our app data continues its chain (judgeAppData set it).
     if (st && st->cache_hit && !st->chain && SSL_session_reused(ssl) && SSL_version(ssl) != TLS1_3_VERSION)
       SSL_set_options(ssl, SSL_OP_NO_TICKET);
-    return SSL_TLSEXT_ERR_NOACK;
+    return SSL_TLSEXT_ERR_OK;
   }
 
   static void removeSession(SSL_CTX* ctx, SSL_SESSION* session) noexcept {
@@ -396,13 +400,45 @@ TicketResult TlsFrontend::judgeAppData(ConnectionTls& st, SSL_SESSION* session) 
     if (st.counts()) stats_.onSessionRevokedAtResume();
     return TicketResult::revoked;
   }
-  // RFC 7627 §5.3 (see TicketResult::extms_mismatch): a full handshake, not an alert.
-  // After expiry and revocation, so that those are counted for what they are.
+  // RFC 7627 §5.3 (see TicketResult::extms_mismatch and extms_dropped). After expiry and
+  // revocation, so that those are counted for what they are.
   if (SSL_SESSION_get_protocol_version(session) != TLS1_3_VERSION && data->extms != st.offers_extms)
-    return TicketResult::extms_mismatch;
+    return data->extms ? TicketResult::extms_dropped : TicketResult::extms_mismatch;
   st.chain = *data;
   if (st.counts())
     stats_.onResumptionAge(std::chrono::duration_cast<std::chrono::seconds>(now - data->issued_at));
+  return TicketResult::ok;
+}
+
+namespace {
+// DNS names compare without regard to case (RFC 4343); no name at all is a name too.
+bool sameServerName(const char* made_for, std::string_view sni) noexcept {
+  const std::string_view a = made_for ? std::string_view(made_for) : std::string_view();
+  if (a.size() != sni.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(sni[i])) return false;
+  }
+  return true;
+}
+}  // namespace
+
+TicketResult fitsHandshake(SSL* ssl, const SSL_SESSION* session, const ConnectionTls& st) noexcept {
+  const int version = SSL_SESSION_get_protocol_version(session);
+  if (version != SSL_version(ssl)) return TicketResult::wrong_version;
+  if (version == TLS1_3_VERSION) {
+    // RFC 8446 §4.2.11: a PSK is used only with a suite of its own hash (OpenSSL skips the
+    // identity otherwise). The suite is chosen before the PSK extension is read.
+    const SSL_CIPHER* chosen = SSL_get_pending_cipher(ssl);
+    const SSL_CIPHER* made = SSL_SESSION_get0_cipher(session);
+    if (chosen && made && SSL_CIPHER_get_handshake_digest(chosen) != SSL_CIPHER_get_handshake_digest(made))
+      return TicketResult::cipher_not_offered;
+    return TicketResult::ok;
+  }
+  if (!clientOffersCipherOf(ssl, session)) return TicketResult::cipher_not_offered;
+  // RFC 6066 §3: "MUST NOT accept the request to resume the session if the server_name
+  // extension contains a different name"; the name is the one stored at the full handshake.
+  if (!sameServerName(SSL_SESSION_get0_hostname(session), st.sni)) return TicketResult::server_name_mismatch;
   return TicketResult::ok;
 }
 

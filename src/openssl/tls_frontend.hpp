@@ -66,6 +66,15 @@ struct ConnectionTls {
 // any session lookup or ticket decryption), so nothing is copied per handshake.
 bool clientOffersCipherOf(SSL* ssl, const SSL_SESSION* session) noexcept;
 
+// Whether `session` can resume on this handshake at all, judged before our own rules so
+// that what OpenSSL would decline or fail is declined here, as a full handshake, and
+// counted for what it is: another protocol version (wrong_version), a TLS 1.2 suite the
+// client no longer offers or a TLS 1.3 hash other than the chosen suite's
+// (cipher_not_offered), a TLS 1.2 session offered under another server name
+// (server_name_mismatch, RFC 6066 §3; OpenSSL 3.0 notes the difference and resumes).
+struct ConnectionTls;
+TicketResult fitsHandshake(SSL* ssl, const SSL_SESSION* session, const ConnectionTls& st) noexcept;
+
 class TlsFrontend {
  public:
   TlsFrontend(const std::vector<HostSpec>& hosts, SessionStore& store, RevocationList& revocations, StatsSink& stats,

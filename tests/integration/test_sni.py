@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import Server, body_field, client_context, https_get, make_cert, s_client, wait_for
+from harness import Server, body_field, client_context, https_get, make_cert, metric_sum, s_client, wait_for
 
 
 def subject_cn(s_client_output):
@@ -113,6 +113,50 @@ server_names = ["*.wild.test"]
         s_client(self.server.port, "-tls1_3", servername="b.test")
         s_client(self.server.port, "-tls1_3", servername="b.test")
         self.assertTrue(wait_for(lambda: self.server.handshakes("full", vhost="b.test") >= before + 2))
+
+    # --- a session belongs to the name it was made for (TLS 1.2) or its host (TLS 1.3) ---
+    def test_a_tls12_session_resumes_only_under_its_own_server_name(self):
+        # RFC 6066 §3: the server "MUST NOT accept the request to resume the session if the
+        # server_name extension contains a different name" (OpenSSL 3.0 would resume it).
+        # By session id and by ticket; www.a.test is a second name of the same host.
+        mismatches = metric_sum(self.server, "tlsresume_ticket_decrypt_total", result="server_name_mismatch")
+        for tickets in (False, True):
+            with self.subTest(tickets=tickets):
+                ctx = client_context(ssl.TLSVersion.TLSv1_2)
+                ctx.check_hostname = False
+                if not tickets:
+                    ctx.options |= ssl.OP_NO_TICKET
+                body, session, _ = https_get(self.server.port, ctx, server_hostname="a.test")
+                self.assertIn("vhost: alpha", body)
+                body, _, reused = https_get(self.server.port, ctx, session=session, server_hostname="www.a.test")
+                self.assertFalse(reused, body)
+                self.assertIn("vhost: alpha", body)
+                self.assertIn("resumed: no", body)
+                body, _, reused = https_get(self.server.port, ctx, session=session, server_hostname="A.test")
+                self.assertTrue(reused, body)  # the same name, in other letters: resumes
+        self.assertEqual(metric_sum(self.server, "tlsresume_ticket_decrypt_total", result="server_name_mismatch"),
+                         mismatches + 1)
+
+    def test_a_tls12_session_without_a_server_name_does_not_resume_with_one(self):
+        ctx = client_context(ssl.TLSVersion.TLSv1_2)
+        ctx.check_hostname = False
+        ctx.options |= ssl.OP_NO_TICKET
+        body, session, _ = https_get(self.server.port, ctx, server_hostname=None)
+        self.assertIn("vhost: default", body)
+        _, _, reused = https_get(self.server.port, ctx, session=session, server_hostname=None)
+        self.assertTrue(reused)
+        body, _, reused = https_get(self.server.port, ctx, session=session, server_hostname="c.test")
+        self.assertFalse(reused, body)  # c.test lands on the default host too, but is another name
+
+    def test_a_tls13_ticket_resumes_under_another_name_of_its_host(self):
+        # RFC 8446 §4.6.1 lets a client resume under any name the certificate covers; the
+        # host binding (a ticket of one host never resumes on another) still holds.
+        ctx = client_context(ssl.TLSVersion.TLSv1_3)
+        ctx.check_hostname = False
+        body, session, _ = https_get(self.server.port, ctx, server_hostname="a.test")
+        body, _, reused = https_get(self.server.port, ctx, session=session, server_hostname="www.a.test")
+        self.assertTrue(reused, body)
+        self.assertIn("resumed: ticket", body)
 
 
 if __name__ == "__main__":

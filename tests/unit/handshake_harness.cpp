@@ -62,6 +62,7 @@ HandshakeResult ServerFixture::connect(const ClientOptions& o) {
   SSL_set_max_proto_version(client.get(), o.version);
   if (!o.tickets) SSL_set_options(client.get(), SSL_OP_NO_TICKET);
   if (o.only_psk_ke) SSL_set_options(client.get(), SSL_OP_ALLOW_NO_DHE_KEX);
+  if (!o.tls13_ciphersuites.empty()) SSL_set_ciphersuites(client.get(), o.tls13_ciphersuites.c_str());
   if (!o.sni.empty()) SSL_set_tlsext_host_name(client.get(), o.sni.c_str());
   if (o.session) SSL_set_session(client.get(), o.session);
   t_external_identity = o.external_psk_identity.empty() ? nullptr : &o.external_psk_identity;

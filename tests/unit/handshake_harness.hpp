@@ -40,6 +40,7 @@ struct ClientOptions {
   // two identities in one ClientHello (the resumption ticket first), which the server
   // judges one after the other; the external one is garbage to a ticket-only server.
   std::string external_psk_identity = {};
+  std::string tls13_ciphersuites = {};  // SSL_set_ciphersuites; empty: OpenSSL's default
 };
 
 struct HandshakeResult {

@@ -282,3 +282,39 @@ TEST(TlsFrontend, EveryPskIdentityOfOneClientHelloIsJudgedAndCounted) {
   good_first.external_psk_identity = std::string(80, 'e');
   EXPECT_EQ(f.connect(good_first).kind, HandshakeKind::ticket);
 }
+
+// What OpenSSL would decline is declined by us first and counted for what it is, not as
+// "ok": a ticket of the other protocol version, a TLS 1.3 ticket whose hash is not the
+// chosen suite's. The client-side copy is relabelled so that OpenSSL's client offers it.
+TEST(TlsFrontend, TicketsOfTheOtherVersionOrHashAreCountedAsSuch) {
+  testing_fixture f({{"default", policy()}});
+  auto tls13 = f.connect({TLS1_3_VERSION});
+  auto tls12 = f.connect({TLS1_2_VERSION});
+  ASSERT_TRUE(tls13.ok && tls12.ok);
+  ossl::SslCtxPtr any(SSL_CTX_new(TLS_method()));
+  ossl::SslPtr probe(SSL_new(any.get()));
+  static const unsigned char kAes128GcmSha256[] = {0x13, 0x01};
+
+  ossl::SessionPtr as12(SSL_SESSION_dup(tls13.session.get()));
+  ASSERT_EQ(SSL_SESSION_set_protocol_version(as12.get(), TLS1_2_VERSION), 1);
+  f.stats.tickets.clear();
+  EXPECT_EQ(f.connect({TLS1_2_VERSION, true, "localhost", as12.get()}).kind, HandshakeKind::full);
+  EXPECT_EQ(f.stats.count(TicketResult::wrong_version), 1);
+
+  ossl::SessionPtr as13(SSL_SESSION_dup(tls12.session.get()));
+  ASSERT_EQ(SSL_SESSION_set_protocol_version(as13.get(), TLS1_3_VERSION), 1);
+  ASSERT_EQ(SSL_SESSION_set_cipher(as13.get(), SSL_CIPHER_find(probe.get(), kAes128GcmSha256)), 1);
+  f.stats.tickets.clear();
+  EXPECT_EQ(f.connect({TLS1_3_VERSION, true, "localhost", as13.get()}).kind, HandshakeKind::full);
+  EXPECT_EQ(f.stats.count(TicketResult::wrong_version), 1);
+
+  // The server prefers TLS_AES_256_GCM_SHA384; a client that now offers only a SHA-256
+  // suite cannot use that PSK (RFC 8446 §4.2.11).
+  ASSERT_STREQ(SSL_CIPHER_get_name(SSL_SESSION_get0_cipher(tls13.session.get())), "TLS_AES_256_GCM_SHA384");
+  ClientOptions sha256_only{TLS1_3_VERSION, true, "localhost", tls13.session.get()};
+  sha256_only.tls13_ciphersuites = "TLS_AES_128_GCM_SHA256";
+  f.stats.tickets.clear();
+  EXPECT_EQ(f.connect(sha256_only).kind, HandshakeKind::full);
+  EXPECT_EQ(f.stats.count(TicketResult::cipher_not_offered), 1);
+  EXPECT_EQ(f.stats.count(TicketResult::ok), 0);
+}
