@@ -67,8 +67,13 @@ int runCtl(const std::string& admin, const std::string& method, const std::strin
     std::fprintf(stderr, "tlsresume ctl: %s\n", r.error.c_str());
     return 1;
   }
-  std::fwrite(r.body.data(), 1, r.body.size(), r.status / 100 == 2 ? stdout : stderr);
-  return r.status / 100 == 2 ? 0 : 1;
+  const bool ok = r.status / 100 == 2;
+  // An error answer without a body (a proxy in between, another server on the port)
+  // would otherwise exit 1 with nothing said.
+  if (!ok && r.body.find_first_not_of(" \r\n\t") == std::string::npos)
+    std::fprintf(stderr, "tlsresume ctl: %s answered HTTP %d with no explanation\n", admin.c_str(), r.status);
+  std::fwrite(r.body.data(), 1, r.body.size(), ok ? stdout : stderr);
+  return ok ? 0 : 1;
 }
 
 std::string urlEncode(const std::string& s) {

@@ -21,7 +21,11 @@ namespace tlsresume::server {
 namespace {
 
 constexpr std::size_t kMaxAdminBody = 4096;
-constexpr std::chrono::seconds kRequestTime{5};  // to read one whole admin request
+constexpr std::chrono::seconds kRequestTime{5};   // to read one whole admin request
+constexpr std::chrono::seconds kResponseTime{10};  // to send one whole answer
+// Connections served at once: a few stalled or slow clients cannot keep /healthz (and a
+// liveness probe behind it) waiting; each is cut at kRequestTime + kResponseTime.
+constexpr unsigned kAdminThreads = 4;
 
 AdminResponse error(int status, const std::string& message) {
   return {status, "application/json", "{\"error\":" + jsonString(message) + "}\n"};
@@ -105,8 +109,11 @@ AdminResponse revoke(const HttpRequest& req, AdminContext& ctx) {
       const auto [p, ec] = std::from_chars(before->data(), before->data() + before->size(), secs);
       if (ec != std::errc{} || p != before->data() + before->size() || secs < 0)
         return error(400, "before must be \"now\" or seconds since the Unix epoch");
+      // Compared in seconds before any TimePoint is made: a TimePoint counts nanoseconds,
+      // and a large value would overflow into a past time (or crash) instead of being refused.
+      if (secs > std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count())
+        return error(400, "before is in the future; use \"now\"");
       t = TimePoint{std::chrono::seconds{secs}};
-      if (t > now) return error(400, "before is in the future; use \"now\"");
     }
     ctx.revocations->revokeAllBefore(t);
     log(Level::info, "revoked every session and ticket issued before " +
@@ -138,6 +145,10 @@ AdminResponse revocations(AdminContext& ctx) {
 }  // namespace
 
 AdminResponse handleAdminRequest(const HttpRequest& req, const std::string&, AdminContext& ctx) {
+  // Only browsers send Origin. Without authentication, a web page in the operator's
+  // browser could otherwise POST /revoke or /rotate here (cross-site request forgery,
+  // or DNS rebinding to 127.0.0.1); curl, ctl and Prometheus never send it.
+  if (!req.header("origin").empty()) return error(403, "requests from web pages are refused (Origin header)");
   const std::string path = req.path();
   const bool get = req.method == "GET" || req.method == "HEAD";
   const bool post = req.method == "POST";
@@ -171,7 +182,7 @@ AdminResponse handleAdminRequest(const HttpRequest& req, const std::string&, Adm
   if (path == "/rotate") {
     if (!post) return error(405, "use POST");
     if (!ctx.rotate) return error(404, "ticket keys are not managed by this server");
-    return {200, "application/json", ctx.rotate()};
+    return ctx.rotate();
   }
   return error(404, "no such endpoint; try /healthz, /metrics, /keys, /revocations, POST /revoke, POST /rotate");
 }
@@ -184,12 +195,16 @@ AdminServer::~AdminServer() {
 }
 
 void AdminServer::start() {
-  thread_ = std::thread([this] { run(); });
+  // Each thread polls and accepts on the same non-blocking listener; the kernel hands a
+  // connection to one of them (the others' accept4 says EAGAIN).
+  for (unsigned i = 0; i < kAdminThreads; ++i) threads_.emplace_back([this] { run(); });
 }
 
 void AdminServer::stop() {
   stop_.store(true);
-  if (thread_.joinable()) thread_.join();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
 }
 
 void AdminServer::run() {
@@ -197,6 +212,7 @@ void AdminServer::run() {
     pollfd p{listen_fd_, POLLIN, 0};
     if (::poll(&p, 1, 200) <= 0) continue;
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;  // another thread took it
     if (fd < 0) {
       // Out of descriptors or memory: the client stays queued and poll() would report it
       // again at once. Wait instead of spinning.
@@ -250,21 +266,29 @@ void AdminServer::serveOne(int fd) {
         (parsed.request.query("host") || parsed.request.query("before")))
       waitOutCurrentSecond();
   }
-  static const char* const kReasons[] = {"OK",   "Bad Request", "Not Found", "Method Not Allowed", "Payload Too Large",
-                                         "Error"};
-  const char* reason = resp.status == 200   ? kReasons[0]
-                       : resp.status == 400 ? kReasons[1]
-                       : resp.status == 404 ? kReasons[2]
-                       : resp.status == 405 ? kReasons[3]
-                       : resp.status == 413 ? kReasons[4]
-                                            : kReasons[5];
+  const char* reason = resp.status == 200   ? "OK"
+                       : resp.status == 400 ? "Bad Request"
+                       : resp.status == 403 ? "Forbidden"
+                       : resp.status == 404 ? "Not Found"
+                       : resp.status == 405 ? "Method Not Allowed"
+                       : resp.status == 413 ? "Payload Too Large"
+                       : resp.status == 429 ? "Too Many Requests"
+                                            : "Error";
   std::string out = "HTTP/1.1 " + std::to_string(resp.status) + " " + reason +
                     "\r\nContent-Type: " + resp.content_type +
                     "\r\nContent-Length: " + std::to_string(resp.body.size()) + "\r\nConnection: close\r\n\r\n";
   if (parsed.request.method != "HEAD") out += resp.body;
+  // The answer gets kResponseTime in all, however slowly the client reads: a send
+  // timeout alone restarts with every byte taken.
+  const auto send_deadline = std::chrono::steady_clock::now() + kResponseTime;
   std::size_t sent = 0;
   while (sent < out.size()) {
-    const ssize_t n = ::send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(send_deadline -
+                                                                          std::chrono::steady_clock::now());
+    pollfd p{fd, POLLOUT, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return;
+    const ssize_t n = ::send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
     if (n <= 0) return;
     sent += static_cast<std::size_t>(n);
   }

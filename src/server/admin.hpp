@@ -1,11 +1,12 @@
 #pragma once
 // The admin endpoint (loopback by default): /healthz, /metrics, revocation, keys.
-// Serves one request per connection on its own thread: it is an operator's tool, kept
-// off the workers' event loops so a slow scrape never delays a handshake.
+// Serves one request per connection on a few threads of its own: it is an operator's
+// tool, kept off the workers' event loops so a slow scrape never delays a handshake.
 #include <atomic>
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "server/http_request.hpp"
 #include "tlsresume/clock.hpp"
@@ -32,7 +33,7 @@ struct AdminContext {
   std::vector<std::function<void(std::string&)>> extra_metrics;
   // Key listing (JSON) and forced rotation; empty when tickets are not keyed by us.
   std::function<std::string()> keys_json;
-  std::function<std::string()> rotate;
+  std::function<struct AdminResponse()> rotate;
 };
 
 struct AdminResponse {
@@ -56,7 +57,7 @@ class AdminServer {
   AdminContext ctx_;
   int listen_fd_;
   std::atomic<bool> stop_{false};
-  std::thread thread_;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace tlsresume::server

@@ -27,6 +27,9 @@ namespace tlsresume::server {
 namespace {
 
 constexpr std::chrono::seconds kDrainGrace{10};
+// Keys a host may hold at once (current, introduced, retired within the decrypt window):
+// scheduled rotation keeps 2-3; the rest is room for forced rotations.
+constexpr std::size_t kMaxKeysPerHost = 64;
 
 std::vector<ossl::HostSpec> loadHosts(const Config& config) {
   std::vector<ossl::HostSpec> hosts;
@@ -92,12 +95,13 @@ std::string keyMetrics(const Keyring& keyring) {
   appendHelp(out, "tlsresume_key_source_failures_total", "counter", "Times the key source could not deliver a key.");
   appendSample(out, "tlsresume_key_source_failures_total", "", static_cast<double>(keyring.sourceFailures()));
   // One series per live key (a handful): lets an operator see a retired key stop being used.
+  // Labelled by key id only: a label that changes with the key's state would end one
+  // series and start another at the same value, which breaks rate() and increase(). The
+  // state is in GET /keys and in tlsresume_ticket_keys.
   appendHelp(out, "tlsresume_ticket_key_decrypts_total", "counter",
              "Tickets opened, by key id (public id, not material).");
   for (const auto& k : keyring.describe())
-    appendSample(out, "tlsresume_ticket_key_decrypts_total",
-                 labelPair("key", k.id) + "," + labelPair("state", toString(k.state)),
-                 static_cast<double>(k.decrypts));
+    appendSample(out, "tlsresume_ticket_key_decrypts_total", labelPair("key", k.id), static_cast<double>(k.decrypts));
   return out;
 }
 
@@ -225,10 +229,20 @@ int serve(const Config& config) {
     actx.clock = &clock;
     actx.extra_metrics.push_back([&keyring](std::string& out) { out += keyMetrics(keyring); });
     actx.keys_json = [&keyring] { return keysJson(keyring); };
-    actx.rotate = [&keyring] {
+    actx.rotate = [&keyring, hosts = names.size()] {
+      // Every forced rotation keeps the retired key (a locked page, a metrics series) for
+      // the decrypt window; unbounded, a loop of rotations exhausted the process's
+      // mappings and ended it. An operator rotates because a key may have leaked: a few
+      // in a row is plenty.
+      if (keyring.describe().size() >= kMaxKeysPerHost * hosts)
+        return AdminResponse{429, "application/json",
+                             "{\"rotated\":false,\"error\":\"" + std::to_string(kMaxKeysPerHost) +
+                                 " keys per host are already kept for the decrypt window; retry when older ones "
+                                 "expire\"}\n"};
       const bool ok = keyring.rotateNow();
       if (ok) log(Level::info, "ticket keys rotated by operator request");
-      return std::string(ok ? "{\"rotated\":true}\n" : "{\"rotated\":false,\"error\":\"key source unavailable\"}\n");
+      return ok ? AdminResponse{200, "application/json", "{\"rotated\":true}\n"}
+                : AdminResponse{503, "application/json", "{\"rotated\":false,\"error\":\"key source unavailable\"}\n"};
     };
     admin = std::make_unique<AdminServer>(std::move(actx), admin_fd);
     admin->start();

@@ -188,6 +188,62 @@ class Revocation(unittest.TestCase):
         self.ctl_ok(srv, "revoke", "--before", str(t0 + 1))
         self.assertEqual(resumed_line(s_client(srv.port, "-tls1_3", "-sess_in", renewed)), "no")
 
+    def test_revoke_before_an_absurd_time_is_refused_not_overflowed(self):
+        # Seconds that overflow a nanosecond clock used to crash the server (SIGSEGV) or
+        # wrap to a past time and report a revocation that revoked nothing.
+        srv = self.server()
+        sess, _ = self.new_tls12(srv, "s.pem")
+        for before in ("20000000000", "9223372036854775807", "18446744074"):
+            with self.subTest(before=before):
+                status, body = srv.admin("POST", f"/revoke?before={before}")
+                self.assertIn(status, (400,), body)
+        self.assertTrue(srv.alive(), srv.output())
+        self.assertEqual(json.loads(self.ctl_ok(srv, "revocations")), [])
+        self.assertEqual(resumed_line(self.resume_tls12(srv, sess)), "session-id")
+
+    # --- the admin endpoint itself ---
+    def test_requests_from_web_pages_are_refused(self):
+        # A page in the operator's browser could otherwise POST here (no authentication).
+        import urllib.request
+        srv = self.server()
+        sess, _ = self.new_tls12(srv, "s.pem")
+        for path in ("/revoke?before=now", "/rotate"):
+            with self.subTest(path=path):
+                req = urllib.request.Request(f"http://127.0.0.1:{srv.admin_port}{path}", method="POST", data=b"a=1",
+                                             headers={"Origin": "http://evil.example",
+                                                      "Content-Type": "application/x-www-form-urlencoded"})
+                with self.assertRaises(urllib.error.HTTPError) as caught:
+                    urllib.request.urlopen(req, timeout=5)
+                self.assertEqual(caught.exception.code, 403)
+        self.assertEqual(json.loads(self.ctl_ok(srv, "revocations")), [])
+        self.assertEqual(resumed_line(self.resume_tls12(srv, sess)), "session-id")
+
+    def test_forced_rotations_are_bounded(self):
+        # Each forced rotation keeps the retired key for the decrypt window; without a cap a
+        # loop of them exhausted the process's memory mappings and ended the server.
+        srv = self.server()
+        codes = [srv.admin("POST", "/rotate")[0] for _ in range(70)]
+        self.assertIn(429, codes)
+        self.assertEqual(codes[: codes.index(429)], [200] * codes.index(429))
+        self.assertLessEqual(len(json.loads(self.ctl_ok(srv, "keys"))), 64)
+        p = srv.ctl("rotate")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("decrypt window", p.stderr)
+        self.assertTrue(srv.alive())
+
+    def test_idle_admin_clients_do_not_starve_health_checks(self):
+        import socket
+        srv = self.server()
+        idle = [socket.create_connection(("127.0.0.1", srv.admin_port)) for _ in range(3)]
+        try:
+            start = time.monotonic()
+            status, body = srv.admin("GET", "/healthz")
+            self.assertEqual((status, body), (200, "ok\n"))
+            self.assertLess(time.monotonic() - start, 1.5)
+        finally:
+            for c in idle:
+                c.close()
+
     # --- listing and the ctl command itself ---
     def test_revocations_lists_entries(self):
         srv = self.server()
