@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -105,11 +106,15 @@ std::string keyMetrics(const Keyring& keyring) {
   return out;
 }
 
-// Core dumps would carry session secrets and ticket keys: secret memory is excluded with
-// MADV_DONTDUMP, and by default the process does not dump at all.
+// Core dumps would carry session secrets and ticket keys. Ticket keys live in memory
+// marked MADV_DONTDUMP; cached sessions (master secrets) are ordinary heap. RLIMIT_CORE 0
+// alone is ignored when core_pattern pipes dumps to a program (systemd-coredump, apport:
+// core(5)); a process that is not dumpable is never dumped, and other processes of the
+// same user cannot ptrace it or read its memory through /proc either.
 void disableCoreDumps() {
   rlimit none{0, 0};
   setrlimit(RLIMIT_CORE, &none);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
 // Each client costs a descriptor (two with a backend); the usual soft limit of 1024 would

@@ -200,5 +200,30 @@ class SecretsStayInside(unittest.TestCase):
         self.assertEqual(self.core_limits, ("0", "0"), "RLIMIT_CORE (soft, hard) of the running server")
 
 
+class NotDumpable(unittest.TestCase):
+    """RLIMIT_CORE 0 is ignored when core_pattern pipes to a program (core(5)), and cached
+    master secrets are ordinary heap: the server also makes itself non-dumpable. The kernel
+    shows that in /proc/PID ownership: the files of a non-dumpable process belong to root,
+    not to its user. So the server runs as nobody here (needs root to switch)."""
+
+    def test_the_server_is_not_dumpable(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to start the server as another user")
+        port = h.free_port()
+        p = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", h.BIN, "serve",
+                              "--listen", f"127.0.0.1:{port}", "--admin", "off", "--workers", "1"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            self.assertTrue(h.wait_for(lambda: h.port_open(port), timeout=10), "server did not start as nobody")
+            with open(f"/proc/{p.pid}/status") as f:
+                uids = next(l for l in f if l.startswith("Uid:")).split()[1:]
+            self.assertEqual(uids[0], "65534", "not running as nobody")
+            self.assertEqual(os.stat(f"/proc/{p.pid}/environ").st_uid, 0,
+                             "/proc/PID/environ belongs to the server's user: the process is dumpable")
+        finally:
+            p.terminate()
+            p.wait(timeout=15)
+
+
 if __name__ == "__main__":
     unittest.main()
