@@ -35,8 +35,15 @@ class RevocationList {
  public:
   explicit RevocationList(const Clock& clock);
 
+  // Id entries held at most. Each revocation copies the list for lock-free readers, and an
+  // operator forgetting more sessions than this one by one wants revokeHost or
+  // revokeAllBefore instead.
+  static constexpr std::size_t kMaxIds = 10000;
+
   // `until`: when the entry may be dropped (the longest time the session could live).
-  void revokeId(std::string_view resumption_id, TimePoint until);
+  // False, and nothing changed, when kMaxIds live entries are held and `resumption_id` is
+  // not one of them.
+  bool revokeId(std::string_view resumption_id, TimePoint until);
   void revokeHost(std::string_view host, TimePoint issued_before);
   void revokeAllBefore(TimePoint issued_before);
 

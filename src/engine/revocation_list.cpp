@@ -12,12 +12,23 @@ RevocationList::RevocationList(const Clock& clock) : clock_(clock) {
 void RevocationList::publish(std::shared_ptr<const Snapshot> next) { current_.store(std::move(next)); }
 
 // Writers copy the snapshot: revocations are rare, resumptions are not.
-void RevocationList::revokeId(std::string_view resumption_id, TimePoint until) {
+bool RevocationList::revokeId(std::string_view resumption_id, TimePoint until) {
   std::lock_guard lock(writer_);
-  auto next = std::make_shared<Snapshot>(*current_.load());
+  const auto current = current_.load();
+  if (current->ids.size() >= kMaxIds && current->ids.find(resumption_id) == current->ids.end()) {
+    // Entries whose time has passed make room before anything is refused.
+    const TimePoint now = clock_.now();
+    std::size_t live = 0;
+    for (const auto& [id, kept_until] : current->ids) live += kept_until > now;
+    if (live >= kMaxIds) return false;
+  }
+  auto next = std::make_shared<Snapshot>(*current);
+  const TimePoint now = clock_.now();
+  std::erase_if(next->ids, [&](const auto& entry) { return entry.second <= now; });
   auto& slot = next->ids[std::string(resumption_id)];
   slot = std::max(slot, until);
   publish(std::move(next));
+  return true;
 }
 
 void RevocationList::revokeHost(std::string_view host, TimePoint issued_before) {

@@ -79,13 +79,17 @@ AdminResponse revoke(const HttpRequest& req, AdminContext& ctx) {
   if (auto id_hex = req.query("id")) {
     const auto id = unhex(*id_hex);
     if (!id) return error(400, "id must be the hex bytes of a session id or resumption id");
+    // RFC 5246 7.4.1.2: a session id is at most 32 bytes; resumption ids are 16.
+    if (id->empty() || id->size() > 32) return error(400, "id must be 1 to 32 bytes (2 to 64 hex digits)");
     // Forget it in the store of every host, and remember the revocation so that a
     // ticket carrying the same resumption id (or another node's copy) is refused too.
     std::size_t erased = 0;
     for (std::size_t i = 0; i < tls.hostCount(); ++i)
       erased += ctx.store->erase(ossl::TlsFrontend::storeKey(
           tls.sessionIdContext(i), reinterpret_cast<const unsigned char*>(id->data()), unsigned(id->size())));
-    ctx.revocations->revokeId(*id, now + longest);
+    if (!ctx.revocations->revokeId(*id, now + longest))
+      return error(503, "the revocation list holds " + std::to_string(RevocationList::kMaxIds) +
+                            " session ids already; revoke by host (--host) or by time (--before now) instead");
     // An audit line per revocation. The id is an identifier, not a secret: a session id
     // travels in clear in every TLS 1.2 handshake, a resumption id is public randomness.
     log(Level::info, "revoked session or resumption id " + *id_hex + " (" + std::to_string(erased) +
@@ -273,6 +277,7 @@ void AdminServer::serveOne(int fd) {
                        : resp.status == 405 ? "Method Not Allowed"
                        : resp.status == 413 ? "Payload Too Large"
                        : resp.status == 429 ? "Too Many Requests"
+                       : resp.status == 503 ? "Service Unavailable"
                                             : "Error";
   std::string out = "HTTP/1.1 " + std::to_string(resp.status) + " " + reason +
                     "\r\nContent-Type: " + resp.content_type +

@@ -99,6 +99,11 @@ class Revocation(unittest.TestCase):
         p = srv.ctl("revoke", "--id", "not-hex")
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("hex", p.stderr)
+        # Longer than any session id (32 bytes): refused, not kept for a day.
+        p = srv.ctl("revoke", "--id", "ab" * 33)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("1 to 32 bytes", p.stderr)
+        self.assertEqual(json.loads(self.ctl_ok(srv, "revocations")), [])
 
     # --- by host ---
     def test_revoke_host(self):

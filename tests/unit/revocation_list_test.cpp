@@ -103,3 +103,20 @@ TEST(RevocationList, ReadersAndWritersMayRunConcurrently) {
   EXPECT_TRUE(list.isRevoked("a", "id5", clock.now()));
   EXPECT_EQ(list.size(), 2000u);
 }
+
+// Each revocation copies the list for lock-free readers: the number of id entries is
+// bounded, expired ones make room, and a refused id changes nothing.
+TEST(RevocationList, IdEntriesAreBoundedAndExpiredOnesMakeRoom) {
+  FakeClock clock;
+  RevocationList list(clock);
+  for (std::size_t i = 0; i < RevocationList::kMaxIds; ++i)
+    ASSERT_TRUE(list.revokeId("id" + std::to_string(i), clock.now() + (i == 0 ? 1min : 1h)));
+  EXPECT_FALSE(list.revokeId("one-too-many", clock.now() + 1h));
+  EXPECT_FALSE(list.isRevoked("default", "one-too-many", clock.now()));
+  EXPECT_EQ(list.size(), RevocationList::kMaxIds);
+  EXPECT_TRUE(list.revokeId("id7", clock.now() + 2h)) << "an id already held can still be extended";
+  clock.advance(2min);  // "id0" is past its time
+  EXPECT_TRUE(list.revokeId("one-too-many", clock.now() + 1h));
+  EXPECT_TRUE(list.isRevoked("default", "one-too-many", clock.now()));
+  EXPECT_FALSE(list.isRevoked("default", "id0", clock.now()));
+}
