@@ -3,6 +3,8 @@
 // anything (the client-hello callback sees raw extension bytes). Every length field is
 // checked against the bytes actually present: a lying length means "not parsed", never
 // an out-of-bounds read. Each has a libFuzzer target in tests/fuzz/.
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,11 +20,16 @@ std::optional<std::string> parseServerName(std::string_view ext) noexcept;
 // nullopt when malformed.
 std::optional<bool> offersVersion(std::string_view ext, std::uint16_t version) noexcept;
 
-// psk_key_exchange_modes (RFC 8446 §4.2.9): which modes are offered. nullopt when malformed.
-struct PskModesOffered {
-  bool psk_ke = false;
-  bool psk_dhe_ke = false;
+// pre_shared_key (RFC 8446 §4.2.11), ClientHello form: the length of each identity, in
+// the order the server tries them (the first kMax; `more` if there were others). The
+// identities are tickets to the server, and OpenSSL's ticket callbacks are not told a
+// ticket's length. nullopt when malformed (OpenSSL then refuses the ClientHello itself).
+struct PskIdentityLengths {
+  static constexpr std::size_t kMax = 8;
+  std::array<std::uint16_t, kMax> length{};
+  std::size_t count = 0;
+  bool more = false;
 };
-std::optional<PskModesOffered> parsePskModes(std::string_view ext) noexcept;
+std::optional<PskIdentityLengths> parsePskIdentityLengths(std::string_view ext) noexcept;
 
 }  // namespace tlsresume

@@ -78,17 +78,27 @@ std::optional<bool> offersVersion(std::string_view ext, std::uint16_t version) n
   return found;
 }
 
-std::optional<PskModesOffered> parsePskModes(std::string_view ext) noexcept {
+std::optional<PskIdentityLengths> parsePskIdentityLengths(std::string_view ext) noexcept {
   Reader r(ext);
-  std::uint8_t len = 0;
-  std::string_view list;
-  if (!r.u8(len) || len == 0 || !r.bytes(len, list) || !r.empty()) return std::nullopt;
-  PskModesOffered out;
-  for (char c : list) {
-    if (c == 0)
-      out.psk_ke = true;
-    else if (c == 1)
-      out.psk_dhe_ke = true;
+  std::uint16_t identities_len = 0;
+  std::string_view identities;
+  std::uint16_t binders_len = 0;
+  std::string_view binders;
+  // OfferedPsks: identities<7..2^16-1>, binders<33..2^16-1>; nothing after.
+  if (!r.u16(identities_len) || identities_len == 0 || !r.bytes(identities_len, identities) || !r.u16(binders_len) ||
+      binders_len == 0 || !r.bytes(binders_len, binders) || !r.empty())
+    return std::nullopt;
+  PskIdentityLengths out;
+  Reader ids(identities);
+  while (!ids.empty()) {
+    std::uint16_t len = 0;
+    std::string_view identity;
+    std::string_view obfuscated_age;
+    if (!ids.u16(len) || len == 0 || !ids.bytes(len, identity) || !ids.bytes(4, obfuscated_age)) return std::nullopt;
+    if (out.count < PskIdentityLengths::kMax)
+      out.length[out.count++] = len;
+    else
+      out.more = true;
   }
   return out;
 }

@@ -11,6 +11,10 @@
 namespace tlsresume::ossl {
 namespace {
 
+// A ticket of this many bytes or fewer cannot hold a key name, an IV, a block and the
+// HMAC-SHA256: OpenSSL refuses it (tls_decrypt_ticket) after our key callback ran.
+constexpr std::size_t kMinSealedBytes = 16 + 16 + 32;
+
 TicketBinding* bindingOf(SSL* ssl) {
   // The listener context carries the frontend; the frontend knows its ticket binding.
   auto* fe = static_cast<TlsFrontend*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
@@ -129,16 +133,23 @@ struct TicketCallbacks {
     // After a HelloRetryRequest OpenSSL opens the same ticket again: counted once.
     NullStatsSink uncounted;
     StatsSink& stats = st->counts() ? tb->frontend().stats() : static_cast<StatsSink&>(uncounted);
+    // Which ticket this is, for its length: OpenSSL opens a ClientHello's in order.
+    const std::size_t index = st->tickets_opened++;
+    const std::size_t length = SSL_version(ssl) != TLS1_3_VERSION ? st->tls12_ticket_length
+                               : index < st->psk_identities.count ? st->psk_identities.length[index]
+                                                                   : 0;
     switch (status) {
       case SSL_TICKET_EMPTY:
         return SSL_TICKET_RETURN_IGNORE_RENEW;  // the client asks for a ticket
       case SSL_TICKET_NO_DECRYPT:
         // Our key callback told us "unknown key" or "foreign host"; if it found the key,
-        // the MAC or the padding was wrong; if it was never asked, the ticket was too
-        // short to hold a name, an IV and a MAC (CVE-2016-6302 class of input).
-        stats.onTicketOpen(st->ticket_result      ? *st->ticket_result
-                           : st->ticket_key_found ? TicketResult::bad_mac
-                                                  : TicketResult::malformed);
+        // the MAC or the padding was wrong, unless the ticket cannot even hold a name, an
+        // IV and a MAC (OpenSSL checks that only after asking for the key); if it was never
+        // asked, the ticket was too short for a name and an IV (CVE-2016-6302 class).
+        stats.onTicketOpen(st->ticket_result                                 ? *st->ticket_result
+                           : st->ticket_key_found && (length == 0 || length > kMinSealedBytes)
+                               ? TicketResult::bad_mac
+                               : TicketResult::malformed);
         return SSL_TICKET_RETURN_IGNORE_RENEW;
       case SSL_TICKET_FATAL_ERR_MALLOC:
       case SSL_TICKET_FATAL_ERR_OTHER:

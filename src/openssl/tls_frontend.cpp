@@ -74,6 +74,9 @@ struct FrontendCallbacks {
     st->sni = std::move(sni);
     st->host = fe->hostForServerName(st->sni);
     st->offered_tls13 = offersVersion(extension(ssl, TLSEXT_TYPE_supported_versions), TLS1_3_VERSION).value_or(false);
+    st->tls12_ticket_length = extension(ssl, TLSEXT_TYPE_session_ticket).size();
+    st->psk_identities = parsePskIdentityLengths(extension(ssl, TLSEXT_TYPE_psk)).value_or(PskIdentityLengths{});
+    st->tickets_opened = 0;
     const unsigned char* ems = nullptr;
     size_t ems_len = 0;
     st->offers_extms = SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_extended_master_secret, &ems, &ems_len) == 1;

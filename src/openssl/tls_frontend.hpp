@@ -17,6 +17,7 @@
 
 #include "openssl/certificate.hpp"
 #include "openssl/ossl_ptr.hpp"
+#include "tlsresume/client_hello_fields.hpp"
 #include "tlsresume/clock.hpp"
 #include "tlsresume/resumption_policy.hpp"
 #include "tlsresume/revocation_list.hpp"
@@ -50,6 +51,12 @@ struct ConnectionTls {
   bool ticket_key_seen = false;               // the key callback was asked to open a ticket
   bool ticket_key_found = false;              // ... and knew the key name
   std::optional<TicketResult> ticket_result;  // why a ticket was refused, if it was
+  // Lengths of the tickets this ClientHello offers (OpenSSL's ticket callbacks are not
+  // told), in the order they are opened: the TLS 1.2 session_ticket extension, the
+  // TLS 1.3 PSK identities; and how many were opened so far. 0: unknown.
+  std::size_t tls12_ticket_length = 0;
+  PskIdentityLengths psk_identities;
+  std::size_t tickets_opened = 0;
   std::optional<TicketAppData> chain;         // the resumption chain this connection continues
   bool chain_minted = false;                  // ... or started, with its first ticket
 

@@ -1,5 +1,5 @@
 // Fuzzes the ClientHello extension parsers the client-hello callback runs on raw,
-// attacker-controlled bytes: server_name, supported_versions, psk_key_exchange_modes.
+// attacker-controlled bytes: server_name, supported_versions, pre_shared_key.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
@@ -15,6 +15,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (c >= 'A' && c <= 'Z') std::abort();
   }
   (void)tlsresume::offersVersion(bytes, 0x0304);
-  (void)tlsresume::parsePskModes(bytes);
+  if (auto psk = tlsresume::parsePskIdentityLengths(bytes)) {
+    // Invariants: at least one identity, none empty, within the bytes given.
+    if (psk->count == 0 || psk->count > psk->length.size()) std::abort();
+    for (std::size_t i = 0; i < psk->count; ++i)
+      if (psk->length[i] == 0 || psk->length[i] > size) std::abort();
+  }
   return 0;
 }

@@ -53,14 +53,28 @@ TEST(SupportedVersions, MalformedListsAreRejected) {
   EXPECT_FALSE(offersVersion("\x02\x03\x04\x00"s, 0x0304)) << "trailing data";
 }
 
-TEST(PskModes, ReportsEachOfferedMode) {
-  auto both = parsePskModes("\x02\x00\x01"s);
-  ASSERT_TRUE(both);
-  EXPECT_TRUE(both->psk_ke);
-  EXPECT_TRUE(both->psk_dhe_ke);
-  auto dhe = parsePskModes("\x01\x01"s);
-  ASSERT_TRUE(dhe);
-  EXPECT_FALSE(dhe->psk_ke);
-  EXPECT_FALSE(parsePskModes("\x00"s)) << "empty list";
-  EXPECT_FALSE(parsePskModes("\x02\x01"s)) << "short";
+TEST(PskIdentityLengths, ListsEachIdentityInOrder) {
+  // identities: [3 bytes "abc", age], [1 byte "z", age]; binders: one of 32 bytes.
+  const std::string ext = "\x00\x10"s + "\x00\x03"s + "abc"s + "\x00\x00\x00\x01"s + "\x00\x01"s + "z"s +
+                          "\x00\x00\x00\x02"s + "\x00\x21\x20"s + std::string(32, 'b');
+  auto psk = parsePskIdentityLengths(ext);
+  ASSERT_TRUE(psk);
+  ASSERT_EQ(psk->count, 2u);
+  EXPECT_EQ(psk->length[0], 3);
+  EXPECT_EQ(psk->length[1], 1);
+  EXPECT_FALSE(psk->more);
+  EXPECT_FALSE(parsePskIdentityLengths(ext.substr(0, ext.size() - 1))) << "binders cut short";
+  EXPECT_FALSE(parsePskIdentityLengths(ext + "x")) << "trailing data";
+  EXPECT_FALSE(parsePskIdentityLengths("\x00\x00\x00\x00"s)) << "no identities";
+  EXPECT_FALSE(parsePskIdentityLengths("\x00\x07\x00\x09"s + "abc"s + "\x00\x00"s)) << "identity longer than the list";
+}
+
+TEST(PskIdentityLengths, KeepsTheFirstEightAndSaysThereWereMore) {
+  std::string ids;
+  for (int i = 0; i < 10; ++i) ids += "\x00\x02"s + "id"s + "\x00\x00\x00\x00"s;
+  const std::string ext = "\x00"s + static_cast<char>(ids.size()) + ids + "\x00\x21\x20"s + std::string(32, 'b');
+  auto psk = parsePskIdentityLengths(ext);
+  ASSERT_TRUE(psk);
+  EXPECT_EQ(psk->count, 8u);
+  EXPECT_TRUE(psk->more);
 }
