@@ -31,6 +31,8 @@ class MemoryStore final : public SessionStore {
   void put(std::string_view key, std::string_view value, TimePoint expiry) noexcept override;
   bool get(std::string_view key, std::string& out) noexcept override;
   bool erase(std::string_view key) noexcept override;
+  // Shard by shard, each under its own lock for one walk of its entries.
+  std::size_t eraseIf(const Match& match) noexcept override;
   StoreStats stats() const noexcept override;
 
   // Bytes one entry costs beyond its key and value (exposed so tests can check the budget).

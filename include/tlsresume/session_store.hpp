@@ -8,11 +8,17 @@
 // - get(key, out): true and `out` holds a copy of the value if the entry exists and has not
 //   expired at the store's clock; false otherwise (miss). An expired entry is dropped.
 // - erase(key): true if an entry was removed.
+// - eraseIf(match): removes every entry for which match(key, value) is true; returns how
+//   many. A full scan, for revocation (rare, from the admin endpoint): the entries a
+//   revocation refuses are also forgotten now, not when next offered or when they expire.
+//   `match` must not call into the store.
 // - All methods are thread-safe and noexcept: a failing store (e.g. a remote one that is
 //   down) answers "miss", which costs a full handshake and nothing else.
 // - Values hold serialized sessions, i.e. master secrets: a store never logs them and
 //   wipes them when it drops them.
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -35,6 +41,8 @@ class SessionStore {
   virtual void put(std::string_view key, std::string_view value, TimePoint expiry) noexcept = 0;
   virtual bool get(std::string_view key, std::string& out) noexcept = 0;
   virtual bool erase(std::string_view key) noexcept = 0;
+  using Match = std::function<bool(std::string_view key, std::string_view value)>;
+  virtual std::size_t eraseIf(const Match& match) noexcept = 0;
   virtual StoreStats stats() const noexcept = 0;
 };
 
@@ -44,6 +52,7 @@ class NullStore final : public SessionStore {
   void put(std::string_view, std::string_view, TimePoint) noexcept override {}
   bool get(std::string_view, std::string&) noexcept override { return false; }
   bool erase(std::string_view) noexcept override { return false; }
+  std::size_t eraseIf(const Match&) noexcept override { return 0; }
   StoreStats stats() const noexcept override { return {}; }
 };
 

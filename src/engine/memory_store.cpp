@@ -451,6 +451,35 @@ bool MemoryStore::erase(std::string_view key) noexcept {
   return erased;
 }
 
+std::size_t MemoryStore::eraseIf(const Match& match) noexcept {
+  std::size_t erased = 0;
+  for (std::size_t s = 0; s <= shard_mask_; ++s) {
+    Shard& shard = shards_[s];
+    Entry* graveyard = nullptr;
+    {
+      std::lock_guard lock(shard.mutex_);
+      for (Entry* e = shard.mru_; e != nullptr;) {
+        Entry* const next = e->next;  // release() relinks e into the graveyard
+        bool hit = false;
+        try {
+          hit = match(e->keyView(), {e->value(), e->value_len});
+        } catch (...) {
+          // A predicate that cannot decide (out of memory) keeps the entry.
+        }
+        if (hit) {
+          if (const std::size_t i = shard.find(hashKey(e->keyView()), e->keyView()); i != Shard::kNone) {
+            shard.eraseSlot(i, graveyard);
+            ++erased;
+          }
+        }
+        e = next;
+      }
+    }
+    burnAll(graveyard);
+  }
+  return erased;
+}
+
 StoreStats MemoryStore::stats() const noexcept {
   StoreStats total;
   for (std::size_t i = 0; i <= shard_mask_; ++i) {

@@ -44,9 +44,49 @@ std::string_view extension(SSL* ssl, unsigned type) {
 
 TlsFrontend* frontendOf(SSL* ssl) { return static_cast<TlsFrontend*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl))); }
 
-// The byte our store keeps before a session's DER (see storeSession).
+// What our store keeps per session: a header that revocation scans and the EMS rule read
+// without decoding the session, then the DER.
+//   kind (1) | start (8, big-endian Unix seconds) | id length (1) | id | DER
+// kind: the protocol and, for TLS 1.2, the extended master secret (OpenSSL keeps the flag
+// but has no getter). start and id are what the revocation list judges the session by:
+// the chain's start and resumption id when the session carries our app data, otherwise
+// its issue time and no id (its session id, the key's tail, is the id then).
+constexpr unsigned char kStoredTls13 = 0;
 constexpr unsigned char kStoredTls12 = 1;       // TLS 1.2, classic master secret
 constexpr unsigned char kStoredTls12Extms = 2;  // TLS 1.2, extended master secret
+constexpr std::size_t kStoredFixedBytes = 1 + 8 + 1;
+
+struct StoredView {
+  unsigned char kind = 0;
+  TimePoint start{};
+  std::string_view id;
+  std::string_view der;
+};
+
+std::optional<StoredView> readStored(std::string_view value) noexcept {
+  if (value.size() <= kStoredFixedBytes) return std::nullopt;
+  StoredView v;
+  v.kind = static_cast<unsigned char>(value[0]);
+  std::int64_t seconds = 0;
+  for (std::size_t i = 1; i <= 8; ++i) seconds = (seconds << 8) | static_cast<unsigned char>(value[i]);
+  v.start = TimePoint{std::chrono::seconds{seconds}};
+  const std::size_t id_len = static_cast<unsigned char>(value[9]);
+  if (value.size() <= kStoredFixedBytes + id_len) return std::nullopt;
+  v.id = value.substr(kStoredFixedBytes, id_len);
+  v.der = value.substr(kStoredFixedBytes + id_len);
+  return v;
+}
+
+std::string storedHeader(unsigned char kind, TimePoint start, std::string_view id, std::size_t der_len) {
+  std::string out;
+  out.reserve(kStoredFixedBytes + id.size() + der_len);
+  out.push_back(static_cast<char>(kind));
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(start.time_since_epoch()).count();
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((seconds >> shift) & 0xff));
+  out.push_back(static_cast<char>(id.size()));
+  out.append(id);
+  return out;
+}
 
 }  // namespace
 
@@ -153,15 +193,23 @@ struct FrontendCallbacks {
         static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(issued.time_since_epoch()).count()));
     const int len = i2d_SSL_SESSION(session, nullptr);
     if (len <= 0) return 0;
-    // One byte of our own before the DER: whether a TLS 1.2 session used the extended
-    // master secret, which OpenSSL keeps but cannot tell us (see findSession). A TLS 1.2
-    // session is new only after a full handshake, where OpenSSL uses it iff the client
-    // offered it.
-    std::string value(1 + static_cast<size_t>(len), '\0');
-    value[0] = static_cast<char>(SSL_version(ssl) == TLS1_3_VERSION ? 0
-                                 : st->offers_extms                 ? kStoredTls12Extms
-                                                                    : kStoredTls12);
-    auto* out = reinterpret_cast<unsigned char*>(value.data() + 1);
+    // A TLS 1.2 session is new only after a full handshake, where OpenSSL uses the
+    // extended master secret iff the client offered it.
+    const unsigned char kind = SSL_version(ssl) == TLS1_3_VERSION ? kStoredTls13
+                               : st->offers_extms                 ? kStoredTls12Extms
+                                                                  : kStoredTls12;
+    void* appdata = nullptr;
+    size_t appdata_len = 0;
+    std::optional<TicketAppData> chain;
+    if (SSL_SESSION_get0_ticket_appdata(session, &appdata, &appdata_len) == 1 && appdata_len > 0)
+      chain = decodeTicketAppData({static_cast<const char*>(appdata), appdata_len});
+    const std::string_view chain_id =
+        chain ? std::string_view(reinterpret_cast<const char*>(chain->resumption_id.data()), chain->resumption_id.size())
+              : std::string_view();
+    std::string value = storedHeader(kind, chain ? chain->chain_started_at : issued, chain_id, static_cast<size_t>(len));
+    const std::size_t header = value.size();
+    value.resize(header + static_cast<size_t>(len));
+    auto* out = reinterpret_cast<unsigned char*>(value.data() + header);
     i2d_SSL_SESSION(session, &out);
     fe->store_.put(TlsFrontend::storeKey(host.sid_ctx, id, id_len), value, issued + host.policy.session_lifetime);
     OPENSSL_cleanse(value.data(), value.size());  // it holds the master secret
@@ -175,9 +223,11 @@ struct FrontendCallbacks {
     if (!fe || !st || id_len <= 0) return nullptr;
     const TlsFrontend::Host& host = fe->hosts_[st->host];
     const std::string key = TlsFrontend::storeKey(host.sid_ctx, id, static_cast<unsigned>(id_len));
-    thread_local std::string der;
-    if (!fe->store_.get(key, der)) return nullptr;
-    if (der.empty()) {
+    thread_local std::string stored;
+    if (!fe->store_.get(key, stored)) return nullptr;
+    const std::optional<StoredView> view = readStored(stored);
+    if (!view) {
+      OPENSSL_cleanse(stored.data(), stored.size());
       fe->store_.erase(key);
       return nullptr;
     }
@@ -185,15 +235,14 @@ struct FrontendCallbacks {
     // a ClientHello that offers it (a full handshake; kept in the store: the client may
     // agree again next time). One made with it and offered without it goes on to OpenSSL,
     // which aborts with handshake_failure as §5.3 requires, once our own rules said yes.
-    const unsigned char kind = static_cast<unsigned char>(der[0]);
-    if (kind == kStoredTls12 && st->offers_extms) {
-      OPENSSL_cleanse(der.data(), der.size());
+    if (view->kind == kStoredTls12 && st->offers_extms) {
+      OPENSSL_cleanse(stored.data(), stored.size());
       return nullptr;
     }
-    const bool extms_dropped = kind == kStoredTls12Extms && !st->offers_extms;
-    const auto* in = reinterpret_cast<const unsigned char*>(der.data() + 1);
-    SSL_SESSION* session = d2i_SSL_SESSION(nullptr, &in, static_cast<long>(der.size() - 1));
-    OPENSSL_cleanse(der.data(), der.size());
+    const bool extms_dropped = view->kind == kStoredTls12Extms && !st->offers_extms;
+    const auto* in = reinterpret_cast<const unsigned char*>(view->der.data());
+    SSL_SESSION* session = d2i_SSL_SESSION(nullptr, &in, static_cast<long>(view->der.size()));
+    OPENSSL_cleanse(stored.data(), stored.size());
     if (!session) {
       fe->store_.erase(key);
       return nullptr;
@@ -459,10 +508,25 @@ bool clientOffersCipherOf(SSL* ssl, const SSL_SESSION* session) noexcept {
 
 std::string hexId(std::span<const unsigned char> bytes) { return toHex(bytes.data(), bytes.size()); }
 
+std::size_t TlsFrontend::forgetRevoked() noexcept {
+  return store_.eraseIf([this](std::string_view key, std::string_view value) {
+    const std::optional<StoredView> view = readStored(value);
+    if (!view) return true;  // not ours to keep: no session can come of it
+    for (const Host& h : hosts_) {
+      if (!key.starts_with(std::string_view(h.sid_ctx).substr(0, kStoreKeyHostPrefix))) continue;
+      // The judgements findSession and judgeAppData make when the session is offered: by
+      // its session id (the key's tail) and by its chain's resumption id.
+      return revocations_.isRevoked(h.name, key.substr(kStoreKeyHostPrefix), view->start) ||
+             (!view->id.empty() && revocations_.isRevoked(h.name, view->id, view->start));
+    }
+    return false;
+  });
+}
+
 std::string TlsFrontend::storeKey(std::string_view sid_ctx, const unsigned char* id, unsigned id_len) {
   std::string key;
   // 8 bytes of the context's hash tell hosts apart; the full 32 would double the key size.
-  constexpr std::size_t kHostPrefix = 8;
+  constexpr std::size_t kHostPrefix = kStoreKeyHostPrefix;
   sid_ctx = sid_ctx.substr(0, kHostPrefix);
   key.reserve(sid_ctx.size() + id_len);
   key.append(sid_ctx);

@@ -102,7 +102,6 @@ class TlsFrontend {
   std::size_t hostCount() const noexcept { return hosts_.size(); }
   const std::string& hostName(std::size_t i) const noexcept { return hosts_[i].name; }
   const ResumptionPolicy& policy(std::size_t i) const noexcept { return hosts_[i].policy; }
-  const std::string& sessionIdContext(std::size_t i) const noexcept { return hosts_[i].sid_ctx; }
   std::size_t hostForServerName(std::string_view sni) const noexcept;
   std::uint64_t hostTag(std::size_t i) const noexcept { return hosts_[i].tag; }
 
@@ -125,6 +124,11 @@ class TlsFrontend {
   // Store key of a session: the host's session-id context, then the session id. Prefixing
   // the context keeps hosts apart in the store itself, not only in OpenSSL's check.
   static std::string storeKey(std::string_view sid_ctx, const unsigned char* id, unsigned id_len);
+  static constexpr std::size_t kStoreKeyHostPrefix = 8;  // bytes of the host's context in a key
+  // Erases every stored session the revocation list now refuses (so its master secret
+  // leaves memory now, not when next offered or at expiry); returns how many. A scan of
+  // the whole store: call after a revocation, not per handshake.
+  std::size_t forgetRevoked() noexcept;
 
  private:
   struct Host {

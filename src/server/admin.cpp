@@ -81,15 +81,12 @@ AdminResponse revoke(const HttpRequest& req, AdminContext& ctx) {
     if (!id) return error(400, "id must be the hex bytes of a session id or resumption id");
     // RFC 5246 7.4.1.2: a session id is at most 32 bytes; resumption ids are 16.
     if (id->empty() || id->size() > 32) return error(400, "id must be 1 to 32 bytes (2 to 64 hex digits)");
-    // Forget it in the store of every host, and remember the revocation so that a
-    // ticket carrying the same resumption id (or another node's copy) is refused too.
-    std::size_t erased = 0;
-    for (std::size_t i = 0; i < tls.hostCount(); ++i)
-      erased += ctx.store->erase(ossl::TlsFrontend::storeKey(
-          tls.sessionIdContext(i), reinterpret_cast<const unsigned char*>(id->data()), unsigned(id->size())));
+    // Remembered, so that a ticket carrying the same resumption id (or another node's
+    // copy) is refused too; and every stored session it names is erased now.
     if (!ctx.revocations->revokeId(*id, now + longest))
       return error(503, "the revocation list holds " + std::to_string(RevocationList::kMaxIds) +
                             " session ids already; revoke by host (--host) or by time (--before now) instead");
+    const std::size_t erased = tls.forgetRevoked();
     // An audit line per revocation. The id is an identifier, not a secret: a session id
     // travels in clear in every TLS 1.2 handshake, a resumption id is public randomness.
     log(Level::info, "revoked session or resumption id " + *id_hex + " (" + std::to_string(erased) +
@@ -103,8 +100,12 @@ AdminResponse revoke(const HttpRequest& req, AdminContext& ctx) {
     for (std::size_t i = 0; i < tls.hostCount(); ++i) known = known || tls.hostName(i) == *host;
     if (!known) return error(404, "no virtual host named \"" + *host + "\"");
     ctx.revocations->revokeHost(*host, now);
-    log(Level::info, "revoked every session and ticket of virtual host " + *host + " issued until now");
-    return {200, "application/json", "{\"revoked\":\"host\",\"host\":" + jsonString(*host) + "}\n"};
+    const std::size_t erased = tls.forgetRevoked();
+    log(Level::info, "revoked every session and ticket of virtual host " + *host + " issued until now (" +
+                         std::to_string(erased) + " session(s) erased from the store)");
+    return {200, "application/json",
+            "{\"revoked\":\"host\",\"host\":" + jsonString(*host) + ",\"erased_from_store\":" + std::to_string(erased) +
+                "}\n"};
   }
   if (auto before = req.query("before")) {
     TimePoint t = now;
@@ -120,12 +121,14 @@ AdminResponse revoke(const HttpRequest& req, AdminContext& ctx) {
       t = TimePoint{std::chrono::seconds{secs}};
     }
     ctx.revocations->revokeAllBefore(t);
-    log(Level::info, "revoked every session and ticket issued before " +
-                         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count()) +
-                         " (Unix seconds), on every virtual host");
+    const std::size_t erased = tls.forgetRevoked();
+    const std::string cut_off =
+        std::to_string(std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
+    log(Level::info, "revoked every session and ticket issued before " + cut_off + " (Unix seconds), on every virtual host (" +
+                         std::to_string(erased) + " session(s) erased from the store)");
     return {200, "application/json",
-            "{\"revoked\":\"before\",\"before\":" +
-                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count()) + "}\n"};
+            "{\"revoked\":\"before\",\"before\":" + cut_off + ",\"erased_from_store\":" + std::to_string(erased) +
+                "}\n"};
   }
   return error(400, "POST /revoke needs one of ?id=HEX, ?host=NAME, ?before=now|UNIX_SECONDS");
 }

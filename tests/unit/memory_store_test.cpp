@@ -103,6 +103,36 @@ TEST_F(MemoryStoreTest, EraseRemovesTheEntryAndSaysWhetherThereWasOne) {
   EXPECT_EQ(store.stats().entries, 0u);
 }
 
+// Revocation erases what it refuses with one scan: every matching entry, in every shard
+// (keys sharing a shard included, so a removal mid-walk cannot skip a neighbour), and
+// nothing else; the budget is credited back.
+TEST_F(MemoryStoreTest, EraseIfRemovesExactlyTheMatchingEntries) {
+  MemoryStore store({.max_bytes = 1 << 20, .shards = kShards}, clock_);
+  // makeValue(fill) repeats the letter 'a' + fill % 26: an even letter for an even fill.
+  std::unordered_map<std::string, bool> kept;  // key -> survives; the last value put wins
+  const auto put = [&](const std::string& key, std::size_t fill) {
+    store.put(key, makeValue(fill), later());
+    kept[key] = fill % 2 == 1;
+  };
+  for (std::size_t i = 0; i < 200; ++i) put(makeKey(i), i);
+  const std::vector<std::string> neighbours = keysSharingAShard(6);
+  for (std::size_t i = 0; i < neighbours.size(); ++i) put(neighbours[i], i);
+  ASSERT_EQ(store.stats().entries, kept.size());
+  const std::size_t erased =
+      store.eraseIf([](std::string_view, std::string_view value) { return (value.front() - 'a') % 2 == 0; });
+  std::size_t survivors = 0;
+  for (const auto& [key, survives] : kept) {
+    std::string out;
+    EXPECT_EQ(store.get(key, out), survives) << key;
+    survivors += survives;
+  }
+  EXPECT_EQ(erased, kept.size() - survivors);
+  const StoreStats after = store.stats();
+  EXPECT_EQ(after.entries, survivors);
+  EXPECT_EQ(after.bytes, survivors * entryCost());
+  EXPECT_EQ(store.eraseIf([](std::string_view, std::string_view) { return false; }), 0u);
+}
+
 TEST_F(MemoryStoreTest, MissesAKeyItNeverSaw) {
   MemoryStore store({}, clock_);
   store.put(makeKey(1), makeValue(0), later());
