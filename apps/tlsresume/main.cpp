@@ -139,6 +139,20 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::RequiredError& e) {
+    // CLI11 answers a misspelt command with "A subcommand is required": name the word
+    // it did not know and the commands it would have.
+    for (CLI::App* level : {ctl, &app}) {
+      if (level != &app && !level->parsed()) continue;
+      const std::vector<std::string> extra = level->remaining();
+      if (extra.empty() || extra.front().starts_with("-")) continue;
+      std::string known;
+      for (const CLI::App* sub : level->get_subcommands({})) known += (known.empty() ? "" : ", ") + sub->get_name();
+      std::fprintf(stderr, "tlsresume%s: unknown command \"%s\"; one of: %s (--help for more)\n",
+                   level == &app ? "" : " ctl", extra.front().c_str(), known.c_str());
+      return 2;
+    }
+    return app.exit(e) == 0 ? 0 : 2;
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }

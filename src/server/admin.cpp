@@ -284,7 +284,8 @@ void AdminServer::serveOne(int fd) {
                                             : "Error";
   std::string out = "HTTP/1.1 " + std::to_string(resp.status) + " " + reason +
                     "\r\nContent-Type: " + resp.content_type +
-                    "\r\nContent-Length: " + std::to_string(resp.body.size()) + "\r\nConnection: close\r\n\r\n";
+                    "\r\nContent-Length: " + std::to_string(resp.body.size()) +
+                    "\r\nServer: tlsresume\r\nConnection: close\r\n\r\n";
   if (parsed.request.method != "HEAD") out += resp.body;
   // The answer gets kResponseTime in all, however slowly the client reads: a send
   // timeout alone restarts with every byte taken.

@@ -4,6 +4,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -33,9 +34,9 @@ CtlResult adminRequest(const Endpoint& admin, const std::string& method, const s
     r.error = "admin endpoint " + admin.str() + ": write failed";
     return r;
   }
-  // The admin endpoint serves one client at a time and gives each up to 5 s, and a revoke
-  // waits out the current second: wait longer than that for the answer, so "timed out"
-  // means the server is stuck, not busy.
+  // The admin endpoint gives each client up to 5 s to send its request and 10 s for the
+  // answer, and a revoke waits out the current second: wait longer than that, so "timed
+  // out" means the server is stuck, not busy.
   timeval tv{kAnswerTimeoutSeconds, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   std::string in;
@@ -60,6 +61,15 @@ CtlResult adminRequest(const Endpoint& admin, const std::string& method, const s
   if (response->content_length && *response->content_length != response->body.size()) {
     r.error = "admin endpoint " + admin.str() + ": truncated answer (" + std::to_string(response->body.size()) +
               " of " + std::to_string(*response->content_length) + " bytes)";
+    return r;
+  }
+  // Whatever else listens on the port (another service, a proxy's error page) must not
+  // pass for a revocation or a rotation that happened.
+  std::string head(in.substr(0, in.size() - response->body.size()));
+  for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (head.find("\r\nserver: tlsresume\r\n") == std::string::npos) {
+    r.error = "admin endpoint " + admin.str() + ": the answer did not come from tlsresume (HTTP " +
+              std::to_string(response->status) + " without \"Server: tlsresume\"): is --admin the right port?";
     return r;
   }
   r.status = response->status;

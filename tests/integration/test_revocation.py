@@ -311,6 +311,37 @@ class Revocation(unittest.TestCase):
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertIn("truncated answer (10 of 100 bytes)", p.stderr)
 
+    def test_ctl_does_not_take_another_servers_answer_for_tlsresumes(self):
+        # Something else on the admin port answering 200 must not pass for a revocation.
+        import socket
+        import threading
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+
+        def answer_ok():
+            conn, _ = listener.accept()
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
+            conn.close()
+
+        threading.Thread(target=answer_ok, daemon=True).start()
+        try:
+            p = run_bin("ctl", "--admin", f"127.0.0.1:{listener.getsockname()[1]}", "revoke", "--all", timeout=15)
+        finally:
+            listener.close()
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("did not come from tlsresume", p.stderr)
+
+    def test_unknown_commands_are_named(self):
+        for args, prefix in ((("bogus",), "tlsresume: "), (("ctl", "bogus"), "tlsresume ctl: "),
+                             (("ctl", "--admin", "127.0.0.1:1", "rotat"), "tlsresume ctl: ")):
+            with self.subTest(args=args):
+                p = run_bin(*args)
+                self.assertEqual(p.returncode, 2)
+                self.assertIn(f'{prefix}unknown command "{args[-1]}"', p.stderr)
+                self.assertIn("one of:", p.stderr)
+
     def test_ctl_bad_admin_address(self):
         p = run_bin("ctl", "--admin", "nonsense", "health")
         self.assertEqual(p.returncode, 2)
