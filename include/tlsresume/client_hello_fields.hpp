@@ -16,6 +16,11 @@ namespace tlsresume {
 // when there is no host_name, or when the name is not a plausible DNS name.
 std::optional<std::string> parseServerName(std::string_view ext) noexcept;
 
+// The host_name entry's bytes exactly as sent (a view into `ext`), plausible or not: what
+// OpenSSL stores in a session it acknowledges the name for. nullopt when malformed or
+// when there is no host_name.
+std::optional<std::string_view> serverNameBytes(std::string_view ext) noexcept;
+
 // supported_versions (RFC 8446 §4.2.1), ClientHello form: does the list offer `version`?
 // nullopt when malformed.
 std::optional<bool> offersVersion(std::string_view ext, std::uint16_t version) noexcept;

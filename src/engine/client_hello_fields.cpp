@@ -44,7 +44,7 @@ bool plausibleHostName(std::string_view name) noexcept {
 
 }  // namespace
 
-std::optional<std::string> parseServerName(std::string_view ext) noexcept {
+std::optional<std::string_view> serverNameBytes(std::string_view ext) noexcept {
   Reader r(ext);
   std::uint16_t list_len = 0;
   std::string_view list;
@@ -55,15 +55,18 @@ std::optional<std::string> parseServerName(std::string_view ext) noexcept {
     std::uint16_t len = 0;
     std::string_view name;
     if (!entries.u8(type) || !entries.u16(len) || !entries.bytes(len, name)) return std::nullopt;
-    if (type == 0) {  // host_name
-      if (!plausibleHostName(name)) return std::nullopt;
-      std::string out(name);
-      for (char& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      return out;
-    }
+    if (type == 0) return name;  // host_name
   }
   return std::nullopt;
+}
+
+std::optional<std::string> parseServerName(std::string_view ext) noexcept {
+  const std::optional<std::string_view> name = serverNameBytes(ext);
+  if (!name || !plausibleHostName(*name)) return std::nullopt;
+  std::string out(*name);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
 }
 
 std::optional<bool> offersVersion(std::string_view ext, std::uint16_t version) noexcept {

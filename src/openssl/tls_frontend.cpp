@@ -101,8 +101,10 @@ struct FrontendCallbacks {
     // carries this callback: OpenSSL asks the SSL's current context, which is the host's
     // by then). Everything below is idempotent, and the host is chosen anew.
     ++st->client_hellos;
+    const std::string_view sni_ext = extension(ssl, TLSEXT_TYPE_server_name);
     std::string sni;
-    if (auto name = parseServerName(extension(ssl, TLSEXT_TYPE_server_name))) sni = std::move(*name);
+    if (auto name = parseServerName(sni_ext)) sni = std::move(*name);
+    st->sent_server_name = serverNameBytes(sni_ext).value_or(std::string_view());
     // RFC 8446 section 4.1.2: the second ClientHello repeats the first except for the key
     // share, cookie, early data and PSK. Another server name there would move the
     // connection (and the PSK it offers) to another virtual host after the first was
@@ -490,7 +492,8 @@ TicketResult fitsHandshake(SSL* ssl, const SSL_SESSION* session, const Connectio
   if (!clientOffersCipherOf(ssl, session)) return TicketResult::cipher_not_offered;
   // RFC 6066 §3: "MUST NOT accept the request to resume the session if the server_name
   // extension contains a different name"; the name is the one stored at the full handshake.
-  if (!sameServerName(SSL_SESSION_get0_hostname(session), st.sni)) return TicketResult::server_name_mismatch;
+  if (!sameServerName(SSL_SESSION_get0_hostname(session), st.sent_server_name))
+    return TicketResult::server_name_mismatch;
   return TicketResult::ok;
 }
 

@@ -41,7 +41,10 @@ struct HostSpec {
 // What the binding learnt about one connection; lives in the SSL's ex_data.
 struct ConnectionTls {
   std::size_t host = 0;
-  std::string sni;  // as the client sent it (lower-cased), empty if none
+  std::string sni;  // as the client sent it (lower-cased), empty if none or not a DNS name
+  // The host_name bytes exactly as sent, valid DNS name or not ("localhost." included):
+  // OpenSSL stores these in the session, so a resumption is compared against them.
+  std::string sent_server_name;
   bool offered_tls13 = false;
   bool offers_extms = false;   // the ClientHello carries extended_master_secret (RFC 7627)
   unsigned client_hellos = 0;  // 2 after a HelloRetryRequest

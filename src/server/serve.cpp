@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <ctime>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "openssl/certificate.hpp"
@@ -224,6 +225,7 @@ int serve(const Config& config) {
   for (unsigned w = 0; w < workers; ++w) pool.push_back(std::make_unique<Worker>(ctx, std::move(worker_fds[w])));
   for (auto& w : pool) w->start();
 
+  std::mutex rotate_mutex;  // declared first: outlives the admin server that uses it
   std::unique_ptr<AdminServer> admin;
   if (admin_fd >= 0) {
     AdminContext actx;
@@ -234,12 +236,14 @@ int serve(const Config& config) {
     actx.clock = &clock;
     actx.extra_metrics.push_back([&keyring](std::string& out) { out += keyMetrics(keyring); });
     actx.keys_json = [&keyring] { return keysJson(keyring); };
-    actx.rotate = [&keyring, hosts = names.size()] {
+    actx.rotate = [&keyring, &rotate_mutex] {
       // Every forced rotation keeps the retired key (a locked page, a metrics series) for
       // the decrypt window; unbounded, a loop of rotations exhausted the process's
       // mappings and ended it. An operator rotates because a key may have leaked: a few
-      // in a row is plenty.
-      if (keyring.describe().size() >= kMaxKeysPerHost * hosts)
+      // in a row is plenty. describe() lists master keys (each derives one per host).
+      // Checked and done under one lock: admin requests run on several threads.
+      std::lock_guard lock(rotate_mutex);
+      if (keyring.describe().size() >= kMaxKeysPerHost)
         return AdminResponse{429, "application/json",
                              "{\"rotated\":false,\"error\":\"" + std::to_string(kMaxKeysPerHost) +
                                  " keys per host are already kept for the decrypt window; retry when older ones "

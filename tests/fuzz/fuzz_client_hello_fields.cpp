@@ -14,6 +14,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (char c : *name)
       if (c >= 'A' && c <= 'Z') std::abort();
   }
+  if (auto raw = tlsresume::serverNameBytes(bytes)) {
+    // A view inside the input, never past its end.
+    if (raw->data() < bytes.data() || raw->data() + raw->size() > bytes.data() + bytes.size()) std::abort();
+  }
   (void)tlsresume::offersVersion(bytes, 0x0304);
   if (auto psk = tlsresume::parsePskIdentityLengths(bytes)) {
     // Invariants: at least one identity, none empty, within the bytes given.

@@ -137,6 +137,22 @@ server_names = ["*.wild.test"]
         self.assertEqual(metric_sum(self.server, "tlsresume_ticket_decrypt_total", result="server_name_mismatch"),
                          mismatches + 1)
 
+    def test_a_tls12_session_under_a_name_we_do_not_route_still_resumes(self):
+        # "localhost." (trailing dot) is not a name we route by (default host), but OpenSSL
+        # stores it in the session as sent: the same bytes next time must resume.
+        for tickets in (False, True):
+            with self.subTest(tickets=tickets):
+                ctx = client_context(ssl.TLSVersion.TLSv1_2)
+                ctx.check_hostname = False
+                if not tickets:
+                    ctx.options |= ssl.OP_NO_TICKET
+                body, session, _ = https_get(self.server.port, ctx, server_hostname="localhost.")
+                self.assertIn("vhost: default", body)
+                body, _, reused = https_get(self.server.port, ctx, session=session, server_hostname="localhost.")
+                self.assertTrue(reused, body)
+                body, _, reused = https_get(self.server.port, ctx, session=session, server_hostname="localhost")
+                self.assertFalse(reused, body)  # another name
+
     def test_a_tls12_session_without_a_server_name_does_not_resume_with_one(self):
         ctx = client_context(ssl.TLSVersion.TLSv1_2)
         ctx.check_hostname = False

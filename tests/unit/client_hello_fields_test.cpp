@@ -35,6 +35,15 @@ TEST(ServerName, ImplausibleNamesAreRejected) {
   EXPECT_FALSE(parseServerName(sni(std::string(254, 'a'))));
 }
 
+// What OpenSSL stores in a session (and a resumption is compared with): the bytes as sent.
+TEST(ServerName, TheBytesAsSentAreKeptForNamesParseServerNameRefuses) {
+  EXPECT_EQ(serverNameBytes(sni("Trailing.Dot.")), "Trailing.Dot.");
+  EXPECT_EQ(serverNameBytes(sni("bad name")), "bad name");
+  EXPECT_EQ(serverNameBytes(sni("LocalHost")), "LocalHost");
+  EXPECT_FALSE(serverNameBytes(sni("localhost").substr(0, 5))) << "truncated";
+  EXPECT_FALSE(serverNameBytes("\x00\x00"s)) << "no host_name entry";
+}
+
 TEST(ServerName, NonHostNameEntriesAreSkipped) {
   std::string entries = "\x05\x00\x01z"s + "\x00\x00\x01"s + "a";
   const std::string ext = std::string{char(entries.size() >> 8), char(entries.size() & 0xff)} + entries;
