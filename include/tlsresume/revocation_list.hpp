@@ -33,15 +33,16 @@ struct RevocationEntryView {
 
 class RevocationList {
  public:
-  explicit RevocationList(const Clock& clock);
+  explicit RevocationList(const Clock& clock, std::size_t max_ids = kMaxIds);
 
-  // Id entries held at most. Each revocation copies the list for lock-free readers, and an
-  // operator forgetting more sessions than this one by one wants revokeHost or
-  // revokeAllBefore instead.
+  // Id entries held at most by default. Each revocation copies the list for lock-free
+  // readers, and an operator forgetting more sessions than this one by one wants
+  // revokeHost or revokeAllBefore instead.
   static constexpr std::size_t kMaxIds = 10000;
+  std::size_t maxIds() const noexcept { return max_ids_; }
 
   // `until`: when the entry may be dropped (the longest time the session could live).
-  // False, and nothing changed, when kMaxIds live entries are held and `resumption_id` is
+  // False, and nothing changed, when maxIds() live entries are held and `resumption_id` is
   // not one of them.
   bool revokeId(std::string_view resumption_id, TimePoint until);
   void revokeHost(std::string_view host, TimePoint issued_before);
@@ -69,6 +70,7 @@ class RevocationList {
   void publish(std::shared_ptr<const Snapshot> next);
 
   const Clock& clock_;
+  const std::size_t max_ids_;
   std::mutex writer_;  // serialises writers; readers never take it
   detail::SharedCell<const Snapshot> current_;
 };

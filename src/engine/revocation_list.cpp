@@ -5,7 +5,7 @@
 #include "tlsresume/hex.hpp"
 
 namespace tlsresume {
-RevocationList::RevocationList(const Clock& clock) : clock_(clock) {
+RevocationList::RevocationList(const Clock& clock, std::size_t max_ids) : clock_(clock), max_ids_(max_ids) {
   current_.store(std::make_shared<const Snapshot>());
 }
 
@@ -15,12 +15,12 @@ void RevocationList::publish(std::shared_ptr<const Snapshot> next) { current_.st
 bool RevocationList::revokeId(std::string_view resumption_id, TimePoint until) {
   std::lock_guard lock(writer_);
   const auto current = current_.load();
-  if (current->ids.size() >= kMaxIds && current->ids.find(resumption_id) == current->ids.end()) {
+  if (current->ids.size() >= max_ids_ && current->ids.find(resumption_id) == current->ids.end()) {
     // Entries whose time has passed make room before anything is refused.
     const TimePoint now = clock_.now();
     std::size_t live = 0;
     for (const auto& [id, kept_until] : current->ids) live += kept_until > now;
-    if (live >= kMaxIds) return false;
+    if (live >= max_ids_) return false;
   }
   auto next = std::make_shared<Snapshot>(*current);
   const TimePoint now = clock_.now();

@@ -84,7 +84,7 @@ AdminResponse revoke(const HttpRequest& req, AdminContext& ctx) {
     // Remembered, so that a ticket carrying the same resumption id (or another node's
     // copy) is refused too; and every stored session it names is erased now.
     if (!ctx.revocations->revokeId(*id, now + longest))
-      return error(503, "the revocation list holds " + std::to_string(RevocationList::kMaxIds) +
+      return error(503, "the revocation list holds " + std::to_string(ctx.revocations->maxIds()) +
                             " session ids already; revoke by host (--host) or by time (--before now) instead");
     const std::size_t erased = tls.forgetRevoked();
     // An audit line per revocation. The id is an identifier, not a secret: a session id
