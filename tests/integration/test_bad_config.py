@@ -11,7 +11,7 @@ import time
 import tomllib
 import unittest
 
-from harness import ROOT, Server, free_port, make_cert, make_cert_with_dates, port_open, run_bin
+from harness import ROOT, Server, free_port, make_cert, make_cert_with_dates, port_open, run_bin, wait_for
 
 
 class BadConfig(unittest.TestCase):
@@ -333,6 +333,9 @@ class BadConfig(unittest.TestCase):
     def test_workers_zero_means_number_of_cores(self):
         with Server(workers=0) as srv:
             self.assertTrue(srv.alive(), srv.output())
+            # The line comes once the server is fully up, a little after its ports open
+            # (later still under the sanitizers).
+            self.assertTrue(wait_for(lambda: "worker(s)" in srv.output(), timeout=10), srv.output())
             self.assertIn(f"with {os.cpu_count()} worker(s)", srv.output())
 
     def test_workers_help_says_what_zero_means(self):

@@ -3,13 +3,35 @@ the client a full handshake on its next attempt (never an error), leaves everyth
 else resumable, and shows in `ctl revocations`."""
 import json
 import os
+import socket
 import tempfile
+import threading
 import time
 import unittest
 
 from harness import BIN, Server, body_field, free_port, make_cert, metric_sum, resumed_line, run_bin, s_client, wait_for
 
 STATEFUL = '[default_host]\ntls13_tickets = "stateful"\n'
+
+
+def ctl_against(answer, *args):
+    """Runs `tlsresume ctl ARGS` against a one-shot fake admin endpoint that reads the
+    request and sends `answer` (raw bytes); returns the finished process."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def answer_once():
+        conn, _ = listener.accept()
+        conn.recv(4096)
+        conn.sendall(answer)
+        conn.close()
+
+    threading.Thread(target=answer_once, daemon=True).start()
+    try:
+        return run_bin("ctl", "--admin", f"127.0.0.1:{listener.getsockname()[1]}", *args, timeout=15)
+    finally:
+        listener.close()
 
 
 class Revocation(unittest.TestCase):
@@ -240,7 +262,6 @@ class Revocation(unittest.TestCase):
         self.assertTrue(srv.alive())
 
     def test_idle_admin_clients_do_not_starve_health_checks(self):
-        import socket
         srv = self.server()
         idle = [socket.create_connection(("127.0.0.1", srv.admin_port)) for _ in range(3)]
         try:
@@ -292,45 +313,13 @@ class Revocation(unittest.TestCase):
 
     def test_ctl_reports_a_truncated_answer(self):
         # An admin endpoint that dies mid-answer: the body is shorter than Content-Length.
-        import socket
-        import threading
-        listener = socket.socket()
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(1)
-
-        def answer_half():
-            conn, _ = listener.accept()
-            conn.recv(4096)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{\"status\":")
-            conn.close()
-
-        threading.Thread(target=answer_half, daemon=True).start()
-        try:
-            p = run_bin("ctl", "--admin", f"127.0.0.1:{listener.getsockname()[1]}", "health", timeout=15)
-        finally:
-            listener.close()
+        p = ctl_against(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{\"status\":", "health")
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertIn("truncated answer (10 of 100 bytes)", p.stderr)
 
     def test_ctl_does_not_take_another_servers_answer_for_tlsresumes(self):
         # Something else on the admin port answering 200 must not pass for a revocation.
-        import socket
-        import threading
-        listener = socket.socket()
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(1)
-
-        def answer_ok():
-            conn, _ = listener.accept()
-            conn.recv(4096)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
-            conn.close()
-
-        threading.Thread(target=answer_ok, daemon=True).start()
-        try:
-            p = run_bin("ctl", "--admin", f"127.0.0.1:{listener.getsockname()[1]}", "revoke", "--all", timeout=15)
-        finally:
-            listener.close()
+        p = ctl_against(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n", "revoke", "--all")
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertIn("did not come from tlsresume", p.stderr)
 

@@ -28,6 +28,16 @@ def peer_cert_text(port, server_hostname):
     return p.stdout.decode()
 
 
+def tls12_context(tickets):
+    """Python's TLS 1.2 client, hostname checks off (the names here are not all the
+    certificate's), with or without ticket support."""
+    ctx = client_context(ssl.TLSVersion.TLSv1_2)
+    ctx.check_hostname = False
+    if not tickets:
+        ctx.options |= ssl.OP_NO_TICKET
+    return ctx
+
+
 class Sni(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -122,10 +132,7 @@ server_names = ["*.wild.test"]
         mismatches = metric_sum(self.server, "tlsresume_ticket_decrypt_total", result="server_name_mismatch")
         for tickets in (False, True):
             with self.subTest(tickets=tickets):
-                ctx = client_context(ssl.TLSVersion.TLSv1_2)
-                ctx.check_hostname = False
-                if not tickets:
-                    ctx.options |= ssl.OP_NO_TICKET
+                ctx = tls12_context(tickets)
                 body, session, _ = https_get(self.server.port, ctx, server_hostname="a.test")
                 self.assertIn("vhost: alpha", body)
                 body, _, reused = https_get(self.server.port, ctx, session=session, server_hostname="www.a.test")
@@ -142,10 +149,7 @@ server_names = ["*.wild.test"]
         # stores it in the session as sent: the same bytes next time must resume.
         for tickets in (False, True):
             with self.subTest(tickets=tickets):
-                ctx = client_context(ssl.TLSVersion.TLSv1_2)
-                ctx.check_hostname = False
-                if not tickets:
-                    ctx.options |= ssl.OP_NO_TICKET
+                ctx = tls12_context(tickets)
                 body, session, _ = https_get(self.server.port, ctx, server_hostname="localhost.")
                 self.assertIn("vhost: default", body)
                 body, _, reused = https_get(self.server.port, ctx, session=session, server_hostname="localhost.")
@@ -154,9 +158,7 @@ server_names = ["*.wild.test"]
                 self.assertFalse(reused, body)  # another name
 
     def test_a_tls12_session_without_a_server_name_does_not_resume_with_one(self):
-        ctx = client_context(ssl.TLSVersion.TLSv1_2)
-        ctx.check_hostname = False
-        ctx.options |= ssl.OP_NO_TICKET
+        ctx = tls12_context(tickets=False)
         body, session, _ = https_get(self.server.port, ctx, server_hostname=None)
         self.assertIn("vhost: default", body)
         _, _, reused = https_get(self.server.port, ctx, session=session, server_hostname=None)
