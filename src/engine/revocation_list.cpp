@@ -14,17 +14,11 @@ void RevocationList::publish(std::shared_ptr<const Snapshot> next) { current_.st
 // Writers copy the snapshot: revocations are rare, resumptions are not.
 bool RevocationList::revokeId(std::string_view resumption_id, TimePoint until) {
   std::lock_guard lock(writer_);
-  const auto current = current_.load();
-  if (current->ids.size() >= max_ids_ && current->ids.find(resumption_id) == current->ids.end()) {
-    // Entries whose time has passed make room before anything is refused.
-    const TimePoint now = clock_.now();
-    std::size_t live = 0;
-    for (const auto& [id, kept_until] : current->ids) live += kept_until > now;
-    if (live >= max_ids_) return false;
-  }
-  auto next = std::make_shared<Snapshot>(*current);
+  auto next = std::make_shared<Snapshot>(*current_.load());
+  // Entries whose time has passed make room before anything is refused.
   const TimePoint now = clock_.now();
   std::erase_if(next->ids, [&](const auto& entry) { return entry.second <= now; });
+  if (next->ids.size() >= max_ids_ && !next->ids.contains(resumption_id)) return false;
   auto& slot = next->ids[std::string(resumption_id)];
   slot = std::max(slot, until);
   publish(std::move(next));

@@ -11,7 +11,7 @@
 namespace tlsresume::ossl {
 namespace {
 
-// A ticket of this many bytes or fewer cannot hold a key name, an IV, a block and the
+// A ticket of this many bytes or fewer holds no sealed state after its key name, IV and
 // HMAC-SHA256: OpenSSL refuses it (tls_decrypt_ticket) after our key callback ran.
 constexpr std::size_t kMinSealedBytes = 16 + 16 + 32;
 

@@ -70,6 +70,14 @@ void waitOutCurrentSecond() {
   std::this_thread::sleep_until(std::chrono::floor<std::chrono::seconds>(now) + std::chrono::seconds{1});
 }
 
+// Every revocation ends alike: the stored sessions it covers are erased now (their secrets
+// leave memory), an audit line says what was revoked, and the answer how many were erased.
+AdminResponse revoked(AdminContext& ctx, const std::string& what, const std::string& json_fields) {
+  const std::size_t erased = ctx.tls->forgetRevoked();
+  log(Level::info, "revoked " + what + " (" + std::to_string(erased) + " session(s) erased from the store)");
+  return {200, "application/json", "{" + json_fields + ",\"erased_from_store\":" + std::to_string(erased) + "}\n"};
+}
+
 AdminResponse revoke(const HttpRequest& req, AdminContext& ctx) {
   const TimePoint now = ctx.clock->now();
   auto& tls = *ctx.tls;
@@ -86,26 +94,17 @@ AdminResponse revoke(const HttpRequest& req, AdminContext& ctx) {
     if (!ctx.revocations->revokeId(*id, now + longest))
       return error(503, "the revocation list holds " + std::to_string(ctx.revocations->maxIds()) +
                             " session ids already; revoke by host (--host) or by time (--before now) instead");
-    const std::size_t erased = tls.forgetRevoked();
-    // An audit line per revocation. The id is an identifier, not a secret: a session id
-    // travels in clear in every TLS 1.2 handshake, a resumption id is public randomness.
-    log(Level::info, "revoked session or resumption id " + *id_hex + " (" + std::to_string(erased) +
-                         " session(s) erased from the store)");
-    return {200, "application/json",
-            "{\"revoked\":\"id\",\"id\":" + jsonString(*id_hex) + ",\"erased_from_store\":" + std::to_string(erased) +
-                "}\n"};
+    // The id in the audit line is an identifier, not a secret: a session id travels in
+    // clear in every TLS 1.2 handshake, a resumption id is public randomness.
+    return revoked(ctx, "session or resumption id " + *id_hex, "\"revoked\":\"id\",\"id\":" + jsonString(*id_hex));
   }
   if (auto host = req.query("host")) {
     bool known = false;
     for (std::size_t i = 0; i < tls.hostCount(); ++i) known = known || tls.hostName(i) == *host;
     if (!known) return error(404, "no virtual host named \"" + *host + "\"");
     ctx.revocations->revokeHost(*host, now);
-    const std::size_t erased = tls.forgetRevoked();
-    log(Level::info, "revoked every session and ticket of virtual host " + *host + " issued until now (" +
-                         std::to_string(erased) + " session(s) erased from the store)");
-    return {200, "application/json",
-            "{\"revoked\":\"host\",\"host\":" + jsonString(*host) + ",\"erased_from_store\":" + std::to_string(erased) +
-                "}\n"};
+    return revoked(ctx, "every session and ticket of virtual host " + *host + " issued until now",
+                   "\"revoked\":\"host\",\"host\":" + jsonString(*host));
   }
   if (auto before = req.query("before")) {
     TimePoint t = now;
@@ -121,14 +120,10 @@ AdminResponse revoke(const HttpRequest& req, AdminContext& ctx) {
       t = TimePoint{std::chrono::seconds{secs}};
     }
     ctx.revocations->revokeAllBefore(t);
-    const std::size_t erased = tls.forgetRevoked();
     const std::string cut_off =
         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
-    log(Level::info, "revoked every session and ticket issued before " + cut_off + " (Unix seconds), on every virtual host (" +
-                         std::to_string(erased) + " session(s) erased from the store)");
-    return {200, "application/json",
-            "{\"revoked\":\"before\",\"before\":" + cut_off + ",\"erased_from_store\":" + std::to_string(erased) +
-                "}\n"};
+    return revoked(ctx, "every session and ticket issued before " + cut_off + " (Unix seconds), on every virtual host",
+                   "\"revoked\":\"before\",\"before\":" + cut_off);
   }
   return error(400, "POST /revoke needs one of ?id=HEX, ?host=NAME, ?before=now|UNIX_SECONDS");
 }

@@ -22,6 +22,8 @@ namespace {
 constexpr std::uint32_t kMaxTicketsPerConnection = 10;
 // RFC 8446 §4.6.1: a ticket lifetime is never more than 7 days.
 constexpr std::chrono::seconds kMaxSessionLifetime{7 * 24 * 3600};
+// RFC 9325 §3.4: ticket keys rotate at least weekly.
+constexpr std::chrono::seconds kMaxKeyRotation{7 * 24 * 3600};
 // Durations are added to time points kept in nanoseconds (about 292 years of range): a
 // bigger value would overflow and, for instance, close every connection at once.
 constexpr std::chrono::seconds kMaxDuration{3650LL * 24 * 3600};
@@ -429,8 +431,7 @@ Config parseConfigText(const std::string& toml_text, const std::string& source_n
     tr.allowOnly(std::array<std::string_view, 1>{"key_rotation"});
     if (auto v = tr.duration("key_rotation")) {
       if (v->count() < 1) tr.fail("key_rotation", "must be at least 1s");
-      // RFC 9325 section 3.4: ticket keys rotate at least weekly.
-      if (*v > std::chrono::seconds{7 * 24 * 3600}) tr.fail("key_rotation", "must be at most 7d (RFC 9325 section 3.4)");
+      if (*v > kMaxKeyRotation) tr.fail("key_rotation", "must be at most 7d (RFC 9325 section 3.4)");
       c.ticket_key_rotation = *v;
     }
   }

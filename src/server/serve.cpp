@@ -29,9 +29,9 @@ namespace tlsresume::server {
 namespace {
 
 constexpr std::chrono::seconds kDrainGrace{10};
-// Keys a host may hold at once (current, introduced, retired within the decrypt window):
-// scheduled rotation keeps 2-3; the rest is room for forced rotations.
-constexpr std::size_t kMaxKeysPerHost = 64;
+// Ticket keys held at once (current, introduced, retired within the decrypt window; each
+// derives one key per host): scheduled rotation keeps 2-3, the rest is room for forced ones.
+constexpr std::size_t kMaxTicketKeys = 64;
 
 std::vector<ossl::HostSpec> loadHosts(const Config& config) {
   std::vector<ossl::HostSpec> hosts;
@@ -62,6 +62,17 @@ std::vector<ossl::HostSpec> loadHosts(const Config& config) {
     hosts.push_back(std::move(spec));
   }
   return hosts;
+}
+
+// Ticket keys: a ticket must never outlive the key that sealed it, so the decrypt window
+// is the longest lifetime any host gives its tickets.
+KeyringOptions keyringOptionsFor(const Config& config) {
+  KeyringOptions o;
+  o.rotation_period = config.ticket_key_rotation;
+  o.decrypt_window = std::chrono::seconds{1};
+  for (const auto& h : config.hosts) o.decrypt_window = std::max(o.decrypt_window, h.policy.session_lifetime);
+  o.introduce_ahead = std::min(std::chrono::seconds{60}, config.ticket_key_rotation / 2);
+  return o;
 }
 
 long long unixSeconds(TimePoint t) {
@@ -145,14 +156,22 @@ int serve(const Config& config) {
   signal(SIGPIPE, SIG_IGN);
 
   setLogLevel(parseLevel(config.log_level));
+  disableCoreDumps();  // before any key or session exists
   // Everything that can fail because of the operator's input happens before any thread
   // starts or any port is held for long: nothing is half-started on error.
+  const Clock& clock = SystemClock::instance();
   std::vector<ossl::HostSpec> hosts;
+  std::vector<std::string> names;
+  std::unique_ptr<Keyring> keyring_owner;
   ServingContext ctx;
   std::vector<Endpoint> listen = config.listen;
   try {
     validate(config);
     hosts = loadHosts(config);
+    for (const auto& h : hosts) names.push_back(h.name);
+    // The config checks should refuse whatever the keyring would; an exception here is
+    // a message and exit 2 either way, never an abort.
+    keyring_owner = std::make_unique<Keyring>(keyringOptionsFor(config), names, clock, std::make_unique<LocalKeySource>());
     if (auto be = config.backendEndpoint()) {
       const SocketAddress a = resolve(*be, "backend");
       ctx.builtin_backend = false;
@@ -183,31 +202,7 @@ int serve(const Config& config) {
     return kExitBadConfig;
   }
 
-  const Clock& clock = SystemClock::instance();
-  // Ticket keys: a ticket must never outlive the key that sealed it, so the decrypt
-  // window is the longest lifetime any host gives its tickets.
-  KeyringOptions key_options;
-  key_options.rotation_period = config.ticket_key_rotation;
-  key_options.decrypt_window = std::chrono::seconds{1};
-  for (const auto& h : config.hosts)
-    key_options.decrypt_window = std::max(key_options.decrypt_window, h.policy.session_lifetime);
-  key_options.introduce_ahead = std::min(std::chrono::seconds{60}, config.ticket_key_rotation / 2);
-  std::vector<std::string> names;
-  for (const auto& h : hosts) names.push_back(h.name);
-  std::unique_ptr<Keyring> keyring_owner;
-  try {
-    keyring_owner = std::make_unique<Keyring>(key_options, names, clock, std::make_unique<LocalKeySource>());
-  } catch (const std::exception& e) {
-    // The config checks should have caught it; a message and exit 2 either way, never an abort.
-    for (auto& fds : worker_fds)
-      for (int fd : fds) ::close(fd);
-    if (admin_fd >= 0) ::close(admin_fd);
-    std::fprintf(stderr, "tlsresume: ticket keys: %s\n", e.what());
-    return kExitBadConfig;
-  }
   Keyring& keyring = *keyring_owner;
-
-  disableCoreDumps();
   raiseOpenFilesLimit();
   MemoryStore store(MemoryStoreOptions{config.session_cache_max_bytes, shardsFor(config.session_cache_max_bytes)},
                     clock);
@@ -243,10 +238,10 @@ int serve(const Config& config) {
       // in a row is plenty. describe() lists master keys (each derives one per host).
       // Checked and done under one lock: admin requests run on several threads.
       std::lock_guard lock(rotate_mutex);
-      if (keyring.describe().size() >= kMaxKeysPerHost)
+      if (keyring.describe().size() >= kMaxTicketKeys)
         return AdminResponse{429, "application/json",
-                             "{\"rotated\":false,\"error\":\"" + std::to_string(kMaxKeysPerHost) +
-                                 " keys per host are already kept for the decrypt window; retry when older ones "
+                             "{\"rotated\":false,\"error\":\"" + std::to_string(kMaxTicketKeys) +
+                                 " ticket keys are already kept for the decrypt window; retry when older ones "
                                  "expire\"}\n"};
       const bool ok = keyring.rotateNow();
       if (ok) log(Level::info, "ticket keys rotated by operator request");
