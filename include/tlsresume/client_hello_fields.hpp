@@ -32,6 +32,9 @@ std::optional<bool> offersVersion(std::string_view ext, std::uint16_t version) n
 struct PskIdentityLengths {
   static constexpr std::size_t kMax = 8;
   std::array<std::uint16_t, kMax> length{};
+  // The identities themselves, as views into the parsed extension (valid while it is):
+  // a stateful TLS 1.3 ticket is its identity, the key a fleet's remote store is asked.
+  std::array<std::string_view, kMax> identity{};
   std::size_t count = 0;
   bool more = false;
 };

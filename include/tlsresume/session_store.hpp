@@ -12,6 +12,12 @@
 //   many. A full scan, for revocation (rare, from the admin endpoint): the entries a
 //   revocation refuses are also forgotten now, not when next offered or when they expire.
 //   `match` must not call into the store.
+// - prefetch(key, done): for a store with a remote tier (fleet mode), whose answers take
+//   a network round trip. False: there is nothing to wait for (the key is in the local
+//   tier, there is no remote tier, or it is unreachable now): go on with get(). True: a
+//   remote lookup started, and `done` runs exactly once when it has ended, after a found
+//   entry was put into the local tier (so get() finds it) or without one (miss, time-out,
+//   error). `done` may run on another thread, or before prefetch returns.
 // - All methods are thread-safe and noexcept: a failing store (e.g. a remote one that is
 //   down) answers "miss", which costs a full handshake and nothing else.
 // - Values hold serialized sessions, i.e. master secrets: a store never logs them and
@@ -44,6 +50,7 @@ class SessionStore {
   using Match = std::function<bool(std::string_view key, std::string_view value)>;
   virtual std::size_t eraseIf(const Match& match) noexcept = 0;
   virtual StoreStats stats() const noexcept = 0;
+  virtual bool prefetch(std::string_view /*key*/, std::function<void()> /*done*/) noexcept { return false; }
 };
 
 // Remembers nothing: every lookup misses. The store of a host with resumption off.

@@ -98,9 +98,10 @@ std::optional<PskIdentityLengths> parsePskIdentityLengths(std::string_view ext) 
     std::string_view identity;
     std::string_view obfuscated_age;
     if (!ids.u16(len) || len == 0 || !ids.bytes(len, identity) || !ids.bytes(4, obfuscated_age)) return std::nullopt;
-    if (out.count < PskIdentityLengths::kMax)
+    if (out.count < PskIdentityLengths::kMax) {
+      out.identity[out.count] = identity;
       out.length[out.count++] = len;
-    else
+    } else
       out.more = true;
   }
   return out;

@@ -9,6 +9,7 @@
 
 #include "tlsresume/client_hello_fields.hpp"
 #include "tlsresume/hex.hpp"
+#include "tlsresume/stored_session.hpp"
 
 namespace tlsresume::ossl {
 namespace {
@@ -44,50 +45,6 @@ std::string_view extension(SSL* ssl, unsigned type) {
 
 TlsFrontend* frontendOf(SSL* ssl) { return static_cast<TlsFrontend*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl))); }
 
-// What our store keeps per session: a header that revocation scans and the EMS rule read
-// without decoding the session, then the DER.
-//   kind (1) | start (8, big-endian Unix seconds) | id length (1) | id | DER
-// kind: the protocol and, for TLS 1.2, the extended master secret (OpenSSL keeps the flag
-// but has no getter). start and id are what the revocation list judges the session by:
-// the chain's start and resumption id when the session carries our app data, otherwise
-// its issue time and no id (its session id, the key's tail, is the id then).
-constexpr unsigned char kStoredTls13 = 0;
-constexpr unsigned char kStoredTls12 = 1;       // TLS 1.2, classic master secret
-constexpr unsigned char kStoredTls12Extms = 2;  // TLS 1.2, extended master secret
-constexpr std::size_t kStoredFixedBytes = 1 + 8 + 1;
-
-struct StoredView {
-  unsigned char kind = 0;
-  TimePoint start{};
-  std::string_view id;
-  std::string_view der;
-};
-
-std::optional<StoredView> readStored(std::string_view value) noexcept {
-  if (value.size() <= kStoredFixedBytes) return std::nullopt;
-  StoredView v;
-  v.kind = static_cast<unsigned char>(value[0]);
-  std::int64_t seconds = 0;
-  for (std::size_t i = 1; i <= 8; ++i) seconds = (seconds << 8) | static_cast<unsigned char>(value[i]);
-  v.start = TimePoint{std::chrono::seconds{seconds}};
-  const std::size_t id_len = static_cast<unsigned char>(value[9]);
-  if (value.size() <= kStoredFixedBytes + id_len) return std::nullopt;
-  v.id = value.substr(kStoredFixedBytes, id_len);
-  v.der = value.substr(kStoredFixedBytes + id_len);
-  return v;
-}
-
-std::string storedHeader(unsigned char kind, TimePoint start, std::string_view id, std::size_t der_len) {
-  std::string out;
-  out.reserve(kStoredFixedBytes + id.size() + der_len);
-  out.push_back(static_cast<char>(kind));
-  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(start.time_since_epoch()).count();
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((seconds >> shift) & 0xff));
-  out.push_back(static_cast<char>(id.size()));
-  out.append(id);
-  return out;
-}
-
 }  // namespace
 
 // OpenSSL's integer protocols are converted here and nowhere else; each callback is
@@ -97,6 +54,12 @@ struct FrontendCallbacks {
     auto* fe = static_cast<TlsFrontend*>(arg);
     ConnectionTls* st = TlsFrontend::state(ssl);
     if (!st) return SSL_CLIENT_HELLO_ERROR;
+    // Called again for the same ClientHello once a remote lookup ended: everything below
+    // was done, and the answer (if any) is in the local tier now.
+    if (st->awaiting_remote) {
+      st->awaiting_remote = false;
+      return SSL_CLIENT_HELLO_SUCCESS;
+    }
     // Runs again for the second ClientHello after a HelloRetryRequest (every host context
     // carries this callback: OpenSSL asks the SSL's current context, which is the host's
     // by then). Everything below is idempotent, and the host is chosen anew.
@@ -117,7 +80,10 @@ struct FrontendCallbacks {
     st->host = fe->hostForServerName(st->sni);
     st->offered_tls13 = offersVersion(extension(ssl, TLSEXT_TYPE_supported_versions), TLS1_3_VERSION).value_or(false);
     st->tls12_ticket_length = extension(ssl, TLSEXT_TYPE_session_ticket).size();
-    st->psk_identities = parsePskIdentityLengths(extension(ssl, TLSEXT_TYPE_psk)).value_or(PskIdentityLengths{});
+    const PskIdentityLengths psk =
+        parsePskIdentityLengths(extension(ssl, TLSEXT_TYPE_psk)).value_or(PskIdentityLengths{});
+    st->psk_identities = psk;
+    st->psk_identities.identity = {};  // views into this ClientHello: not kept past the callback
     st->tickets_opened = 0;
     const unsigned char* ems = nullptr;
     size_t ems_len = 0;
@@ -149,7 +115,53 @@ struct FrontendCallbacks {
       SSL_set_options(ssl, SSL_OP_ALLOW_NO_DHE_KEX);
     else
       SSL_clear_options(ssl, SSL_OP_ALLOW_NO_DHE_KEX);
+    if (st->wake && prefetchStateful(fe, ssl, *st, psk)) {
+      st->awaiting_remote = true;
+      return SSL_CLIENT_HELLO_RETRY;
+    }
     return SSL_CLIENT_HELLO_SUCCESS;
+  }
+
+  // Fleet mode: the session this ClientHello would resume from the store (a TLS 1.2
+  // session id, a TLS 1.3 stateful ticket) may have been made by another server and so be
+  // only in the remote tier. If so, its lookup starts now and the handshake pauses until it
+  // ends (answer, miss, time-out or error: the store guarantees the call), so no worker
+  // ever waits on the network. Only what OpenSSL will look up is asked: a TLS 1.2 client
+  // that sends a ticket is resumed by it (OpenSSL then ignores the session id), and the
+  // session id a TLS 1.3 client sends is a compatibility value (RFC 8446 §4.1.2), never a
+  // session. Stateful TLS 1.3 identities are at most 32 bytes (OpenSSL's session ids);
+  // longer ones are stateless tickets.
+  static bool prefetchStateful(TlsFrontend* fe, SSL* ssl, ConnectionTls& st, const PskIdentityLengths& psk) noexcept {
+    const TlsFrontend::Host& host = fe->hosts_[st.host];
+    bool waiting = false;
+    // One wake-up for however many lookups this ClientHello starts: the last to end calls it.
+    auto pending = std::make_shared<std::atomic<int>>(1);
+    const auto done = [pending, wake = st.wake] {
+      if (pending->fetch_sub(1) == 1) wake();
+    };
+    const auto ask = [&](const unsigned char* id, std::size_t len) {
+      if (len == 0 || len > SSL_MAX_SSL_SESSION_ID_LENGTH) return;
+      pending->fetch_add(1);
+      if (fe->store_.prefetch(TlsFrontend::storeKey(host.sid_ctx, id, static_cast<unsigned>(len)), done))
+        waiting = true;
+      else
+        pending->fetch_sub(1);
+    };
+    try {
+      if (st.offered_tls13) {
+        if (host.policy.tls13_tickets == Tls13Tickets::stateful)
+          for (std::size_t i = 0; i < psk.count; ++i)
+            ask(reinterpret_cast<const unsigned char*>(psk.identity[i].data()), psk.identity[i].size());
+      } else if (host.policy.session_ids && st.tls12_ticket_length == 0) {
+        const unsigned char* id = nullptr;
+        ask(id, SSL_client_hello_get0_session_id(ssl, &id));
+      }
+    } catch (...) {
+      // Out of memory for a key: no lookup, a full handshake if the session is not local.
+    }
+    // Drop our own reference: if every lookup already ended, nobody else will wake us.
+    if (pending->fetch_sub(1) == 1) return false;
+    return waiting;
   }
 
   // The session callbacks allocate (store keys, DER buffers); an exception must not reach
@@ -197,9 +209,9 @@ struct FrontendCallbacks {
     if (len <= 0) return 0;
     // A TLS 1.2 session is new only after a full handshake, where OpenSSL uses the
     // extended master secret iff the client offered it.
-    const unsigned char kind = SSL_version(ssl) == TLS1_3_VERSION ? kStoredTls13
-                               : st->offers_extms                 ? kStoredTls12Extms
-                                                                  : kStoredTls12;
+    const StoredKind kind = SSL_version(ssl) == TLS1_3_VERSION ? StoredKind::tls13
+                            : st->offers_extms                 ? StoredKind::tls12_extms
+                                                               : StoredKind::tls12;
     void* appdata = nullptr;
     size_t appdata_len = 0;
     std::optional<TicketAppData> chain;
@@ -208,12 +220,14 @@ struct FrontendCallbacks {
     const std::string_view chain_id =
         chain ? std::string_view(reinterpret_cast<const char*>(chain->resumption_id.data()), chain->resumption_id.size())
               : std::string_view();
-    std::string value = storedHeader(kind, chain ? chain->chain_started_at : issued, chain_id, static_cast<size_t>(len));
+    const TimePoint expires = issued + host.policy.session_lifetime;
+    std::string value = encodeStoredSessionHeader(kind, chain ? chain->chain_started_at : issued, expires, chain_id,
+                                                  static_cast<size_t>(len));
     const std::size_t header = value.size();
     value.resize(header + static_cast<size_t>(len));
     auto* out = reinterpret_cast<unsigned char*>(value.data() + header);
     i2d_SSL_SESSION(session, &out);
-    fe->store_.put(TlsFrontend::storeKey(host.sid_ctx, id, id_len), value, issued + host.policy.session_lifetime);
+    fe->store_.put(TlsFrontend::storeKey(host.sid_ctx, id, id_len), value, expires);
     OPENSSL_cleanse(value.data(), value.size());  // it holds the master secret
     return 0;                                 // we did not keep a reference
   }
@@ -227,7 +241,7 @@ struct FrontendCallbacks {
     const std::string key = TlsFrontend::storeKey(host.sid_ctx, id, static_cast<unsigned>(id_len));
     thread_local std::string stored;
     if (!fe->store_.get(key, stored)) return nullptr;
-    const std::optional<StoredView> view = readStored(stored);
+    const std::optional<StoredSessionView> view = decodeStoredSession(stored);
     if (!view) {
       OPENSSL_cleanse(stored.data(), stored.size());
       fe->store_.erase(key);
@@ -237,15 +251,20 @@ struct FrontendCallbacks {
     // a ClientHello that offers it (a full handshake; kept in the store: the client may
     // agree again next time). One made with it and offered without it goes on to OpenSSL,
     // which aborts with handshake_failure as §5.3 requires, once our own rules said yes.
-    if (view->kind == kStoredTls12 && st->offers_extms) {
+    if (view->kind == StoredKind::tls12 && st->offers_extms) {
       OPENSSL_cleanse(stored.data(), stored.size());
       return nullptr;
     }
-    const bool extms_dropped = view->kind == kStoredTls12Extms && !st->offers_extms;
+    const bool extms_dropped = view->kind == StoredKind::tls12_extms && !st->offers_extms;
     const auto* in = reinterpret_cast<const unsigned char*>(view->der.data());
     SSL_SESSION* session = d2i_SSL_SESSION(nullptr, &in, static_cast<long>(view->der.size()));
     OPENSSL_cleanse(stored.data(), stored.size());
-    if (!session) {
+    // A record from the remote tier was written by another process: it must be the session
+    // it is stored under (OpenSSL does not compare the id it asked for with the answer).
+    unsigned got_len = 0;
+    const unsigned char* got = session ? SSL_SESSION_get_id(session, &got_len) : nullptr;
+    if (!session || got_len != static_cast<unsigned>(id_len) || CRYPTO_memcmp(got, id, got_len) != 0) {
+      SSL_SESSION_free(session);
       fe->store_.erase(key);
       return nullptr;
     }
@@ -513,7 +532,7 @@ std::string hexId(std::span<const unsigned char> bytes) { return toHex(bytes.dat
 
 std::size_t TlsFrontend::forgetRevoked() noexcept {
   return store_.eraseIf([this](std::string_view key, std::string_view value) {
-    const std::optional<StoredView> view = readStored(value);
+    const std::optional<StoredSessionView> view = decodeStoredSession(value);
     if (!view) return true;  // not ours to keep: no session can come of it
     for (const Host& h : hosts_) {
       if (!key.starts_with(std::string_view(h.sid_ctx).substr(0, kStoreKeyHostPrefix))) continue;

@@ -9,6 +9,7 @@
 // any lookup), recorded in the SSL's ex_data, and every resumption callback, installed
 // on the listener context, asks which host the connection belongs to.
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -62,6 +63,13 @@ struct ConnectionTls {
   std::size_t tickets_opened = 0;
   std::optional<TicketAppData> chain;         // the resumption chain this connection continues
   bool chain_minted = false;                  // ... or started, with its first ticket
+  // Fleet mode. `wake` is set by the server before the handshake starts and called (from
+  // another thread) when a remote lookup this connection waits for has ended; the server
+  // then drives the handshake again. `awaiting_remote` is the binding's: the client-hello
+  // callback asked OpenSSL to call it again (SSL_CLIENT_HELLO_RETRY) for the same
+  // ClientHello, which must not count as a second one.
+  std::function<void()> wake;
+  bool awaiting_remote = false;
 
   // After a HelloRetryRequest OpenSSL opens the same tickets (looks up the same session)
   // again for the second ClientHello: they were counted with the first. Within one

@@ -8,6 +8,10 @@
 #include <stdexcept>
 
 namespace tlsresume::server {
+namespace {
+// epoll's data pointer of the task descriptor: never a handler's address.
+char task_marker;
+}  // namespace
 
 EventLoop::EventLoop() {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
@@ -17,9 +21,14 @@ EventLoop::EventLoop() {
   ev.events = EPOLLIN;
   ev.data.ptr = nullptr;  // null marks the wake-up descriptor
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  task_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (task_fd_ < 0) throw std::runtime_error("eventfd: out of descriptors");
+  ev.data.ptr = &task_marker;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, task_fd_, &ev);
 }
 
 EventLoop::~EventLoop() {
+  if (task_fd_ >= 0) close(task_fd_);
   if (wake_fd_ >= 0) close(wake_fd_);
   if (epoll_fd_ >= 0) close(epoll_fd_);
 }
@@ -58,6 +67,10 @@ void EventLoop::run(const std::function<void()>& after_batch, const std::functio
         stopping = true;
         continue;
       }
+      if (events[i].data.ptr == &task_marker) {
+        runTasks();
+        continue;
+      }
       handler->onEvents(events[i].events);
     }
     after_batch();
@@ -67,6 +80,28 @@ void EventLoop::run(const std::function<void()>& after_batch, const std::functio
       next_tick = std::chrono::steady_clock::now() + tick;
     }
   }
+}
+
+void EventLoop::post(std::function<void()> task) noexcept {
+  try {
+    std::lock_guard lock(tasks_mutex_);
+    tasks_.push_back(std::move(task));
+  } catch (...) {
+    return;  // out of memory: the connection waiting for it meets its handshake time-out
+  }
+  const std::uint64_t one = 1;
+  [[maybe_unused]] auto r = write(task_fd_, &one, sizeof one);
+}
+
+void EventLoop::runTasks() {
+  std::uint64_t count = 0;
+  [[maybe_unused]] auto r = read(task_fd_, &count, sizeof count);
+  std::vector<std::function<void()>> batch;
+  {
+    std::lock_guard lock(tasks_mutex_);
+    batch.swap(tasks_);
+  }
+  for (auto& task : batch) task();
 }
 
 void EventLoop::stop() noexcept {

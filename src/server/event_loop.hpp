@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <mutex>
+#include <vector>
 
 namespace tlsresume::server {
 
@@ -31,10 +33,18 @@ class EventLoop {
   void run(const std::function<void()>& after_batch, const std::function<void()>& on_tick,
            std::chrono::milliseconds tick);
   void stop() noexcept;
+  // Runs `task` on the loop's thread, after the current batch of events. Thread-safe; the
+  // way another thread (the fleet's Redis link) hands a result to a connection. Tasks
+  // still queued when the loop stops are dropped.
+  void post(std::function<void()> task) noexcept;
 
  private:
+  void runTasks();
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
+  int task_fd_ = -1;
+  std::mutex tasks_mutex_;
+  std::vector<std::function<void()>> tasks_;
 };
 
 }  // namespace tlsresume::server
