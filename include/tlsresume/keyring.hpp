@@ -66,6 +66,12 @@ struct KeySchedule {
 struct MasterKey {
   SecureBuffer material;  // kKeyMaterialBytes: aes || hmac || name
   KeySchedule schedule;
+  // The key is the fleet's (every node has it), not this process's own. Once a shared key
+  // encrypts, a node's own keys stop encrypting (they still decrypt what they sealed) and
+  // its own introduced keys are dropped: a node that ran alone while the fleet was
+  // unreachable joins the fleet's keys. A shared key handed over again with an earlier
+  // current_until (a forced rotation elsewhere) is shortened to it; never lengthened.
+  bool shared = false;
 };
 
 // What the Keyring wants: a key that encrypts from schedule.current_from.
@@ -161,6 +167,7 @@ struct KeyInfo {  // admin /keys view: never material
   KeyState state = KeyState::introduced;
   TimePoint created_at, current_from, current_until, erase_at;
   std::uint64_t decrypts = 0;  // summed over hosts
+  bool shared = false;         // the fleet's key, not this node's own
 };
 
 struct KeyCounts {
@@ -199,8 +206,14 @@ class Keyring {
   bool tick();
   // Forced rotation: a fresh key encrypts from now; the current key retires now and
   // decrypts until now + decrypt_window; introduced keys are dropped (they sealed nothing
-  // here). Returns false, changing nothing, if the source did not deliver.
+  // here). Returns false, changing nothing, if the source did not deliver. A fleet source may give
+  // the fresh key a start a moment ahead (so every node knows it before any encrypts with
+  // it): the current key then encrypts until that start, and no introduced key is dropped
+  // (the fleet scheduled them).
   bool rotateNow();
+  // Asks the source for its keys now, outside the schedule (a fleet source calls for it
+  // when it learnt new keys or changed schedules). Returns true if a snapshot was published.
+  bool sync();
 
   std::vector<KeyInfo> describe() const;  // oldest first
   KeyCounts counts() const;
@@ -215,6 +228,7 @@ class Keyring {
   struct Slot;
   bool refreshLocked(TimePoint now);
   std::size_t adoptLocked(const KeyRequest& request, std::vector<std::uint64_t>* added);
+  void preferSharedLocked(TimePoint now);
   bool publishIfChangedLocked(TimePoint now);
   void scheduleNextEventLocked(TimePoint now, bool retry_now);
   void eraseExpiredLocked(TimePoint now);

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <optional>
 #include <cstring>
 #include <stdexcept>
 #include <unordered_set>
@@ -35,6 +36,7 @@ struct KeyMaterial {
 struct Keyring::Slot {
   std::shared_ptr<detail::KeyMaterial> material;
   KeySchedule schedule;  // mutable (rotateNow retires early); snapshots copy the state
+  bool shared = false;   // MasterKey::shared
 };
 
 namespace {
@@ -273,6 +275,7 @@ bool Keyring::refreshLocked(TimePoint now) {
     failed = std::none_of(slots_.begin(), slots_.end(), [&](const Slot& s) { return s.schedule.current_until > tail; });
   }
   if (failed) source_failures_.fetch_add(1, std::memory_order_relaxed);
+  preferSharedLocked(now);
   const bool published = publishIfChangedLocked(now);
   scheduleNextEventLocked(now, failed);
   return published;
@@ -296,7 +299,17 @@ std::size_t Keyring::adoptLocked(const KeyRequest& request, std::vector<std::uin
     const bool known = std::any_of(slots_.begin(), slots_.end(), [&](const Slot& s) {
       return std::memcmp(s.material->master() + kKeyNameOffset, name, kKeyNameBytes) == 0;
     });
-    if (known) continue;  // fleet sources hand the same key over repeatedly
+    if (known) {  // fleet sources hand the same key over repeatedly
+      // A forced rotation elsewhere in the fleet ends the key early; nothing lengthens it.
+      for (Slot& slot : slots_) {
+        if (!key.shared || std::memcmp(slot.material->master() + kKeyNameOffset, name, kKeyNameBytes) != 0) continue;
+        if (key.schedule.current_until < slot.schedule.current_until && key.schedule.current_until >= slot.schedule.current_from) {
+          slot.schedule.current_until = key.schedule.current_until;
+          slot.schedule.erase_at = std::min(slot.schedule.erase_at, key.schedule.erase_at);
+        }
+      }
+      continue;
+    }
     try {
       auto material = std::make_shared<detail::KeyMaterial>();
       material->buffer = SecureBuffer((1 + host_ids_.size()) * kKeyMaterialBytes);
@@ -312,7 +325,7 @@ std::size_t Keyring::adoptLocked(const KeyRequest& request, std::vector<std::uin
       material->serial = next_serial_++;
       material->id = masterKeyId(name);
       material->decrypts = std::make_unique<std::atomic<std::uint64_t>[]>(host_ids_.size());
-      slots_.push_back(Slot{std::move(material), key.schedule});
+      slots_.push_back(Slot{std::move(material), key.schedule, key.shared});
       if (added != nullptr) added->push_back(slots_.back().material->serial);
       ++adopted;
     } catch (const std::bad_alloc&) {
@@ -334,29 +347,60 @@ bool Keyring::rotateNow() {
   const auto isAdded = [&](const Slot& s) {
     return std::find(added.begin(), added.end(), s.material->serial) != added.end();
   };
-  const bool fresh = std::any_of(slots_.begin(), slots_.end(), [&](const Slot& s) {
-    return isAdded(s) && s.schedule.stateAt(now) == KeyState::current;
-  });
-  if (!fresh) {
+  // The fresh key: the one added that encrypts from now, or (a fleet's) from a moment ahead.
+  std::optional<TimePoint> from;
+  for (const Slot& slot : slots_)
+    if (isAdded(slot) && slot.schedule.current_until > now && slot.schedule.current_from < until)
+      from = std::min(from.value_or(TimePoint::max()), std::max(now, slot.schedule.current_from));
+  if (!from) {
     source_failures_.fetch_add(1, std::memory_order_relaxed);
     publishIfChangedLocked(now);
     scheduleNextEventLocked(now, false);
     return false;
   }
-  // The old current key stops encrypting now. Every ticket it sealed expires within
-  // decrypt_window (ticket lifetime <= window, RFC 5077 §5.6), so it can go at now + window.
+  const bool shared = std::any_of(slots_.begin(), slots_.end(), [&](const Slot& s) { return isAdded(s) && s.shared; });
+  // The old current key stops encrypting when the fresh one starts. Every ticket it sealed
+  // expires within decrypt_window (ticket lifetime <= window, RFC 5077 §5.6), so it can go
+  // at that start + window.
   for (Slot& slot : slots_) {
-    if (isAdded(slot) || slot.schedule.stateAt(now) != KeyState::current) continue;
-    slot.schedule.current_until = now;
-    slot.schedule.erase_at = std::min(slot.schedule.erase_at, now + options_.decrypt_window);
+    if (isAdded(slot) || slot.schedule.current_until <= *from || slot.schedule.current_from > now) continue;
+    slot.schedule.current_until = *from;
+    slot.schedule.erase_at = std::min(slot.schedule.erase_at, *from + options_.decrypt_window);
   }
   // Keys introduced before the rotation never encrypted anything here; a forced rotation
   // (often a suspected compromise) starts over from fresh material. tick() introduces the
-  // next successor as usual.
-  std::erase_if(slots_, [&](const Slot& s) { return !isAdded(s) && s.schedule.current_from > now; });
+  // next successor as usual. A fleet's introduced keys are the fleet's schedule: kept.
+  if (!shared) std::erase_if(slots_, [&](const Slot& s) { return !isAdded(s) && s.schedule.current_from > now; });
   publishIfChangedLocked(now);
   scheduleNextEventLocked(now, false);
   return true;
+}
+
+bool Keyring::sync() {
+  std::lock_guard lock(mutex_);
+  const TimePoint now = clock_.now();
+  eraseExpiredLocked(now);
+  const TimePoint until = now + options_.rotation_period;
+  adoptLocked(KeyRequest{now, KeySchedule{now, now, until, until + options_.decrypt_window}, false}, nullptr);
+  return refreshLocked(now);
+}
+
+// A node that ran on its own keys (the fleet unreachable, or not yet joined) hands
+// encryption over to the fleet's as soon as one of those encrypts: its own current keys
+// stop encrypting now (they still open what they sealed, until their erase time) and its
+// own introduced keys, which sealed nothing, are dropped. Tickets it sealed alone resume
+// on this node only; elsewhere they cost a full handshake.
+void Keyring::preferSharedLocked(TimePoint now) {
+  const bool fleet_encrypts = std::any_of(slots_.begin(), slots_.end(), [&](const Slot& s) {
+    return s.shared && s.schedule.stateAt(now) == KeyState::current;
+  });
+  if (!fleet_encrypts) return;
+  std::erase_if(slots_, [&](const Slot& s) { return !s.shared && s.schedule.current_from > now; });
+  for (Slot& slot : slots_) {
+    if (slot.shared || slot.schedule.stateAt(now) != KeyState::current) continue;
+    slot.schedule.current_until = now;
+    slot.schedule.erase_at = std::min(slot.schedule.erase_at, now + options_.decrypt_window);
+  }
 }
 
 void Keyring::eraseExpiredLocked(TimePoint now) {
@@ -438,7 +482,8 @@ std::vector<KeyInfo> Keyring::describe() const {
   for (const Slot& slot : slots_) {
     const KeySchedule& s = slot.schedule;
     if (s.erasedAt(now)) continue;
-    KeyInfo info{slot.material->id, s.stateAt(now), s.created_at, s.current_from, s.current_until, s.erase_at, 0};
+    KeyInfo info{slot.material->id, s.stateAt(now), s.created_at, s.current_from, s.current_until, s.erase_at, 0,
+                 slot.shared};
     for (std::size_t h = 0; h < host_ids_.size(); ++h)
       info.decrypts += slot.material->decrypts[h].load(std::memory_order_relaxed);
     out.push_back(std::move(info));
