@@ -120,7 +120,11 @@ void Connection::onTimeout() noexcept {
     close(false);
     return;
   }
-  if (state_ == State::connecting) onBackendFailure("connect timed out", 0);
+  if (state_ == State::connecting) {
+    touch();  // the next address gets a timeout of its own
+    if (connectNextBackendAddress()) return;
+    onBackendFailure("connect timed out", 0);
+  }
   close(true);
 }
 
@@ -169,6 +173,7 @@ void Connection::onBackendEvents(std::uint32_t events) noexcept {
     socklen_t len = sizeof err;
     if (getsockopt(backend_fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0 ||
         (events & (EPOLLERR | EPOLLHUP))) {
+      if (connectNextBackendAddress()) return;
       onBackendFailure("connect", err);
       close(true);
       return;
@@ -242,26 +247,38 @@ void Connection::handshakeDone() {
     state_ = State::streaming;
     pump();
   } else {
-    connectBackend();
+    connectBackend(0);
   }
 }
 
-void Connection::connectBackend() {
-  backend_fd_ = ::socket(ctx_.backend.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+// The connect to the backend's current address failed or timed out: if the name has
+// another address (localhost: ::1, then 127.0.0.1), connect to that one instead.
+bool Connection::connectNextBackendAddress() noexcept {
+  if (backend_address_ + 1 >= ctx_.backend.size()) return false;
+  ::close(backend_fd_);  // also leaves the epoll set
+  backend_fd_ = -1;
+  backend_interest_ = 0;
+  connectBackend(backend_address_ + 1);
+  return true;
+}
+
+// Connects to the backend's addresses from `first_address` on: one that fails at once is
+// skipped here, one whose connect fails later in onBackendEvents.
+void Connection::connectBackend(std::size_t first_address) {
+  bool connected = false;
+  int err = 0;
+  for (backend_address_ = first_address; backend_address_ < ctx_.backend.size(); ++backend_address_) {
+    backend_fd_ = startConnect(ctx_.backend[backend_address_], connected);
+    if (backend_fd_ >= 0) break;
+    err = errno;
+  }
   if (backend_fd_ < 0) {
-    onBackendFailure("socket", errno);
+    backend_address_ = ctx_.backend.empty() ? 0 : ctx_.backend.size() - 1;  // the last one tried
+    onBackendFailure("connect", err);
     close(true);
     return;
   }
-  const int one = 1;
-  setsockopt(backend_fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  const int r = ::connect(backend_fd_, reinterpret_cast<const sockaddr*>(&ctx_.backend), ctx_.backend_len);
-  if (r != 0 && errno != EINPROGRESS) {
-    onBackendFailure("connect", errno);
-    close(true);
-    return;
-  }
-  state_ = r == 0 ? State::streaming : State::connecting;
+  state_ = connected ? State::streaming : State::connecting;
   if (!watch(backend_fd_, EPOLLOUT, backend_interest_, backend_side_)) {
     close(true);
     return;
@@ -440,7 +457,10 @@ void Connection::onBackendFailure(const char* what, int err) noexcept {
   if (!logs(Level::warn)) return;
   try {
     std::string message =
-        "backend " + addressText(reinterpret_cast<const sockaddr*>(&ctx_.backend), ctx_.backend_len) + ": " + what;
+        "backend " + (ctx_.backend.empty() ? std::string("?")
+                                           : addressText(reinterpret_cast<const sockaddr*>(&ctx_.backend[backend_address_].addr),
+                                                         ctx_.backend[backend_address_].len)) +
+        ": " + what;
     if (err != 0) message.append(": ").append(std::strerror(err));
     message.append("; the client's connection is closed");
     warnings.log(Level::warn, message);

@@ -11,6 +11,7 @@
 #include "openssl/ossl_ptr.hpp"
 #include "server/builtin_responder.hpp"
 #include "server/event_loop.hpp"
+#include "server/net.hpp"
 
 namespace tlsresume::ossl {
 class TlsFrontend;
@@ -26,8 +27,7 @@ struct ServingContext {
   ossl::TlsFrontend* tls = nullptr;
   Metrics* metrics = nullptr;
   bool builtin_backend = true;
-  sockaddr_storage backend{};
-  socklen_t backend_len = 0;
+  AddressList backend;  // every address the backend resolved to, tried in turn
   std::chrono::seconds handshake_timeout{10};
   std::chrono::seconds idle_timeout{300};
 };
@@ -76,7 +76,8 @@ class Connection final {
   void onBackendEvents(std::uint32_t events) noexcept;
   void handshake();
   void handshakeDone();
-  void connectBackend();
+  void connectBackend(std::size_t first_address);
+  bool connectNextBackendAddress() noexcept;
   void pump();
   bool readClient();
   bool writeClient();
@@ -101,6 +102,7 @@ class Connection final {
   const ServingContext& ctx_;
   int client_fd_;
   int backend_fd_ = -1;
+  std::size_t backend_address_ = 0;  // the index in ctx_.backend being connected to or used
   ossl::SslPtr ssl_;
   State state_ = State::handshaking;
   bool closed_ = false;

@@ -8,7 +8,9 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace tlsresume::server {
@@ -32,7 +34,7 @@ IpLiteral ipLiteral(const std::string& host) {
   return IpLiteral::none;
 }
 
-SocketAddress resolve(const Endpoint& ep, const std::string& what) {
+AddressList resolveAll(const Endpoint& ep, const std::string& what) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -41,12 +43,20 @@ SocketAddress resolve(const Endpoint& ep, const std::string& what) {
   const std::string port = std::to_string(ep.port);
   const int rc = getaddrinfo(ep.host.c_str(), port.c_str(), &hints, &res);
   if (rc != 0 || !res) throw NetError(what + " " + ep.str() + ": cannot resolve: " + gai_strerror(rc));
-  SocketAddress out;
-  std::memcpy(&out.addr, res->ai_addr, res->ai_addrlen);
-  out.len = res->ai_addrlen;
+  AddressList out;
+  for (const addrinfo* ai = res; ai; ai = ai->ai_next) {
+    if (ai->ai_addrlen > sizeof(sockaddr_storage)) continue;
+    SocketAddress a;
+    std::memcpy(&a.addr, ai->ai_addr, ai->ai_addrlen);
+    a.len = ai->ai_addrlen;
+    out.push_back(a);
+  }
   freeaddrinfo(res);
+  if (out.empty()) throw NetError(what + " " + ep.str() + ": cannot resolve: no address");
   return out;
 }
+
+SocketAddress resolve(const Endpoint& ep, const std::string& what) { return resolveAll(ep, what).front(); }
 
 int listenOn(const Endpoint& ep, bool reuse_port, const std::string& what) {
   const SocketAddress a = resolve(ep, what);
@@ -72,35 +82,80 @@ void tuneTlsListener(int fd) {
 
 void ensurePortFree(const Endpoint& ep, const std::string& what) { ::close(listenOn(ep, false, what)); }
 
-int connectTo(const Endpoint& ep, int timeout_ms, const std::string& what) {
-  const SocketAddress a = resolve(ep, what);
+int startConnect(const SocketAddress& a, bool& connected) {
+  connected = false;
   const int fd = ::socket(a.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw NetError(what + " " + ep.str() + ": socket: " + std::strerror(errno));
-  int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&a.addr), a.len);
-  if (rc != 0 && errno == EINPROGRESS) {
+  if (fd < 0) return -1;
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&a.addr), a.len) == 0) {
+    connected = true;
+    return fd;
+  }
+  if (errno == EINPROGRESS) return fd;
+  const int err = errno;
+  ::close(fd);
+  errno = err;
+  return -1;
+}
+
+namespace {
+
+// One address, blocking for at most timeout_ms: the connected fd, or -1 and the error.
+int connectOne(const SocketAddress& a, int timeout_ms, int& error) {
+  bool connected = false;
+  const int fd = startConnect(a, connected);
+  if (fd < 0) {
+    error = errno;
+    return -1;
+  }
+  if (!connected) {
     pollfd p{fd, POLLOUT, 0};
-    rc = ::poll(&p, 1, timeout_ms);
-    if (rc == 0) {
-      ::close(fd);
-      throw NetError(what + " " + ep.str() + ": connection timed out");
-    }
+    int rc;
+    do rc = ::poll(&p, 1, timeout_ms);
+    while (rc < 0 && errno == EINTR);
     int err = 0;
-    socklen_t len = sizeof err;
-    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (rc <= 0) {
+      err = rc == 0 ? ETIMEDOUT : errno;
+    } else {
+      socklen_t len = sizeof err;
+      if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    }
     if (err != 0) {
       ::close(fd);
-      throw NetError(what + " " + ep.str() + ": " + std::strerror(err));
+      error = err;
+      return -1;
     }
-  } else if (rc != 0) {
-    const int err = errno;
-    ::close(fd);
-    throw NetError(what + " " + ep.str() + ": " + std::strerror(err));
   }
+  return fd;
+}
+
+}  // namespace
+
+int connectTo(const AddressList& addresses, int timeout_ms, const std::string& what) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  int fd = -1, err = EADDRNOTAVAIL;
+  for (std::size_t i = 0; i < addresses.size() && fd < 0; ++i) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) {
+      err = ETIMEDOUT;
+      break;
+    }
+    const auto share = static_cast<int>(left / static_cast<long long>(addresses.size() - i));
+    fd = connectOne(addresses[i], std::max(1, share), err);
+  }
+  if (fd < 0)
+    throw NetError(what + ": " + (err == ETIMEDOUT ? std::string("connection timed out") : std::strerror(err)));
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   timeval tv{timeout_ms / 1000, static_cast<suseconds_t>(timeout_ms % 1000) * 1000};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   return fd;
+}
+
+int connectTo(const Endpoint& ep, int timeout_ms, const std::string& what) {
+  return connectTo(resolveAll(ep, what), timeout_ms, what + " " + ep.str());
 }
 
 bool boundToLoopback(int fd) {

@@ -173,10 +173,8 @@ int serve(const Config& config) {
     // a message and exit 2 either way, never an abort.
     keyring_owner = std::make_unique<Keyring>(keyringOptionsFor(config), names, clock, std::make_unique<LocalKeySource>());
     if (auto be = config.backendEndpoint()) {
-      const SocketAddress a = resolve(*be, "backend");
+      ctx.backend = resolveAll(*be, "backend");
       ctx.builtin_backend = false;
-      ctx.backend = a.addr;
-      ctx.backend_len = a.len;
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tlsresume: %s\n", e.what());

@@ -80,6 +80,8 @@ struct Slot {
   std::string response;
   std::size_t sent = 0;
   std::uint32_t events = 0;
+  std::size_t first_address = 0;  // the index in spec.addresses tried first
+  std::size_t tried = 0;          // ... and how many after it failed
 };
 
 class Generator {
@@ -191,17 +193,30 @@ class Generator {
     s.wire = WireCounter{};
     s.started = Clock::now();
     s.deadline = s.started + spec_.connection_timeout;
-    const auto* sa = reinterpret_cast<const sockaddr*>(&spec_.address.addr);
-    s.fd = ::socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     ++active_;
-    if (s.fd < 0) return finish(s, "socket: " + errnoText(errno));
-    const int one = 1;
-    setsockopt(s.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     s.phase = Phase::connecting;
     s.events = 0;
-    if (::connect(s.fd, sa, spec_.address.len) == 0) return startTls(s);
-    if (errno != EINPROGRESS) return finish(s, errnoText(errno));
-    watch(s, EPOLLOUT);
+    s.first_address = preferred_address_;
+    s.tried = 0;
+    connect(s);
+  }
+
+  // Connects to the slot's next address: the one that accepted last time first, then the
+  // others in turn while a connect fails.
+  void connect(Slot& s) {
+    const std::size_t n = spec_.addresses.size();
+    int err = EADDRNOTAVAIL;
+    for (; s.tried < n; ++s.tried) {
+      bool connected = false;
+      s.fd = server::startConnect(spec_.addresses[(s.first_address + s.tried) % n], connected);
+      if (s.fd < 0) {
+        err = errno;
+        continue;
+      }
+      if (connected) return onConnected(s);
+      return watch(s, EPOLLOUT);
+    }
+    finish(s, errnoText(err));
   }
 
   void watch(Slot& s, std::uint32_t events) {
@@ -218,7 +233,17 @@ class Generator {
     int err = 0;
     socklen_t len = sizeof err;
     getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err != 0) return finish(s, errnoText(err));
+    if (err != 0) {
+      if (s.tried + 1 < spec_.addresses.size()) {
+        ::close(s.fd);  // also leaves the epoll set
+        s.events = 0;
+        ++s.tried;
+        return connect(s);
+      }
+      return finish(s, errnoText(err));
+    }
+    // Later connections start with the address that accepted.
+    preferred_address_ = (s.first_address + s.tried) % spec_.addresses.size();
     startTls(s);
   }
 
@@ -382,6 +407,7 @@ class Generator {
   std::uint64_t warm_ok_ = 0;
   std::uint64_t consecutive_errors_ = 0;
   std::string warm_error_;
+  std::size_t preferred_address_ = 0;
   Clock::time_point t0_, deadline_, last_done_;
   std::mt19937_64 rng_{42};  // fixed seed: the same mix from run to run
 };

@@ -39,7 +39,7 @@ ScenarioClients clientsFor(Scenario s, double mix_no_ticket);
 ossl::SslCtxPtr makeClientContext(const ClientProfile& p);
 
 struct LoadSpec {
-  server::SocketAddress address;
+  server::AddressList addresses;  // each tried in turn until one accepts (localhost: ::1, 127.0.0.1)
   std::string target_name;  // for messages: "target 127.0.0.1:1: connection refused"
   std::string sni = "localhost";   // server name sent in the ClientHello; empty: none
   std::string host = "localhost";  // the request's Host header

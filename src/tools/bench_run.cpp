@@ -88,31 +88,19 @@ Machine describeMachine() {
 }
 
 // Fails fast, before minutes of other cells, when a HOST:PORT target does not accept.
+// Each address the name resolves to is tried in turn, as the load generator does.
 std::string unreachable(const Target& t) {
+  const std::string what = "target " + t.name;
   try {
-    const server::SocketAddress a = server::resolve(t.endpoint, "target");  // "target HOST:PORT: cannot resolve ..."
-    const int fd = ::socket(a.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return "target " + t.name + ": socket: " + std::strerror(errno);
-    int err = 0;
-    if (::connect(fd, reinterpret_cast<const sockaddr*>(&a.addr), a.len) != 0) {
-      err = errno;
-      if (err == EINPROGRESS) {
-        pollfd p{fd, POLLOUT, 0};
-        if (poll(&p, 1, 3000) != 1)
-          err = ETIMEDOUT;
-        else {
-          socklen_t len = sizeof err;
-          getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-        }
-      }
-    }
-    ::close(fd);
-    if (err == 0) return {};
-    std::string text = std::strerror(err);
-    text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
-    return "target " + t.name + ": " + text;
+    const server::AddressList a = server::resolveAll(t.endpoint, "target");  // "target HOST:PORT: cannot resolve ..."
+    ::close(server::connectTo(a, 3000, what));
+    return {};
   } catch (const std::exception& e) {
-    return e.what();
+    std::string text = e.what();
+    // "target NAME: Connection refused" is written "connection refused", as in the cells.
+    if (text.size() > what.size() + 2 && text.compare(0, what.size(), what) == 0)
+      text[what.size() + 2] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[what.size() + 2])));
+    return text;
   }
 }
 
@@ -377,7 +365,7 @@ class Runner {
   void runCell(CellResult& cell, const Target& target, RunningServer& server, Progress& progress) {
     LoadSpec spec;
     try {
-      spec.address = server::resolve(server.endpoint, "target");
+      spec.addresses = server::resolveAll(server.endpoint, "target");
     } catch (const std::exception& e) {
       return fail(cell, e.what(), progress);
     }

@@ -397,8 +397,12 @@ class BenchAgainstAnOutsideTarget(unittest.TestCase):
         return t
 
     def run_json(self, *args):
-        path = os.path.join(self.tmp.name, "out.json")
+        # A file of this run's own: a run that writes none must not be judged by another's.
+        out = tempfile.TemporaryDirectory(dir=self.tmp.name)
+        self.addCleanup(out.cleanup)
+        path = os.path.join(out.name, "out.json")
         run = bench(*args, "--count", "30", "--concurrency", "2", "--json", path, timeout=60)
+        self.assertTrue(os.path.exists(path), f"no JSON written (exit {run.returncode}): {run.stderr}")
         with open(path) as f:
             return run, json.load(f)
 
