@@ -350,8 +350,16 @@ class Generator {
 
   void onComplete(Slot& s) {
     consecutive_errors_ = 0;
-    // The server closed after its response: the connection ended cleanly. Without this
-    // mark SSL_free() takes the session for a broken one and makes it non-resumable.
+    // Our close_notify, as any TLS client's: a server whose OpenSSL takes an EOF without
+    // one for a truncation (no SSL_OP_IGNORE_UNEXPECTED_EOF: Python's ssl module, for
+    // one) would otherwise fail the connection and forget its session. Sent once, without
+    // waiting for the server's (it already closed, or will): a socket that cannot take it
+    // now is closed all the same.
+    SSL_shutdown(s.ssl.get());
+    ERR_clear_error();
+    // The connection ended cleanly: without this mark (SSL_shutdown sets only the "sent"
+    // half when the server closed without its own close_notify) SSL_free() takes the
+    // session for a broken one and makes it non-resumable.
     SSL_set_shutdown(s.ssl.get(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
     // After the response, TLS 1.3 tickets have arrived: this is the newest session.
     ossl::SessionPtr session(SSL_get1_session(s.ssl.get()));

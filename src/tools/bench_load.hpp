@@ -2,7 +2,7 @@
 // The load generator: OpenSSL's client side on non-blocking sockets driven by one epoll
 // loop, K connections in flight. Each connection is TCP connect, TLS handshake (full, or
 // resumed from the slot's saved session), one HTTP/1.1 request with "Connection: close",
-// the response read until the server closes, close.
+// the response read until the server closes, our close_notify, close.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
