@@ -35,18 +35,20 @@ std::string quoted(const std::string& s) {
   return out + "'";
 }
 
-struct Series {
-  std::string name;
-  std::function<std::optional<double>(const CellResult&)> value;
-  std::string suffix;  // appended to the series name ("p50")
-};
-
+// One chart: a cluster of bars per scenario, one bar per series (server, or server and
+// certificate); full handshakes hatched, resumed ones solid, each bar with its value.
 struct Chart {
   std::string file;  // without extension
   std::string title;
   std::string ylabel;
-  std::vector<Series> metrics;
+  std::function<std::optional<double>(const CellResult&)> bar;
+  std::function<std::optional<double>(const CellResult&)> dot;  // drawn as a point over the bar (p99)
+  std::string dot_name;
+  int decimals = 0;
 };
+
+// Series colours, told apart in print too (dark / light alternate).
+constexpr const char* kColours[] = {"#1f4e79", "#e07b39", "#3a8a3a", "#8e44ad", "#b03a2e", "#5d6d7e"};
 
 }  // namespace
 
@@ -65,72 +67,105 @@ Charts drawCharts(const RunResult& run, const std::string& dir) {
     out.missing_reason = "no measured cells to draw";
     return out;
   }
+  // CPU per handshake first: it is the figure that compares servers on a shared machine.
   const std::vector<Chart> charts = {
-      {"throughput",
-       "Handshakes per second, by scenario and server",
-       "handshakes/s",
-       {{"", [](const CellResult& c) -> std::optional<double> { return c.handshakes_per_sec; }, ""}}},
-      {"cpu",
-       "Server CPU per handshake, by scenario and server",
-       "server CPU, microseconds per handshake",
-       {{"", [](const CellResult& c) { return c.server_cpu_us_per_handshake; }, ""}}},
-      {"latency",
-       "Handshake latency (connect to handshake done), p50 and p99",
-       "microseconds",
-       {{"",
-         [](const CellResult& c) -> std::optional<double> {
-           if (!c.latency_us) return std::nullopt;
-           return c.latency_us->p50;
-         },
-         " p50"},
-        {"",
-         [](const CellResult& c) -> std::optional<double> {
-           if (!c.latency_us) return std::nullopt;
-           return c.latency_us->p99;
-         },
-         " p99"}}},
+      {"cpu", "Server CPU per handshake (lower is better; the figure to compare)",
+       "server CPU per handshake, µs", [](const CellResult& c) { return c.server_cpu_us_per_handshake; }, nullptr, "",
+       0},
+      {"throughput", "Handshakes per second (bounded by the load generator on the same machine)", "handshakes/s",
+       [](const CellResult& c) -> std::optional<double> { return c.handshakes_per_sec; }, nullptr, "", 0},
+      {"latency", "Handshake latency, connect to handshake done: p50 bars, p99 dots", "ms",
+       [](const CellResult& c) -> std::optional<double> {
+         if (!c.latency_us) return std::nullopt;
+         return c.latency_us->p50 / 1000;
+       },
+       [](const CellResult& c) -> std::optional<double> {
+         if (!c.latency_us) return std::nullopt;
+         return c.latency_us->p99 / 1000;
+       },
+       "p99", 1},
   };
+  const std::size_t n = series.size();
+  const double slot = 0.8 / static_cast<double>(n);  // width of one bar in a scenario's cluster
   for (const auto& chart : charts) {
-    // Rows: scenarios; columns: one per server (and per metric).
-    std::string data = "scenario";
-    for (const auto& s : series)
-      for (const auto& m : chart.metrics) data += "\t" + s + m.suffix;
-    data += "\n";
+    // One data block per series and kind (full, resumed): x, value, label; gnuplot's
+    // `index` picks a block. A scenario without a figure is left out of its block.
+    std::string data;
     bool any = false;
-    for (Scenario sc : run.options.scenarios) {
-      data += toString(sc);
-      for (const auto& s : series)
-        for (const auto& m : chart.metrics) {
-          std::optional<double> v;
-          for (const auto& c : run.cells)
-            if (c.scenario == sc && c.measured() && c.handshakes > 0 && seriesName(run, c) == s) v = m.value(c);
-          data += '\t';
-          data += v ? formatNumber(*v, 1) : "-";
-          any = any || v.has_value();
+    std::vector<std::string> blocks;  // "series|kind" per block, in order
+    for (std::size_t j = 0; j < n; ++j)
+      for (const bool full : {true, false}) {
+        std::string block = "# " + series[j] + (full ? " full" : " resumed") + "\n";
+        bool rows = false;
+        for (std::size_t i = 0; i < run.options.scenarios.size(); ++i) {
+          const Scenario sc = run.options.scenarios[i];
+          if (resumes(sc) == full) continue;
+          for (const auto& c : run.cells) {
+            if (c.scenario != sc || !c.measured() || c.handshakes == 0 || seriesName(run, c) != series[j]) continue;
+            const auto v = chart.bar(c);
+            if (!v) continue;
+            const auto d = chart.dot ? chart.dot(c) : std::nullopt;
+            const double x = static_cast<double>(i) + (static_cast<double>(j) - (static_cast<double>(n) - 1) / 2) * slot;
+            block += formatNumber(x, 3) + "\t" + formatNumber(*v, 3) + "\t" + formatNumber(*v, chart.decimals) + "\t" +
+                     (d ? formatNumber(*d, 3) : std::string("-")) + "\n";
+            rows = true;
+          }
         }
-      data += "\n";
-    }
+        if (!rows) continue;
+        any = true;
+        data += block + "\n\n";
+        blocks.push_back(std::to_string(j) + (full ? "|full" : "|resumed"));
+      }
     if (!any) continue;  // e.g. no CPU figures for an external target without --server-pid
     const std::string base = dir + "/" + chart.file;
     std::ofstream(base + ".dat", std::ios::trunc) << data;
-    const std::size_t columns = series.size() * chart.metrics.size();
+    std::string xtics;
+    for (std::size_t i = 0; i < run.options.scenarios.size(); ++i)
+      xtics += std::string(i ? ", " : "") + quoted(toString(run.options.scenarios[i])) + " " + std::to_string(i);
     std::string script =
-        "set terminal svg size 960,520 dynamic noenhanced font 'sans,11' background rgb 'white'\n"
-        "set output " +
-        quoted(base + ".svg") +
-        "\n"
-        "set title " +
-        quoted(chart.title) +
-        "\n"
-        "set ylabel " +
-        quoted(chart.ylabel) +
-        "\n"
+        "set terminal svg size 960,540 dynamic noenhanced font 'sans,11' background rgb 'white'\n"
+        "set output " + quoted(base + ".svg") + "\n"
+        "set title " + quoted(chart.title) + "\n"
+        "set ylabel " + quoted(chart.ylabel) + "\n"
         "set datafile separator '\\t'\nset datafile missing '-'\n"
-        "set style data histograms\nset style histogram clustered gap 1\n"
-        "set style fill solid 0.85 border -1\nset boxwidth 0.9 relative\n"
-        "set grid ytics\nset yrange [0:*]\nset xtics nomirror rotate by -25\nset key outside right top\n"
-        "plot for [i=2:" +
-        std::to_string(columns + 1) + "] " + quoted(base + ".dat") + " using i:xtic(1) title columnheader(i)\n";
+        "set grid ytics\nset yrange [0:*]\nset offsets 0, 0, graph 0.12, 0\n"
+        "set xrange [-0.6:" + formatNumber(static_cast<double>(run.options.scenarios.size()) - 0.4, 1) + "]\n"
+        "set xtics (" + xtics + ") nomirror rotate by -20\nset ytics nomirror\n"
+        "set boxwidth " + formatNumber(slot * 0.92, 3) + " absolute\n"
+        "set key outside right top\n";
+    // The legend names what cannot be read off the axis: the series (only when there are
+    // several), what hatched and solid mean (only when both kinds are drawn), the dots.
+    const bool both_kinds = std::any_of(blocks.begin(), blocks.end(), [](const std::string& b) {
+      return b.ends_with("|full");
+    }) && std::any_of(blocks.begin(), blocks.end(), [](const std::string& b) { return b.ends_with("|resumed"); });
+    std::vector<std::string> keys;
+    if (n > 1)
+      for (std::size_t j = 0; j < n; ++j)
+        keys.push_back("keyentry with boxes fs solid 0.9 border lc rgb " + quoted(kColours[j % std::size(kColours)]) +
+                       " lc rgb " + quoted(kColours[j % std::size(kColours)]) + " title " + quoted(series[j]));
+    if (both_kinds) {
+      keys.push_back("keyentry with boxes fs pattern 4 border lc rgb '#444444' lc rgb '#444444' title 'full handshake'");
+      keys.push_back("keyentry with boxes fs solid 0.9 border lc rgb '#444444' lc rgb '#444444' title 'resumed'");
+    }
+    if (chart.dot) keys.push_back("keyentry with points pt 7 ps 0.7 lc rgb '#000000' title " + quoted(chart.dot_name));
+    if (keys.size() < 2) script += "unset key\n";  // a one-entry legend says nothing
+    const bool crowded = n > 2;
+    std::vector<std::string> plots;
+    for (std::size_t b = 0; b < blocks.size(); ++b) {
+      const std::size_t j = std::stoul(blocks[b]);
+      const bool full = blocks[b].ends_with("|full");
+      const std::string colour = quoted(kColours[j % std::size(kColours)]);
+      const std::string file = quoted(base + ".dat") + " index " + std::to_string(b);
+      plots.push_back(file + " using 1:2 with boxes fs " + (full ? "pattern 4" : "solid 0.9") + " border lc rgb " +
+                      colour + " lc rgb " + colour + " notitle");
+      plots.push_back(file + " using 1:2:3 with labels " +
+                      (crowded ? "rotate by 90 left offset 0,0.4 font ',8'" : "offset 0,0.7 font ',9'") + " notitle");
+      if (chart.dot) plots.push_back(file + " using 1:4 with points pt 7 ps 0.7 lc rgb '#000000' notitle");
+    }
+    if (keys.size() >= 2) plots.insert(plots.end(), keys.begin(), keys.end());
+    script += "plot ";
+    for (std::size_t i = 0; i < plots.size(); ++i) script += (i ? ", \\\n     " : "") + plots[i];
+    script += "\n";
     std::ofstream(base + ".gp", std::ios::trunc) << script;
     SpawnSpec spec;
     spec.argv = {gnuplot, base + ".gp"};

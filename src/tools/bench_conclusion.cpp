@@ -217,6 +217,82 @@ std::vector<TradeOff> tradeOffs(const RunResult& run) {
   return out;
 }
 
+namespace {
+
+// "session-id 59% less server CPU than a full TLS 1.2 handshake (2.5×)", from the first
+// target of the run that measured it (ours if it ran), per certificate type.
+std::string gainOf(const std::vector<TradeOff>& trades, const RunResult& run, Scenario mode, const char* name) {
+  (void)run;
+  std::vector<std::string> targets;
+  for (const auto& t : trades)
+    if (std::find(targets.begin(), targets.end(), t.target) == targets.end()) targets.push_back(t.target);
+  std::stable_partition(targets.begin(), targets.end(), [](const std::string& t) { return t == "self"; });
+  for (const auto& target : targets) {
+    std::string text;
+    for (CertType cert : {CertType::ecdsa, CertType::rsa})
+      for (const auto& t : trades) {
+        if (t.target != target || t.cert != cert || t.mode != mode || !t.speedup || t.by_throughput ||
+            t.by_id_instead)
+          continue;
+        text += std::string(text.empty() ? "" : ", ") + saved(*t.speedup) + " with " +
+                (t.cert_name == "rsa" ? "RSA-2048" : t.cert_name == "ecdsa" ? "ECDSA P-256" : t.cert_name) + " (" +
+                times(*t.speedup) + ")";
+      }
+    if (!text.empty())
+      return std::string(name) + ": " + text + " than a full " +
+             (mode == Scenario::session_id || mode == Scenario::ticket_tls12 ? "TLS 1.2" : "TLS 1.3") +
+             " handshake on " + (target == "self" ? "our server" : target);
+  }
+  return std::string(name) + ": not measured in this run";
+}
+
+}  // namespace
+
+std::vector<std::string> whatToEnable(const RunResult& run) {
+  const auto trades = tradeOffs(run);
+  const server::Config defaults;
+  const auto& policy = defaults.hosts.front().policy;
+  const std::string lifetime = duration(policy.session_lifetime);
+  const std::string rotation = duration(defaults.ticket_key_rotation);
+  const std::string window = duration(defaults.ticket_key_rotation + policy.session_lifetime);
+  std::vector<std::string> out;
+  out.push_back(
+      "**One server: session ids and stateful TLS 1.3 tickets, no ticket key.** Measured: " +
+      gainOf(trades, run, Scenario::session_id, "session ids") + "; " +
+      gainOf(trades, run, Scenario::stateful_ticket, "stateful TLS 1.3 tickets") +
+      ". On one server stateless tickets add a key to steal and, in the conclusion below, no speed. Security cost: the server keeps "
+      "each session's secret for its lifetime (" +
+      lifetime +
+      " here); nothing a client holds can resume once the entry is gone, and ours can revoke it at once. Settings: "
+      "tlsresume `tls12_tickets = false`, `tls13_tickets = \"stateful\"` (session ids are on by default); nginx "
+      "`ssl_session_cache shared:SSL:10m;` `ssl_session_tickets off;`; HAProxy `tune.ssl.cachesize` (global, "
+      "sessions kept) and `no-tls-tickets` on the `bind` line.");
+  out.push_back(
+      "**Several servers without a shared cache: stateless tickets, with the same rotating keys on every "
+      "server.** Measured on one server: " +
+      gainOf(trades, run, Scenario::ticket_tls12, "TLS 1.2 tickets") + "; " +
+      gainOf(trades, run, Scenario::ticket_tls13, "TLS 1.3 tickets") +
+      ". That a ticket issued by one server resumes on another is inferred (the same keys open it), not measured "
+      "here. Security cost: a ticket key; whoever steals it decrypts recorded TLS 1.2 ticket-resumed traffic for as "
+      "long as the key's tickets live (ours: a new key every " +
+      rotation + ", exposure at most " + window +
+      ") and can impersonate the server to TLS 1.3 ticket holders (recorded TLS 1.3 traffic stays secret: "
+      "psk_dhe_ke). Settings: tlsresume `tls12_tickets = true`, `tls13_tickets = \"stateless\"` (the defaults; "
+      "its keyring is per process in this version, so a ticket resumes only on the server that issued it); nginx "
+      "`ssl_session_tickets on;` and `ssl_session_ticket_key` with the same key files on every server (the first "
+      "encrypts; the operator rotates them and reloads); HAProxy tickets on (no `no-tls-tickets`) and "
+      "`tls-ticket-keys FILE` on the `bind` line, the same file everywhere.");
+  out.push_back(
+      "**Several servers sharing one session cache: session ids and stateful TLS 1.3 tickets from the shared "
+      "store.** The gain per resumption is the one-server figure above less a round trip to the store: not measured "
+      "here. Security cost: as on one server, but the store holds every server's session secrets (keep it on a "
+      "private, encrypted link), and no ticket key. Settings: tlsresume keeps its session store in process in this "
+      "version; nginx's `ssl_session_cache shared:` and HAProxy's `tune.ssl.cachesize` are shared by the workers of "
+      "one machine only. Across machines with these servers: route each client back to the server it met (sticky "
+      "load balancing) and use the one-server settings.");
+  return out;
+}
+
 std::vector<std::string> conclusions(const RunResult& run) {
   std::vector<std::string> out;
   const auto trades = tradeOffs(run);
@@ -308,10 +384,27 @@ std::vector<std::string> conclusions(const RunResult& run) {
         s += "saves little on " + target + ": " + figures + why;
       else
         s += "on " + target + ": " + figures;
-      if (const TradeOff* rsa = byCpu(target, CertType::rsa, Scenario::ticket_tls13))
-        s += " With RSA-2048: " + saved(*rsa->speedup) + " (" + us(*rsa->cpu_us) + " vs " + us(*rsa->baseline_cpu_us) +
-             "), the RSA signature it skips being the expensive part.";
       out.push_back(s);
+    }
+    // 3b. RSA: a full handshake signs with the RSA key, which costs far more server CPU than
+    //     a P-256 signature; a resumed one signs nothing. Set against ECDSA when both ran.
+    if (cert == CertType::rsa && cert_name == "rsa") {
+      for (const TradeOff* r : {best(t13, sf), best(id, t12)}) {
+        if (!r || !r->baseline_cpu_us || !r->cpu_us) continue;
+        const bool tls13 = r->baseline == Scenario::full_tls13;
+        std::string s = "With RSA-2048 on " + target + ", " + (tls13 ? "TLS 1.3" : "TLS 1.2") + ": " +
+                        toString(r->mode) + " " + us(*r->cpu_us) + " against " + us(*r->baseline_cpu_us) +
+                        " for a full handshake (" + ratioText(*r) + ").";
+        const TradeOff* e = byCpu(target, CertType::ecdsa, r->mode);
+        if (e && e->baseline_cpu_us && e->cpu_us)
+          s += " With ECDSA P-256 the same server spent " + us(*e->baseline_cpu_us) + " on a full handshake and " +
+               us(*e->cpu_us) + " resumed: RSA added " + us(*r->baseline_cpu_us - *e->baseline_cpu_us) +
+               " to the full handshake and " + us(*r->cpu_us - *e->cpu_us) + " to the resumed one, so a resumption costs " +
+               saved(*r->speedup) + " than a full handshake with RSA, " + saved(*e->speedup) + " with ECDSA.";
+        s += " A full handshake makes one RSA-2048 signature (`openssl speed rsa2048 ecdsap256` "
+             "shows what one costs here against a P-256 signature); a resumed one makes none.";
+        out.push_back(s);
+      }
     }
 
     // 4. Modes that did not resume, or not the way the scenario asks: figures, reported.
@@ -339,7 +432,8 @@ std::vector<std::string> conclusions(const RunResult& run) {
     if (std::none_of(run.cells.begin(), run.cells.end(),
                      [&](const CellResult& c) { return c.target == p.target && c.measured(); }))
       continue;
-    out.push_back(p.target + " security: TLS 1.2 tickets " + (p.tls12_tickets ? "on" : "off") +
+    out.push_back(p.target + (p.version.empty() ? std::string() : " " + p.version) + " security: TLS 1.2 tickets " +
+                  (p.tls12_tickets ? "on" : "off") +
                   "; ticket key rotation: " + p.rotation +
                   ", so a leaked key exposes recorded TLS 1.2 ticket traffic for " + stekWindow(p) +
                   "; TLS 1.3 resumption " + p.psk_modes +

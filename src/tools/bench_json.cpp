@@ -19,6 +19,8 @@
 //   floor[]: {cert, scenario, handshakes, server_us_per_handshake,
 //             client_us_per_handshake, resumed_ratio}
 //   wall_seconds
+//   measured_at: "YYYY-MM-DD HH:MM UTC", when the run started
+//   versions: {target: version} of the peers the bench started (nginx, haproxy), as `-v` says
 #include <cmath>
 
 #include "server/json.hpp"
@@ -134,6 +136,15 @@ std::string toJson(const RunResult& run) {
   out += ",\"cells\":" + array(run.cells, cellJson);
   out += ",\"floor\":" + array(run.floor, floorJson);
   out += ",\"wall_seconds\":" + num(run.wall_seconds);
+  out += ",\"measured_at\":" + jsonString(run.measured_at);
+  out += ",\"versions\":{";
+  bool first = true;
+  for (const auto& p : run.postures) {
+    if (p.version.empty()) continue;
+    out += (first ? "" : ",") + jsonString(p.target) + ":" + jsonString(p.version);
+    first = false;
+  }
+  out += "}";
   return out + "}\n";
 }
 

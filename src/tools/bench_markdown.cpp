@@ -29,7 +29,7 @@ std::string cell(std::string s) {
 void settings(std::ostream& md, const RunResult& run) {
   const auto& o = run.options;
   const auto& m = run.machine;
-  md << "Measured " << nowUtc() << " on " << m.nproc << " CPUs (" << (m.cpu_model.empty() ? "unknown CPU" : m.cpu_model)
+  md << "Measured " << (run.measured_at.empty() ? nowUtc() : run.measured_at) << " on " << m.nproc << " CPUs (" << (m.cpu_model.empty() ? "unknown CPU" : m.cpu_model)
      << "), " << m.openssl << ", " << m.kernel << ".\n"
      << "Each cell: " << o.concurrency << " concurrent connections, "
      << (o.count ? std::to_string(o.count) + " handshakes" : formatNumber(o.duration.count(), 1) + " s")
@@ -113,10 +113,17 @@ std::string servers(const RunResult& run) {
   }
   std::vector<std::string> parts;
   if (self) parts.push_back("our `tlsresume serve --workers 1 --admin off` with the built-in responder");
-  if (nginx || haproxy)
-    parts.push_back(std::string(nginx && haproxy ? "nginx and haproxy" : nginx ? "nginx" : "haproxy") +
+  if (nginx || haproxy) {
+    std::string names;
+    for (const auto& p : run.postures) {
+      if (p.target != "nginx" && p.target != "haproxy") continue;
+      names += (names.empty() ? "" : " and ") + p.target + (p.version.empty() ? "" : " " + p.version);
+    }
+    if (names.empty()) names = nginx && haproxy ? "nginx and haproxy" : nginx ? "nginx" : "haproxy";
+    parts.push_back(names +
                     " with one worker, a shared session cache (1 h), tickets on with the keys the security "
-                    "conclusion describes, TLS 1.2 and 1.3, and a fixed `200 ok`");
+                    "conclusion describes (off for `stateful-ticket`), TLS 1.2 and 1.3, and a fixed `200 ok`");
+  }
   std::string out = "- **Servers**: ";
   for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? "; " : "") + parts[i];
   if (!parts.empty()) out += ".";
@@ -143,8 +150,10 @@ void method(std::ostream& md, const RunResult& run) {
         "the slot's latest session (taken after the response, so TLS 1.3 tickets have arrived) and check "
         "`SSL_session_reused` on every handshake: the resumed ratio is measured, never assumed.\n"
         "- **Scenarios**: `full-tls13`, `full-tls12` offer no session; `session-id` is a TLS 1.2 client without "
-        "ticket support; `ticket-tls12`, `ticket-tls13` resume by ticket; `stateful-ticket` is TLS 1.3 against our "
-        "server with `tls13_tickets = \"stateful\"` (nginx and haproxy have no such mode); `mix` is a share of TLS 1.2 "
+        "ticket support; `ticket-tls12`, `ticket-tls13` resume by ticket; `stateful-ticket` is TLS 1.3 resumption by "
+        "tickets that name a session the server keeps: our server with `tls13_tickets = \"stateful\"`, nginx with "
+        "`ssl_session_tickets off`, haproxy with `no-tls-tickets` on its bind line (with tickets off, OpenSSL 3 issues "
+        "stateful TLS 1.3 tickets from the server's session cache; the resumed column shows whether they resumed); `mix` is a share of TLS 1.2 "
         "clients without tickets and TLS 1.3 ticket clients for the rest.\n"
         "- **Latency**: from the start of the TCP connect to the end of the client's handshake, in microseconds.\n"
         "- **Server CPU per handshake**: user + system time of the server process and all its descendants (nginx: "
@@ -174,6 +183,10 @@ ReportFiles writeReport(const RunResult& run, const std::string& dir) {
 
   std::ofstream md(files.index, std::ios::trunc);
   md << "# tlsresume bench: is the speed-up from session tickets worth it?\n\n";
+  md << "## What to enable\n\n";
+  for (const auto& l : whatToEnable(run)) md << "- " << l << "\n";
+  md << "\nGains are server CPU per handshake, resumed against full, from this run; the conclusion below has every "
+        "figure.\n\n";
   settings(md, run);
   md << "## Conclusion\n\n";
   const auto lines = conclusions(run);

@@ -116,8 +116,6 @@ std::string ServerLauncher::unavailableReason(const Target& t) const {
 }
 
 std::string ServerLauncher::scenarioSkipReason(const Target& t, Scenario s) {
-  if (s == Scenario::stateful_ticket && (t.kind == TargetKind::nginx || t.kind == TargetKind::haproxy))
-    return t.name + " has no distinct TLS 1.3 stateful-ticket mode";
   // Its TLS 1.3 tickets look the same to a client whether the server keeps state or not:
   // only a server we configure ourselves is known to issue stateful ones.
   if (s == Scenario::stateful_ticket && t.kind == TargetKind::external)
@@ -130,9 +128,9 @@ std::unique_ptr<RunningServer> ServerLauncher::start(const Target& t, const Cert
     case TargetKind::self:
       return startSelf(cert, stateful);
     case TargetKind::nginx:
-      return startNginx(cert);
+      return startNginx(cert, stateful);
     case TargetKind::haproxy:
-      return startHaproxy(cert);
+      return startHaproxy(cert, stateful);
     case TargetKind::external: {
       auto s = std::make_unique<RunningServer>();
       s->endpoint = t.endpoint;
@@ -218,7 +216,7 @@ std::string ServerLauncher::peerFiles(const CertMaterial& cert, bool combined) {
   return dir_.write(base + ".crt", cert.cert_pem);
 }
 
-std::unique_ptr<RunningServer> ServerLauncher::startNginx(const CertMaterial& cert) {
+std::unique_ptr<RunningServer> ServerLauncher::startNginx(const CertMaterial& cert, bool stateful) {
   const unsigned n = ++launches_;
   const std::string crt = peerFiles(cert, false);
   const std::string key = crt.substr(0, crt.size() - 4) + ".key";
@@ -226,7 +224,8 @@ std::unique_ptr<RunningServer> ServerLauncher::startNginx(const CertMaterial& ce
   auto server = launch("nginx", [&](std::uint16_t port) {
     // One worker, shared session cache, tickets (OpenSSL's own keys), TLS 1.2 and 1.3,
     // our suites and groups, deferred accept, a fixed tiny answer; every path inside our
-    // directory.
+    // directory. `stateful`: ssl_session_tickets off, which sets SSL_OP_NO_TICKET; OpenSSL 3
+    // then issues stateful TLS 1.3 tickets, whose sessions nginx keeps in its shared cache.
     const std::string listen = "127.0.0.1:" + std::to_string(port);
     const std::string conf = lines({
         "daemon off;",
@@ -253,7 +252,7 @@ std::unique_ptr<RunningServer> ServerLauncher::startNginx(const CertMaterial& ce
         std::string("    ssl_ecdh_curve ") + kGroups + ";",
         "    ssl_session_cache shared:bench:16m;",
         "    ssl_session_timeout " + std::to_string(kPeerSessionLifetime.count()) + "s;",
-        "    ssl_session_tickets on;",
+        std::string("    ssl_session_tickets ") + (stateful ? "off;" : "on;"),
         "    location / { default_type text/plain; return 200 \"ok\\n\"; }",
         "  }",
         "}",
@@ -272,12 +271,14 @@ std::unique_ptr<RunningServer> ServerLauncher::startNginx(const CertMaterial& ce
   return server;
 }
 
-std::unique_ptr<RunningServer> ServerLauncher::startHaproxy(const CertMaterial& cert) {
+std::unique_ptr<RunningServer> ServerLauncher::startHaproxy(const CertMaterial& cert, bool stateful) {
   const unsigned n = ++launches_;
   const std::string pem = peerFiles(cert, true);
   auto server = launch("haproxy", [&](std::uint16_t port) {
     // One thread, its shared session cache on (1 h), tickets on (OpenSSL's own keys),
     // TLS 1.2 and 1.3, our suites and groups, deferred accept, a fixed tiny answer.
+    // `stateful`: no-tls-tickets (SSL_OP_NO_TICKET), so OpenSSL 3 issues stateful TLS 1.3
+    // tickets whose sessions HAProxy keeps in its shared cache.
     const std::string conf = lines({
         "global",
         "  nbthread 1",
@@ -294,7 +295,8 @@ std::unique_ptr<RunningServer> ServerLauncher::startHaproxy(const CertMaterial& 
         "  timeout http-request 10s",
         "frontend bench",
         // defer-accept: TCP_DEFER_ACCEPT, as our own listeners use (see net.hpp).
-        "  bind 127.0.0.1:" + std::to_string(port) + " ssl crt " + pem + " curves " + kGroups + " defer-accept",
+        "  bind 127.0.0.1:" + std::to_string(port) + " ssl crt " + pem + " curves " + kGroups + " defer-accept" +
+            (stateful ? " no-tls-tickets" : ""),
         "  http-request return status 200 content-type text/plain string \"ok\"",
     });
     SpawnSpec spec;
@@ -308,11 +310,12 @@ std::unique_ptr<RunningServer> ServerLauncher::startHaproxy(const CertMaterial& 
   return server;
 }
 
-std::string ServerLauncher::nginxVersion() {
-  if (!executable(options_.nginx_bin)) return {};
+std::string ServerLauncher::peerVersion(TargetKind kind) {
+  const std::string& bin = kind == TargetKind::nginx ? options_.nginx_bin : options_.haproxy_bin;
+  if (!executable(bin)) return {};
   SpawnSpec spec;
-  spec.argv = {options_.nginx_bin, "-v"};
-  spec.log_path = dir_.path() + "/nginx-version.log";
+  spec.argv = {bin, "-v"};
+  spec.log_path = dir_.path() + "/" + (kind == TargetKind::nginx ? "nginx" : "haproxy") + "-version.log";
   try {
     ChildProcess p = ChildProcess::spawn(spec);
     if (!p.wait(std::chrono::seconds(5))) return {};
@@ -321,10 +324,13 @@ std::string ServerLauncher::nginxVersion() {
   }
   std::ifstream in(spec.log_path);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto at = text.find("nginx/");  // "nginx version: nginx/1.22.1"
+  // "nginx version: nginx/1.22.1", "HAProxy version 2.6.12-1+deb12u4 2026/10/17 - ..."
+  const std::string marker = kind == TargetKind::nginx ? "nginx/" : "HAProxy version ";
+  const auto at = text.find(marker);
   if (at == std::string::npos) return {};
-  const auto end = text.find_first_not_of("0123456789.", at + 6);
-  return text.substr(at + 6, end == std::string::npos ? std::string::npos : end - (at + 6));
+  const auto from = at + marker.size();
+  const auto end = text.find_first_of(" \r\n", from);
+  return text.substr(from, end == std::string::npos ? std::string::npos : end - from);
 }
 
 Posture ServerLauncher::posture(const Target& t) {
@@ -349,15 +355,20 @@ Posture ServerLauncher::posture(const Target& t) {
     // start and keeps until the process restarts; nginx 1.23.2 and later instead rotate
     // keys kept in the shared session cache (our config has one), each encrypting for
     // ssl_session_timeout (nginx CHANGES 1.23.2).
-    const std::string version = t.kind == TargetKind::nginx ? nginxVersion() : std::string();
+    const std::string version = peerVersion(t.kind);
+    p.version = version;
     int major = 0, minor = 0, patch = 0;
-    std::sscanf(version.c_str(), "%d.%d.%d", &major, &minor, &patch);
+    if (t.kind == TargetKind::nginx) std::sscanf(version.c_str(), "%d.%d.%d", &major, &minor, &patch);
     if (std::tie(major, minor, patch) >= std::tie(kNginxRotates[0], kNginxRotates[1], kNginxRotates[2])) {
       p.rotation = "every " + std::to_string(kPeerSessionLifetime.count() / 60) + " min by nginx " + version +
                    " itself (ssl_session_timeout; keys in the shared session cache)";
       p.stek_window = 2 * kPeerSessionLifetime;
     } else {
-      p.rotation = "never (random keys made at start, kept until restart)";
+      p.rotation = t.kind == TargetKind::nginx
+                       ? "never (random keys made at start, kept until restart; nginx 1.23.2 and later rotate keys "
+                         "kept in a shared ssl_session_cache)"
+                       : "never (random keys made at start, kept until restart, unless tls-ticket-keys names a file "
+                         "the operator rotates)";
     }
     p.session_lifetime = kPeerSessionLifetime;  // ssl_session_timeout / tune.ssl.lifetime in their configs
     p.tickets_revocable = false;

@@ -41,7 +41,9 @@ class ServerLauncher {
   // Why `scenario` does not apply to `target`, or empty.
   static std::string scenarioSkipReason(const Target& target, Scenario scenario);
   // Starts the server (or, for an external target, just describes it). `stateful` asks
-  // our server for tls13_tickets = "stateful". Throws BenchError with the server's own
+  // for stateful TLS 1.3 tickets: tls13_tickets = "stateful" for ours, session tickets
+  // off for nginx (ssl_session_tickets off) and HAProxy (no-tls-tickets), which then issue
+  // OpenSSL's stateful tickets from their session caches. Throws BenchError with the server's own
   // words when it does not come up.
   std::unique_ptr<RunningServer> start(const Target& target, const CertMaterial& cert, bool stateful);
   // The security posture of the configuration we give `target` (for nginx, of the
@@ -50,14 +52,15 @@ class ServerLauncher {
 
  private:
   std::unique_ptr<RunningServer> startSelf(const CertMaterial& cert, bool stateful);
-  std::unique_ptr<RunningServer> startNginx(const CertMaterial& cert);
-  std::unique_ptr<RunningServer> startHaproxy(const CertMaterial& cert);
+  std::unique_ptr<RunningServer> startNginx(const CertMaterial& cert, bool stateful);
+  std::unique_ptr<RunningServer> startHaproxy(const CertMaterial& cert, bool stateful);
   // Spawns `make(port)` until it listens; retries on another port if one was taken.
   std::unique_ptr<RunningServer> launch(const std::string& what,
                                         const std::function<SpawnSpec(std::uint16_t port)>& make);
   std::string peerFiles(const CertMaterial& cert, bool combined);
-  // "1.22.1" from `nginx -v`, or empty when it cannot say.
-  std::string nginxVersion();
+  // "1.22.1" from `nginx -v`, "2.6.12-1+deb12u4" from `haproxy -v`, or empty when it
+  // cannot say.
+  std::string peerVersion(TargetKind kind);
 
   const BenchOptions& options_;
   const TempDir& dir_;

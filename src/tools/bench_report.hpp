@@ -36,6 +36,10 @@ struct TradeOff {
 std::vector<TradeOff> tradeOffs(const RunResult& run);
 // Plain-language sentences with the numbers, for the terminal and the report.
 std::vector<std::string> conclusions(const RunResult& run);
+// "What to enable": one Markdown line per deployment (one server; several servers without
+// a shared cache; several servers sharing one), each with the gain this run measured (or
+// "not measured"), the security cost and the settings for tlsresume, nginx and HAProxy.
+std::vector<std::string> whatToEnable(const RunResult& run);
 
 struct ReportFiles {
   std::string index;  // DIR/index.md

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -126,6 +127,12 @@ class Runner {
 
   int run() {
     const auto t0 = std::chrono::steady_clock::now();
+    {
+      const std::time_t now = std::time(nullptr);
+      char buf[64];
+      std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+      result_.measured_at = buf;
+    }
     if (options_.pin) {
       if (result_.machine.nproc < 2 || !pinSelf(1)) {
         std::fprintf(stderr, "tlsresume bench: --pin needs 2 CPUs; running unpinned\n");
@@ -324,9 +331,9 @@ class Runner {
       progress.skip(cellLabel(cell, target), skip);
       return;
     }
-    // Our stateful TLS 1.3 tickets are a per-host setting: a second server of ours
-    // with tls13_tickets = "stateful", for this cell only.
-    const bool dedicated = target.kind == TargetKind::self && cell.scenario == Scenario::stateful_ticket;
+    // Stateful TLS 1.3 tickets are a server setting (ours: tls13_tickets = "stateful";
+    // nginx, HAProxy: session tickets off): a second server so configured, for this cell only.
+    const bool dedicated = target.kind != TargetKind::external && cell.scenario == Scenario::stateful_ticket;
     std::unique_ptr<RunningServer> own;
     RunningServer* use = nullptr;
     const bool starts = target.kind != TargetKind::external && (dedicated || (!shared.server && shared.error.empty()));

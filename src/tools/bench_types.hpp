@@ -123,6 +123,7 @@ struct FloorResult {
 // The security side of a server configuration, for the report's conclusion.
 struct Posture {
   std::string target;
+  std::string version;  // of nginx / HAProxy as `-v` names it ("1.22.1", "2.6.12-1+deb12u4"); empty: ours or unknown
   bool known = true;  // false for HOST:PORT: we cannot see its config
   bool tls12_tickets = true;
   std::optional<std::chrono::seconds> session_lifetime;  // how long a cached session resumes
@@ -149,6 +150,7 @@ struct RunResult {
   std::vector<FloorResult> floor;
   std::vector<Posture> postures;
   double wall_seconds = 0;
+  std::string measured_at;  // UTC, "2026-11-26 14:05 UTC", when the run started
 };
 
 }  // namespace tlsresume::tools::bench
