@@ -5,6 +5,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <charconv>
 #include <array>
 #include <cctype>
 #include <cerrno>
@@ -14,6 +15,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "redis/redis_link.hpp"
 #include "server/net.hpp"
 
 namespace tlsresume::server {
@@ -349,6 +351,22 @@ void refuseDuplicateEndpoints(const std::vector<Endpoint>& endpoints, const std:
   }
 }
 
+std::chrono::milliseconds parseMilliseconds(const std::string& text, const std::string& what) {
+  std::string_view t(text);
+  long long scale = 1;
+  if (t.ends_with("ms")) {
+    t.remove_suffix(2);
+  } else if (t.ends_with("s")) {
+    t.remove_suffix(1);
+    scale = 1000;
+  }
+  long long v = 0;
+  const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (t.empty() || ec != std::errc() || end != t.data() + t.size() || v < 0 || v > 3'600'000 / scale)
+    throw ConfigError(what + ": expected a duration such as \"5ms\" or \"1s\" (at most 1h), got \"" + text + "\"");
+  return std::chrono::milliseconds{v * scale};
+}
+
 std::chrono::seconds parseDuration(const std::string& text, const std::string& what) {
   size_t i = 0;
   while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
@@ -374,6 +392,53 @@ std::optional<Endpoint> Config::backendEndpoint() const {
   return parseEndpoint(backend, "backend");
 }
 
+namespace {
+void readFleet(const Reader& r, FleetConfig& f) {
+  r.allowOnly(std::array<std::string_view, 8>{"redis", "user", "password_file", "tls_ca_file", "key_prefix",
+                                              "lookup_timeout", "node_name", "key_wrap_file"});
+  if (auto v = r.string("redis")) {
+    std::string why;
+    if (!redis::parseRedisUrl(*v, &why)) r.fail("redis", why);
+    f.redis = *v;
+  } else {
+    r.fail("redis", "missing: the Redis the fleet shares (\"redis://HOST:PORT\", \"rediss://HOST:PORT\" or \"unix:/PATH\")");
+  }
+  if (auto v = r.string("user")) f.user = *v;
+  if (auto v = r.string("password_file")) f.password_file = *v;
+  if (auto v = r.string("tls_ca_file")) f.tls_ca_file = *v;
+  if (auto v = r.string("key_prefix")) {
+    // Part of every Redis key name: printable, no spaces or braces (braces are Redis
+    // Cluster hash tags, which the key layout places itself).
+    if (v->empty() || v->size() > 64 ||
+        std::any_of(v->begin(), v->end(), [](char ch) { return ch <= ' ' || ch > '~' || ch == '{' || ch == '}'; }))
+      r.fail("key_prefix", "expected 1 to 64 printable characters without spaces or braces");
+    f.key_prefix = *v;
+  }
+  if (const toml::node* n = r.table().get("lookup_timeout")) {
+    std::chrono::milliseconds v{0};
+    if (n->is_integer())
+      v = parseMilliseconds(std::to_string(*n->value<std::int64_t>()), r.where("lookup_timeout"));
+    else if (n->is_string())
+      v = parseMilliseconds(std::string(*n->value<std::string_view>()), r.where("lookup_timeout"));
+    else
+      r.fail("lookup_timeout", "expected a duration such as \"5ms\"");
+    if (v.count() < 1 || v > std::chrono::milliseconds{1000})
+      r.fail("lookup_timeout", "must be between 1ms and 1s (a handshake waits this long at most)");
+    f.lookup_timeout = v;
+  }
+  if (auto v = r.string("node_name")) {
+    if (v->empty() || v->size() > 64 ||
+        std::any_of(v->begin(), v->end(), [](char ch) { return ch <= ' ' || ch > '~'; }))
+      r.fail("node_name", "expected 1 to 64 printable characters without spaces");
+    f.node_name = *v;
+  }
+  if (auto v = r.string("key_wrap_file")) f.key_wrap_file = *v;
+  if (f.user.size() && f.password_file.empty()) r.fail("user", "a Redis ACL user needs password_file");
+  if (!f.tls_ca_file.empty() && !f.redis.starts_with("rediss://"))
+    r.fail("tls_ca_file", "only used with a rediss:// URL");
+}
+}  // namespace
+
 Config parseConfigText(const std::string& toml_text, const std::string& source_name) {
   toml::table root;
   try {
@@ -387,9 +452,9 @@ Config parseConfigText(const std::string& toml_text, const std::string& source_n
   Config c;
   c.source = source_name;
   const Reader r(root, source_name, "");
-  r.allowOnly(std::array<std::string_view, 11>{"listen", "backend", "admin", "workers", "handshake_timeout",
+  r.allowOnly(std::array<std::string_view, 12>{"listen", "backend", "admin", "workers", "handshake_timeout",
                                                "idle_timeout", "log_level", "session_cache", "tickets", "default_host",
-                                               "hosts"});
+                                               "hosts", "fleet"});
   if (auto v = r.strings("listen")) {
     if (v->empty()) r.fail("listen", "needs at least one HOST:PORT");
     c.listen.clear();
@@ -435,6 +500,7 @@ Config parseConfigText(const std::string& toml_text, const std::string& source_n
       c.ticket_key_rotation = *v;
     }
   }
+  if (const auto* t = r.subtable("fleet")) readFleet(Reader(*t, source_name, "fleet."), c.fleet);
   if (const auto* t = r.subtable("default_host")) {
     readHost(Reader(*t, source_name, "default_host."), c.hosts[0], true);
   }

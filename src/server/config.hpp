@@ -31,6 +31,8 @@ Endpoint parseEndpoint(const std::string& text, const std::string& what);
 void refuseDuplicateEndpoints(const std::vector<Endpoint>& endpoints, const std::string& what);
 // Parses "90", "90s", "15m", "1h", "7d"; throws ConfigError naming `what`.
 std::chrono::seconds parseDuration(const std::string& text, const std::string& what);
+// Parses "5ms", "250ms", "1s" or an integer of milliseconds; throws ConfigError naming `what`.
+std::chrono::milliseconds parseMilliseconds(const std::string& text, const std::string& what);
 
 using tlsresume::PskModes;
 using tlsresume::ResumptionPolicy;
@@ -47,6 +49,20 @@ struct VirtualHostConfig {
   std::string cert_origin = {};
 };
 
+// [fleet]: several servers share sessions, ticket keys and revocations through Redis.
+// Absent (redis empty): every server keeps its own, and no Redis is needed.
+struct FleetConfig {
+  std::string redis;          // "redis://HOST:PORT", "rediss://HOST:PORT" or "unix:/PATH"
+  std::string user;           // Redis ACL user (empty: the default user)
+  std::string password_file;  // the password, first line of this file (never in the config itself)
+  std::string tls_ca_file;    // rediss: the CA that signed Redis's certificate (empty: the system's)
+  std::string key_prefix = "tlsresume";
+  std::chrono::milliseconds lookup_timeout{5};
+  std::string node_name;      // empty: HOSTNAME:PID
+  std::string key_wrap_file;  // optional: 32 bytes (64 hex) that wrap ticket keys held in Redis
+  bool enabled() const noexcept { return !redis.empty(); }
+};
+
 struct Config {
   std::vector<Endpoint> listen{{"127.0.0.1", 8443}};
   std::string backend = "builtin";  // "builtin" or HOST:PORT
@@ -59,6 +75,7 @@ struct Config {
   std::string log_level = "info";
   // hosts[0] is the default host: unknown or absent SNI lands there.
   std::vector<VirtualHostConfig> hosts{VirtualHostConfig{"default", {}, "", "", {}}};
+  FleetConfig fleet;
   std::string source;  // where it came from, for messages
 
   std::optional<Endpoint> backendEndpoint() const;

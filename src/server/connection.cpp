@@ -57,6 +57,7 @@ Connection::Connection(Worker& worker, const ServingContext& ctx, int client_fd,
 }
 
 Connection::~Connection() {
+  if (wake_token_) wake_token_->connection = nullptr;
   if (client_fd_ >= 0) ::close(client_fd_);
   if (backend_fd_ >= 0) ::close(backend_fd_);
 }
@@ -76,6 +77,22 @@ bool Connection::watch(int fd, std::uint32_t want, std::uint32_t& current, Event
 
 void Connection::start() {
   ctx_.metrics->onConnectionOpen(+1);
+  if (ctx_.remote_lookups) {
+    auto* st = ossl::TlsFrontend::state(ssl_.get());
+    try {
+      wake_token_ = std::make_shared<WakeToken>(WakeToken{this});
+      // Called on the remote tier's thread: only posts to this worker's loop, which runs
+      // the task on the worker's thread, where the connection lives (or has gone).
+      if (st)
+        st->wake = [loop = &worker_.loop(), token = wake_token_] {
+          loop->post([token] {
+            if (token->connection) token->connection->onRemoteLookupDone();
+          });
+        };
+    } catch (...) {
+      wake_token_.reset();  // out of memory: this connection resumes from the local tier only
+    }
+  }
   if (!watch(client_fd_, EPOLLIN, client_interest_, client_side_)) {
     close(false);
     return;
@@ -159,10 +176,24 @@ void Connection::onClientEvents(std::uint32_t events) noexcept {
     return;
   }
   touch();
-  if (state_ == State::handshaking)
+  if (state_ == State::handshaking) {
+    // Paused for a remote lookup: the ClientHello is read, and OpenSSL must not be driven
+    // again before the answer (its callback would go on without it). A reset closes.
+    if (awaiting_remote_) {
+      if (events & (EPOLLERR | EPOLLHUP)) close(false);
+      return;
+    }
     handshake();
-  else
+  } else {
     pump();
+  }
+}
+
+void Connection::onRemoteLookupDone() noexcept {
+  if (closed_ || !awaiting_remote_) return;
+  awaiting_remote_ = false;
+  touch();
+  handshake();
 }
 
 void Connection::onBackendEvents(std::uint32_t events) noexcept {
@@ -196,7 +227,13 @@ void Connection::handshake() {
     want = EPOLLIN;
   else if (err == SSL_ERROR_WANT_WRITE)
     want = EPOLLOUT;
-  else {
+  else if (err == SSL_ERROR_WANT_CLIENT_HELLO_CB && wake_token_) {
+    // The binding started a remote lookup and will wake us (onRemoteLookupDone). Until then
+    // the socket is watched for a reset only (edge-triggered: bytes the client sends
+    // meanwhile must not spin the loop); the handshake time-out still runs.
+    awaiting_remote_ = true;
+    want = 0;
+  } else {
     // Garbage, an aborted handshake or a protocol error: one counted failure, nothing else.
     // A connection that closes without sending a byte (a port probe, a load balancer's
     // health check) never attempted a handshake and is counted apart.

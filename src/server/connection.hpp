@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -30,6 +31,8 @@ struct ServingContext {
   AddressList backend;  // every address the backend resolved to, tried in turn
   std::chrono::seconds handshake_timeout{10};
   std::chrono::seconds idle_timeout{300};
+  // Fleet mode: the store has a remote tier, so a handshake may pause for a lookup.
+  bool remote_lookups = false;
 };
 
 class Connection final {
@@ -76,6 +79,7 @@ class Connection final {
   void onBackendEvents(std::uint32_t events) noexcept;
   void handshake();
   void handshakeDone();
+  void onRemoteLookupDone() noexcept;
   void connectBackend(std::size_t first_address);
   bool connectNextBackendAddress() noexcept;
   void pump();
@@ -125,6 +129,14 @@ class Connection final {
   bool backend_failure_counted_ = false;
   bool ssl_read_wants_write_ = false;
   bool ssl_write_wants_read_ = false;
+  // Fleet mode: the handshake waits for a remote session lookup (client-hello callback
+  // retry). The token outlives the connection in the remote tier's callback; the
+  // connection clears it when it goes, so a late answer finds nobody to wake.
+  struct WakeToken {
+    Connection* connection = nullptr;
+  };
+  std::shared_ptr<WakeToken> wake_token_;
+  bool awaiting_remote_ = false;
 
   BuiltinResponder responder_;
   TlsFacts facts_;
