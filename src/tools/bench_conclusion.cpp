@@ -399,7 +399,8 @@ std::vector<std::string> conclusions(const RunResult& run) {
         if (e && e->baseline_cpu_us && e->cpu_us)
           s += " With ECDSA P-256 the same server spent " + us(*e->baseline_cpu_us) + " on a full handshake and " +
                us(*e->cpu_us) + " resumed: RSA added " + us(*r->baseline_cpu_us - *e->baseline_cpu_us) +
-               " to the full handshake and " + us(*r->cpu_us - *e->cpu_us) + " to the resumed one, so a resumption costs " +
+               " to the full handshake, while the resumed ones differ by " + us(std::abs(*r->cpu_us - *e->cpu_us)) +
+               " (neither signs), so a resumption costs " +
                saved(*r->speedup) + " than a full handshake with RSA, " + saved(*e->speedup) + " with ECDSA.";
         s += " A full handshake makes one RSA-2048 signature (`openssl speed rsa2048 ecdsap256` "
              "shows what one costs here against a P-256 signature); a resumed one makes none.";
