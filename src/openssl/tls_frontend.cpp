@@ -80,8 +80,16 @@ struct FrontendCallbacks {
     st->host = fe->hostForServerName(st->sni);
     st->offered_tls13 = offersVersion(extension(ssl, TLSEXT_TYPE_supported_versions), TLS1_3_VERSION).value_or(false);
     st->tls12_ticket_length = extension(ssl, TLSEXT_TYPE_session_ticket).size();
-    const PskIdentityLengths psk =
-        parsePskIdentityLengths(extension(ssl, TLSEXT_TYPE_psk)).value_or(PskIdentityLengths{});
+    // A pre_shared_key extension that does not parse is a decode_error (RFC 8446 §6.2).
+    // OpenSSL reads the binders only when an identity matched a session, so a garbage
+    // identity followed by a malformed binder list would otherwise get a full handshake.
+    const std::string_view psk_ext = extension(ssl, TLSEXT_TYPE_psk);
+    const std::optional<PskIdentityLengths> parsed_psk = parsePskIdentityLengths(psk_ext);
+    if (st->offered_tls13 && !parsed_psk && SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_psk, nullptr, nullptr) == 1) {
+      *alert = SSL_AD_DECODE_ERROR;
+      return SSL_CLIENT_HELLO_ERROR;
+    }
+    const PskIdentityLengths psk = parsed_psk.value_or(PskIdentityLengths{});
     st->psk_identities = psk;
     st->psk_identities.identity = {};  // views into this ClientHello: not kept past the callback
     st->tickets_opened = 0;
