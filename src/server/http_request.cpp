@@ -45,7 +45,29 @@ std::optional<std::string> percentDecode(std::string_view s) {
   return out;
 }
 
+// The line at the start of `head` without its terminator, removed from `head`. A line ends
+// at LF; a CR right before it belongs to the terminator (CRLF, or a lone LF, which RFC 9112
+// §2.2 lets a recipient accept, as nginx and HAProxy do). A CR anywhere else stays in the
+// line, where the checks of the request line and header values refuse it.
+std::string_view nextLine(std::string_view& head) {
+  const auto eol = head.find('\n');
+  std::string_view line = head.substr(0, eol);
+  head.remove_prefix(eol == std::string_view::npos ? head.size() : eol + 1);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+
 }  // namespace
+
+std::size_t requestHeadSize(std::string_view bytes) noexcept {
+  std::size_t pos = 0;
+  for (;;) {
+    const auto eol = bytes.find('\n', pos);
+    if (eol == std::string_view::npos) return 0;
+    if (eol == pos || (eol == pos + 1 && bytes[pos] == '\r')) return eol + 1;  // the blank line
+    pos = eol + 1;
+  }
+}
 
 std::string_view HttpRequest::header(std::string_view lower_name) const noexcept {
   for (const auto& [k, v] : headers)
@@ -71,13 +93,9 @@ std::optional<std::string> HttpRequest::query(std::string_view key) const {
 
 ParseResult parseHttpRequest(std::string_view bytes) {
   ParseResult r{ParseStatus::incomplete, {}, {}};
-  const auto end = bytes.find("\r\n\r\n");
-  if (end == std::string_view::npos) {
+  const std::size_t head_size = requestHeadSize(bytes.substr(0, kMaxRequestHead));
+  if (head_size == 0) {
     if (bytes.size() >= kMaxRequestHead) r.status = ParseStatus::too_large;
-    return r;
-  }
-  if (end + 4 > kMaxRequestHead) {
-    r.status = ParseStatus::too_large;
     return r;
   }
   auto invalid = [&](std::string why) {
@@ -85,10 +103,8 @@ ParseResult parseHttpRequest(std::string_view bytes) {
     r.error = std::move(why);
     return r;
   };
-  std::string_view head = bytes.substr(0, end + 2);  // keep the last line's CRLF
-  const auto line_end = head.find("\r\n");
-  const std::string_view line = head.substr(0, line_end);
-  head.remove_prefix(line_end + 2);
+  std::string_view head = bytes.substr(0, head_size);
+  const std::string_view line = nextLine(head);
 
   const auto sp1 = line.find(' ');
   const auto sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
@@ -110,10 +126,9 @@ ParseResult parseHttpRequest(std::string_view bytes) {
   req.keep_alive = req.minor_version == 1;
   bool have_length = false;
   bool saw_close = false;
-  while (!head.empty()) {
-    const auto eol = head.find("\r\n");
-    const std::string_view h = head.substr(0, eol);
-    head.remove_prefix(eol + 2);
+  for (;;) {
+    const std::string_view h = nextLine(head);
+    if (h.empty()) break;  // the blank line that ends the head
     const auto colon = h.find(':');
     if (colon == std::string_view::npos || !isToken(h.substr(0, colon))) return invalid("malformed header");
     std::string name(h.substr(0, colon));
@@ -150,7 +165,7 @@ ParseResult parseHttpRequest(std::string_view bytes) {
     req.headers.emplace_back(std::move(name), std::string(value));
     if (req.headers.size() > 100) return invalid("too many headers");
   }
-  req.head_size = end + 4;
+  req.head_size = head_size;
   r.status = ParseStatus::complete;
   return r;
 }

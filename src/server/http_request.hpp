@@ -34,6 +34,11 @@ struct ParseResult {
   std::string error;    // why, when invalid
 };
 
+// Lines end in CRLF or, as RFC 9112 §2.2 allows a recipient to accept, a lone LF.
 ParseResult parseHttpRequest(std::string_view bytes);
+
+// The size of the request head at the start of `bytes`, its blank line included: up to
+// and including the first empty line (CRLF or LF); 0 if no empty line is there yet.
+std::size_t requestHeadSize(std::string_view bytes) noexcept;
 
 }  // namespace tlsresume::server

@@ -126,6 +126,15 @@ class HttpServerBackend(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(p.stdout, "hello from the backend\n200")
 
+    def test_a_request_whose_lines_end_in_a_lone_lf_reaches_the_backend(self):
+        # The proxy passes the request's bytes through as they are; the backend answers.
+        with tls_connect(self.server.port) as s:
+            s.settimeout(10)
+            s.sendall(b"GET /hello.txt HTTP/1.0\nHost: localhost\n\n")
+            data = read_to_eof(s)
+        self.assertTrue(data.startswith(b"HTTP/1.0 200"), data[:80])
+        self.assertTrue(data.endswith(b"\r\n\r\nhello from the backend\n"), data[-80:])
+
     def test_missing_file_is_the_backends_404(self):
         p = curl(self.server.port, "/nope.txt")
         self.assertEqual(p.returncode, 0, p.stderr)

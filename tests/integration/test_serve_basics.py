@@ -171,6 +171,20 @@ class ServeBasics(unittest.TestCase):
         self.assertServing()
 
 
+    def test_a_request_whose_lines_end_in_a_lone_lf_is_answered(self):
+        # RFC 9112 §2.2 lets a recipient take a lone LF for a line's end; nginx and HAProxy
+        # answer such requests. Unanswered, it would wait for the idle timeout (minutes):
+        # the socket's timeout turns that into an error here.
+        for request in (b"GET / HTTP/1.0\n\n", b"GET / HTTP/1.1\nHost: localhost\nConnection: close\n\n"):
+            with self.subTest(request=request), tls_connect(self.server.port) as s:
+                s.settimeout(5)
+                s.sendall(request)
+                data = read_to_eof(s)
+                self.assertTrue(data.startswith(b"HTTP/1.1 200 OK\r\n"), data[:80])
+                self.assertIn(b"Connection: close\r\n", data)
+                self.assertIn(b"\r\n\r\ntlsresume: TLSv1.3", data)
+        self.assertServing()
+
     def test_bad_request_gets_400(self):
         out = s_client(self.server.port, "-tls1_3", request=b"NOT HTTP AT ALL\r\n\r\n")
         self.assertIn("HTTP/1.1 400 Bad Request", out)
