@@ -27,6 +27,12 @@ demo: build
 bench-peers: build
 	$(BUILD)/tlsresume bench --target self,nginx,haproxy --pin --floor --rounds 3 --duration 4 --json out/bench-peers/bench.json --report out/bench-peers
 
+# README's benchmark table and its ratios, regenerated from the run committed beside it
+# (cp out/bench-peers/bench.json docs/bench/readme.json after a bench-peers run).
+.PHONY: readme-table
+readme-table:
+	python3 scripts/readme_table.py --json docs/bench/readme.json --readme README.md
+
 # Where a handshake's work goes: instructions by library and syscalls per connection,
 # ours and nginx's, counted (callgrind, strace) rather than timed.
 profile: build
