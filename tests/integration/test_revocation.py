@@ -3,7 +3,9 @@ the client a full handshake on its next attempt (never an error), leaves everyth
 else resumable, and shows in `ctl revocations`."""
 import json
 import os
+import re
 import socket
+import subprocess
 import tempfile
 import threading
 import time
@@ -12,6 +14,14 @@ import unittest
 from harness import BIN, Server, body_field, free_port, make_cert, metric_sum, resumed_line, run_bin, s_client, wait_for
 
 STATEFUL = '[default_host]\ntls13_tickets = "stateful"\n'
+
+
+def ticket_of(session_file):
+    """The ticket an s_client session file holds, as hex: what the server gave the client."""
+    text = subprocess.run(["openssl", "sess_id", "-in", session_file, "-noout", "-text"], capture_output=True,
+                          text=True, check=True).stdout
+    block = text.split("TLS session ticket:", 1)[1] if "TLS session ticket:" in text else ""
+    return "".join(re.findall(r"^\s*[0-9a-f]{4} - ((?:[0-9a-f]{2}[ -]){1,16})", block, re.M)).replace(" ", "").replace("-", "")
 
 
 def ctl_against(answer, *args):
@@ -150,10 +160,14 @@ class Revocation(unittest.TestCase):
 
     def test_revoke_host_stateful_tls13(self):
         srv = self.server(STATEFUL)
-        f = self.path("t.pem")
-        s_client(srv.port, "-tls1_3", "-sess_out", f)
+        first, renewed = self.path("t.pem"), self.path("t-renewed.pem")
+        s_client(srv.port, "-tls1_3", "-sess_out", first)
+        # Control: the chain resumes before the revocation. A stateful ticket is used once,
+        # so what is tried afterwards is the ticket this resumption handed out.
+        out = s_client(srv.port, "-tls1_3", "-sess_in", first, "-sess_out", renewed)
+        self.assertEqual(resumed_line(out), "stateful-ticket")
         self.ctl_ok(srv, "revoke", "--host", "default")
-        out = s_client(srv.port, "-tls1_3", "-sess_in", f)
+        out = s_client(srv.port, "-tls1_3", "-sess_in", renewed)
         self.assertEqual(resumed_line(out), "no")
 
     def test_revoke_unknown_host(self):
@@ -186,8 +200,13 @@ class Revocation(unittest.TestCase):
         for config, kind in ((STATEFUL, "stateful-ticket"), (None, "ticket")):
             with self.subTest(kind=kind):
                 srv = self.server(config)
-                f, fresh = self.path(f"{kind}-old.pem"), self.path(f"{kind}-fresh.pem")
-                s_client(srv.port, "-tls1_3", "-sess_out", f)
+                first, f, fresh = (self.path(f"{kind}-first.pem"), self.path(f"{kind}-old.pem"),
+                                   self.path(f"{kind}-fresh.pem"))
+                s_client(srv.port, "-tls1_3", "-sess_out", first)
+                # Control: the chain resumes before the revocation (a stateful ticket is
+                # used once: the one tried afterwards is the one this resumption gave).
+                out = s_client(srv.port, "-tls1_3", "-sess_in", first, "-sess_out", f)
+                self.assertEqual(resumed_line(out), kind)
                 self.ctl_ok(srv, "revoke", "--all")
                 self.assertEqual(resumed_line(s_client(srv.port, "-tls1_3", "-sess_in", f)), "no")
                 s_client(srv.port, "-tls1_3", "-sess_out", fresh)
@@ -214,6 +233,11 @@ class Revocation(unittest.TestCase):
         time.sleep(2.2)
         out = s_client(srv.port, "-tls1_3", "-sess_in", first, "-sess_out", renewed)
         self.assertEqual(resumed_line(out), "ticket")
+        # The resumption handed out a new ticket (issued after t0 + 1): the one tried below
+        # is not the first one again.
+        self.assertRegex(ticket_of(first), r"^[0-9a-f]{64,}$")
+        self.assertRegex(ticket_of(renewed), r"^[0-9a-f]{64,}$")
+        self.assertNotEqual(ticket_of(renewed), ticket_of(first))
         self.ctl_ok(srv, "revoke", "--before", str(t0 + 1))
         self.assertEqual(resumed_line(s_client(srv.port, "-tls1_3", "-sess_in", renewed)), "no")
 
