@@ -14,9 +14,11 @@ packages=(
   valgrind strace util-linux
 )
 
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
 missing=()
 for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  installed "$p" || missing+=("$p")
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
@@ -29,12 +31,21 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
+# Debian starts the services it installs; our tests start their own on free loopback ports.
+# Only a service this run installs is stopped: one installed before (perhaps serving) is
+# left alone. Each service with the package that ships it (nginx-light depends on
+# nginx-common, which any nginx flavour brings).
+declare -A service_package=([nginx]=nginx-common [haproxy]=haproxy [redis-server]=redis-server)
+new_services=()
+for svc in "${!service_package[@]}"; do
+  installed "${service_package[$svc]}" || new_services+=("$svc")
+done
+
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Debian starts the services it installs; our tests start their own on free loopback ports.
-for svc in nginx haproxy redis-server; do
+for svc in "${new_services[@]}"; do
   if command -v systemctl >/dev/null 2>&1; then systemctl stop "$svc" >/dev/null 2>&1 || true; fi
   if command -v service >/dev/null 2>&1; then service "$svc" stop >/dev/null 2>&1 || true; fi
 done
