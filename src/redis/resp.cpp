@@ -37,9 +37,15 @@ void* createString(const redisReadTask* task, char* str, size_t len) noexcept {
   Reply* r = place(task);
   if (!r) return nullptr;
   switch (task->type) {
-    case REDIS_REPLY_STATUS: r->type = Reply::Type::status; break;
-    case REDIS_REPLY_ERROR: r->type = Reply::Type::error; break;
-    default: r->type = Reply::Type::string; break;
+    case REDIS_REPLY_STATUS:
+      r->type = Reply::Type::status;
+      break;
+    case REDIS_REPLY_ERROR:
+      r->type = Reply::Type::error;
+      break;
+    default:
+      r->type = Reply::Type::string;
+      break;
   }
   try {
     r->str.assign(str, len);
@@ -107,9 +113,7 @@ ReplyReader::ReplyReader() : reader_(redisReaderCreateWithFunctions(&kReplyFunct
 
 ReplyReader::~ReplyReader() { redisReaderFree(reader_); }
 
-bool ReplyReader::feed(const char* data, std::size_t size) {
-  return redisReaderFeed(reader_, data, size) == REDIS_OK;
-}
+bool ReplyReader::feed(const char* data, std::size_t size) { return redisReaderFeed(reader_, data, size) == REDIS_OK; }
 
 ReplyReader::Status ReplyReader::next(Reply& out) {
   void* obj = nullptr;

@@ -31,8 +31,8 @@ class ReplyReader {
   // False once the reader is in error (the stream cannot be resynchronised).
   bool feed(const char* data, std::size_t size);
   Status next(Reply& out);
-  std::string error() const;         // after protocol_error: hiredis's reason
-  std::size_t buffered() const;      // bytes received but not yet consumed by a complete reply
+  std::string error() const;     // after protocol_error: hiredis's reason
+  std::size_t buffered() const;  // bytes received but not yet consumed by a complete reply
 
  private:
   redisReader* reader_;

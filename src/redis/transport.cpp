@@ -147,15 +147,18 @@ Transport::Io Transport::handshake(std::string* error) {
   const int rc = SSL_do_handshake(ssl_.get());
   if (rc == 1) return Io::done;
   switch (SSL_get_error(ssl_.get(), rc)) {
-    case SSL_ERROR_WANT_READ: return Io::want_read;
-    case SSL_ERROR_WANT_WRITE: return Io::want_write;
-    default: break;
+    case SSL_ERROR_WANT_READ:
+      return Io::want_read;
+    case SSL_ERROR_WANT_WRITE:
+      return Io::want_write;
+    default:
+      break;
   }
   const long verify = SSL_get_verify_result(ssl_.get());
   if (verify != X509_V_OK) {
     ERR_clear_error();
-    *error = std::string("TLS handshake failed: certificate verify failed (") +
-             X509_verify_cert_error_string(verify) + ")";
+    *error =
+        std::string("TLS handshake failed: certificate verify failed (") + X509_verify_cert_error_string(verify) + ")";
   } else {
     const int err = errno;
     std::string reason = opensslError();
@@ -172,14 +175,19 @@ Transport::Io Transport::read(char* buffer, std::size_t capacity, std::size_t* g
     const int rc = SSL_read_ex(ssl_.get(), buffer, capacity, got);
     if (rc == 1) return Io::done;
     switch (SSL_get_error(ssl_.get(), rc)) {
-      case SSL_ERROR_WANT_READ: return Io::want_read;
-      case SSL_ERROR_WANT_WRITE: return Io::want_write;
-      case SSL_ERROR_ZERO_RETURN: return Io::closed;
+      case SSL_ERROR_WANT_READ:
+        return Io::want_read;
+      case SSL_ERROR_WANT_WRITE:
+        return Io::want_write;
+      case SSL_ERROR_ZERO_RETURN:
+        return Io::closed;
       case SSL_ERROR_SYSCALL:
         if (errno == 0) return Io::closed;
         *error = errnoText(errno);
         return Io::failed;
-      default: *error = "TLS: " + opensslError(); return Io::failed;
+      default:
+        *error = "TLS: " + opensslError();
+        return Io::failed;
     }
   }
   for (;;) {
@@ -203,14 +211,19 @@ Transport::Io Transport::write(const char* data, std::size_t size, std::size_t* 
     const int rc = SSL_write_ex(ssl_.get(), data, size, wrote);
     if (rc == 1) return Io::done;
     switch (SSL_get_error(ssl_.get(), rc)) {
-      case SSL_ERROR_WANT_READ: return Io::want_read;
-      case SSL_ERROR_WANT_WRITE: return Io::want_write;
-      case SSL_ERROR_ZERO_RETURN: return Io::closed;
+      case SSL_ERROR_WANT_READ:
+        return Io::want_read;
+      case SSL_ERROR_WANT_WRITE:
+        return Io::want_write;
+      case SSL_ERROR_ZERO_RETURN:
+        return Io::closed;
       case SSL_ERROR_SYSCALL:
         if (errno == 0) return Io::closed;
         *error = errnoText(errno);
         return Io::failed;
-      default: *error = "TLS: " + opensslError(); return Io::failed;
+      default:
+        *error = "TLS: " + opensslError();
+        return Io::failed;
     }
   }
   for (;;) {

@@ -1,7 +1,7 @@
 #include "redis/redis_link.hpp"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -97,7 +97,9 @@ class RedisProcess {
   }
   void pause() { ::kill(pid_, SIGSTOP); }
   void resume() { ::kill(pid_, SIGCONT); }
-  bool listening(std::uint16_t port) const { return waitFor([&] { return portAccepts(port); }); }
+  bool listening(std::uint16_t port) const {
+    return waitFor([&] { return portAccepts(port); });
+  }
   std::uint16_t port() const { return port_; }
 
  private:
@@ -461,7 +463,8 @@ class RedisTlsTest : public RedisLinkTest {
     const auto d = dir_.string();
     std::ofstream(dir_ / "san.ext") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
     const std::string script =
-        "cd '" + d + "' && "
+        "cd '" + d +
+        "' && "
         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt "
         "-subj /CN=test-ca -days 2 && "
         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout other.key -out other.crt "
@@ -473,9 +476,10 @@ class RedisTlsTest : public RedisLinkTest {
     ASSERT_EQ(std::system(("(" + script + ") >/dev/null 2>&1").c_str()), 0) << "certificate generation failed";
     tls_port_ = freePort();
     redis_ = std::make_unique<RedisProcess>(
-        0, std::vector<std::string>{"--tls-port", std::to_string(tls_port_), "--tls-cert-file", d + "/server.crt",
-                                    "--tls-key-file", d + "/server.key", "--tls-ca-cert-file", d + "/ca.crt",
-                                    "--tls-auth-clients", "no"},
+        0,
+        std::vector<std::string>{"--tls-port", std::to_string(tls_port_), "--tls-cert-file", d + "/server.crt",
+                                 "--tls-key-file", d + "/server.key", "--tls-ca-cert-file", d + "/ca.crt",
+                                 "--tls-auth-clients", "no"},
         dir_);
     ASSERT_TRUE(redis_->listening(tls_port_)) << "redis-server (TLS) did not start";
   }

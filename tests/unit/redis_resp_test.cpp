@@ -187,21 +187,21 @@ TEST(RedisUrl, RefusesCredentialsWithoutRepeatingThem) {
 
 TEST(RedisUrl, RefusesMalformedUrlsWithAReason) {
   const char* bad[] = {
-      "",                        // nothing
-      "http://cache:6379",       // wrong scheme
-      "redis://",                // no host
-      "redis://:6379",           // no host
-      "redis://cache:",          // empty port
-      "redis://cache:0",         // port 0
-      "redis://cache:65536",     // port too big
-      "redis://cache:63x9",      // not a number
-      "redis://cache:6379/3",    // another database
-      "redis://cache?timeout=1", // query
-      "redis://::1:6379",        // IPv6 without brackets
-      "redis://[::1",            // unterminated bracket
-      "redis://[cache]:6379",    // not an IPv6 address
-      "redis://ca che",          // space in host
-      "unix:relative.sock",      // relative path
+      "",                         // nothing
+      "http://cache:6379",        // wrong scheme
+      "redis://",                 // no host
+      "redis://:6379",            // no host
+      "redis://cache:",           // empty port
+      "redis://cache:0",          // port 0
+      "redis://cache:65536",      // port too big
+      "redis://cache:63x9",       // not a number
+      "redis://cache:6379/3",     // another database
+      "redis://cache?timeout=1",  // query
+      "redis://::1:6379",         // IPv6 without brackets
+      "redis://[::1",             // unterminated bracket
+      "redis://[cache]:6379",     // not an IPv6 address
+      "redis://ca che",           // space in host
+      "unix:relative.sock",       // relative path
   };
   for (const char* url : bad) {
     std::string error;
