@@ -135,6 +135,10 @@ int main(int argc, char** argv) {
   CLI::App* ctl_revocations = ctl->add_subcommand("revocations", "List the revocation list");
   CLI::App* ctl_keys = ctl->add_subcommand("keys", "List ticket keys: ids, states and times (never key material)");
   CLI::App* ctl_rotate = ctl->add_subcommand("rotate", "Force a ticket key rotation");
+  CLI::App* ctl_fleet = ctl->add_subcommand(
+      "fleet", "Fleet mode: the Redis link, the servers seen, the key lease holder and the fleet's keys as this server sees them");
+  bool fleet_json = false;
+  ctl_fleet->add_flag("--json", fleet_json, "The same as JSON (GET /fleet)");
   CLI::App* bench = tlsresume::tools::addBenchCommand(app);
 
   try {
@@ -185,6 +189,7 @@ int main(int argc, char** argv) {
     if (ctl_revocations->parsed()) return runCtl(admin, "GET", "/revocations");
     if (ctl_keys->parsed()) return runCtl(admin, "GET", "/keys");
     if (ctl_rotate->parsed()) return runCtl(admin, "POST", "/rotate");
+    if (ctl_fleet->parsed()) return runCtl(admin, "GET", fleet_json ? "/fleet" : "/fleet?format=text");
   }
   if (bench->parsed()) return tlsresume::tools::runBenchCommand();
   return 2;

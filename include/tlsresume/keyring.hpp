@@ -79,6 +79,9 @@ struct KeyRequest {
   TimePoint now{};
   KeySchedule schedule;  // the times a locally generated key should get
   bool forced = false;   // operator-requested rotation: must encrypt from `now`
+  // False when the keyring only asks what the source has (Keyring::sync): a source that
+  // makes keys itself returns none then.
+  bool wants_key = true;
 };
 
 // KeySource: where master keys come from. The Keyring calls fetch() (under its writer

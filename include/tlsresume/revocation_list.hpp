@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "tlsresume/clock.hpp"
@@ -47,6 +48,17 @@ class RevocationList {
   bool revokeId(std::string_view resumption_id, TimePoint until);
   void revokeHost(std::string_view host, TimePoint issued_before);
   void revokeAllBefore(TimePoint issued_before);
+
+  // Several entries at once, as a fleet's shared list delivers them: one copy of the list
+  // for all of them (revokeId and friends copy it once each). The same rules as one by
+  // one: times only move later, expired ids are dropped, ids beyond maxIds() are left out.
+  // Returns how many entries were new or moved.
+  struct Batch {
+    std::vector<std::pair<std::string, TimePoint>> ids;    // resumption id (bytes) -> until
+    std::vector<std::pair<std::string, TimePoint>> hosts;  // host -> issued before
+    TimePoint all_before{};
+  };
+  std::size_t merge(const Batch& batch);
 
   bool isRevoked(std::string_view host, std::string_view resumption_id, TimePoint issued_at) const noexcept;
 

@@ -117,6 +117,7 @@ LocalKeySource::LocalKeySource(RandomFn random) : random_(std::move(random)) {
 }
 
 std::vector<MasterKey> LocalKeySource::fetch(const KeyRequest& request) {
+  if (!request.wants_key) return {};
   MasterKey key{SecureBuffer(kKeyMaterialBytes), request.schedule};
   key.schedule.created_at = request.now;
   // RFC 5077 §5.5: keys from a CSPRNG (RAND_priv_bytes: the private DRBG, separate from
@@ -381,7 +382,7 @@ bool Keyring::sync() {
   const TimePoint now = clock_.now();
   eraseExpiredLocked(now);
   const TimePoint until = now + options_.rotation_period;
-  adoptLocked(KeyRequest{now, KeySchedule{now, now, until, until + options_.decrypt_window}, false}, nullptr);
+  adoptLocked(KeyRequest{now, KeySchedule{now, now, until, until + options_.decrypt_window}, false, false}, nullptr);
   return refreshLocked(now);
 }
 

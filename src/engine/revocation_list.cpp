@@ -40,6 +40,40 @@ void RevocationList::revokeAllBefore(TimePoint issued_before) {
   publish(std::move(next));
 }
 
+std::size_t RevocationList::merge(const Batch& batch) {
+  std::lock_guard lock(writer_);
+  const auto cur = current_.load();
+  auto next = std::make_shared<Snapshot>(*cur);
+  const TimePoint now = clock_.now();
+  std::size_t changed = 0;
+  std::erase_if(next->ids, [&](const auto& entry) { return entry.second <= now; });
+  for (const auto& [id, until] : batch.ids) {
+    if (until <= now || id.empty()) continue;
+    auto it = next->ids.find(id);
+    if (it == next->ids.end()) {
+      if (next->ids.size() >= max_ids_) continue;
+      next->ids.emplace(id, until);
+      ++changed;
+    } else if (it->second < until) {
+      it->second = until;
+      ++changed;
+    }
+  }
+  for (const auto& [host, before] : batch.hosts) {
+    auto& slot = next->hosts[host];
+    if (slot < before) {
+      slot = before;
+      ++changed;
+    }
+  }
+  if (next->all_before < batch.all_before) {
+    next->all_before = batch.all_before;
+    ++changed;
+  }
+  if (changed != 0 || next->ids.size() != cur->ids.size()) publish(std::move(next));
+  return changed;
+}
+
 bool RevocationList::isRevoked(std::string_view host, std::string_view resumption_id,
                                TimePoint issued_at) const noexcept {
   const auto snap = current_.load();

@@ -553,6 +553,13 @@ std::size_t TlsFrontend::forgetRevoked() noexcept {
   });
 }
 
+std::vector<std::string> TlsFrontend::storeKeysFor(std::string_view id) const {
+  std::vector<std::string> keys;
+  for (const Host& h : hosts_)
+    keys.push_back(storeKey(h.sid_ctx, reinterpret_cast<const unsigned char*>(id.data()), static_cast<unsigned>(id.size())));
+  return keys;
+}
+
 std::string TlsFrontend::storeKey(std::string_view sid_ctx, const unsigned char* id, unsigned id_len) {
   std::string key;
   // 8 bytes of the context's hash tell hosts apart; the full 32 would double the key size.

@@ -14,6 +14,7 @@
 #include "server/json.hpp"
 #include "server/log.hpp"
 #include "server/metrics.hpp"
+#include "tlsresume/hex.hpp"
 #include "tlsresume/revocation_list.hpp"
 #include "tlsresume/session_store.hpp"
 
@@ -29,18 +30,6 @@ constexpr unsigned kAdminThreads = 4;
 
 AdminResponse error(int status, const std::string& message) {
   return {status, "application/json", "{\"error\":" + jsonString(message) + "}\n"};
-}
-
-std::optional<std::string> unhex(std::string_view s) {
-  if (s.empty() || s.size() % 2 != 0 || s.size() > std::size_t{2} * 255) return std::nullopt;
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); i += 2) {
-    unsigned v = 0;
-    const auto [p, ec] = std::from_chars(s.data() + i, s.data() + i + 2, v, 16);
-    if (ec != std::errc{} || p != s.data() + i + 2) return std::nullopt;
-    out.push_back(static_cast<char>(v));
-  }
-  return out;
 }
 
 std::string storeMetrics(const SessionStore& store) {
@@ -85,7 +74,7 @@ AdminResponse revoke(const HttpRequest& req, AdminContext& ctx) {
   for (std::size_t i = 0; i < tls.hostCount(); ++i)
     longest = std::max({longest, tls.policy(i).session_lifetime, tls.policy(i).max_resumption_age});
   if (auto id_hex = req.query("id")) {
-    const auto id = unhex(*id_hex);
+    const auto id = fromHex(*id_hex);
     if (!id) return error(400, "id must be the hex bytes of a session id or resumption id");
     // RFC 5246 7.4.1.2: a session id is at most 32 bytes; resumption ids are 16.
     if (id->empty() || id->size() > 32) return error(400, "id must be 1 to 32 bytes (2 to 64 hex digits)");
@@ -94,6 +83,7 @@ AdminResponse revoke(const HttpRequest& req, AdminContext& ctx) {
     if (!ctx.revocations->revokeId(*id, now + longest))
       return error(503, "the revocation list holds " + std::to_string(ctx.revocations->maxIds()) +
                             " session ids already; revoke by host (--host) or by time (--before now) instead");
+    if (ctx.on_revoke) ctx.on_revoke("id", *id, now + longest);
     // The id in the audit line is an identifier, not a secret: a session id travels in
     // clear in every TLS 1.2 handshake, a resumption id is public randomness.
     return revoked(ctx, "session or resumption id " + *id_hex, "\"revoked\":\"id\",\"id\":" + jsonString(*id_hex));
@@ -103,6 +93,7 @@ AdminResponse revoke(const HttpRequest& req, AdminContext& ctx) {
     for (std::size_t i = 0; i < tls.hostCount(); ++i) known = known || tls.hostName(i) == *host;
     if (!known) return error(404, "no virtual host named \"" + *host + "\"");
     ctx.revocations->revokeHost(*host, now);
+    if (ctx.on_revoke) ctx.on_revoke("host", *host, now);
     return revoked(ctx, "every session and ticket of virtual host " + *host + " issued until now",
                    "\"revoked\":\"host\",\"host\":" + jsonString(*host));
   }
@@ -120,6 +111,7 @@ AdminResponse revoke(const HttpRequest& req, AdminContext& ctx) {
       t = TimePoint{std::chrono::seconds{secs}};
     }
     ctx.revocations->revokeAllBefore(t);
+    if (ctx.on_revoke) ctx.on_revoke("before", "", t);
     const std::string cut_off =
         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
     return revoked(ctx, "every session and ticket issued before " + cut_off + " (Unix seconds), on every virtual host",
@@ -181,12 +173,18 @@ AdminResponse handleAdminRequest(const HttpRequest& req, const std::string&, Adm
     if (!ctx.keys_json) return error(404, "ticket keys are not managed by this server");
     return {200, "application/json", ctx.keys_json()};
   }
+  if (path == "/fleet") {
+    if (!get) return error(405, "use GET");
+    if (!ctx.fleet_json) return error(404, "fleet mode is off (no [fleet] section in the config)");
+    if (req.query("format").value_or("") == "text") return {200, "text/plain", ctx.fleet_text()};
+    return {200, "application/json", ctx.fleet_json()};
+  }
   if (path == "/rotate") {
     if (!post) return error(405, "use POST");
     if (!ctx.rotate) return error(404, "ticket keys are not managed by this server");
     return ctx.rotate();
   }
-  return error(404, "no such endpoint; try /healthz, /metrics, /keys, /revocations, POST /revoke, POST /rotate");
+  return error(404, "no such endpoint; try /healthz, /metrics, /keys, /revocations, /fleet, POST /revoke, POST /rotate");
 }
 
 AdminServer::AdminServer(AdminContext ctx, int listen_fd) : ctx_(std::move(ctx)), listen_fd_(listen_fd) {}

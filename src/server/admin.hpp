@@ -5,6 +5,7 @@
 #include <atomic>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -34,6 +35,11 @@ struct AdminContext {
   // Key listing (JSON) and forced rotation; empty when tickets are not keyed by us.
   std::function<std::string()> keys_json;
   std::function<struct AdminResponse()> rotate;
+  // Fleet mode: GET /fleet, and every revocation made here goes to the other servers too
+  // (kind "id" with the id's bytes, "host" with its name, "before" with an empty subject).
+  std::function<std::string()> fleet_json;
+  std::function<std::string()> fleet_text;  // the same for people: aligned tables
+  std::function<void(std::string_view kind, std::string_view subject, TimePoint t)> on_revoke;
 };
 
 struct AdminResponse {

@@ -16,6 +16,7 @@
 #include "openssl/ticket_binding.hpp"
 #include "openssl/tls_frontend.hpp"
 #include "server/admin.hpp"
+#include "server/fleet.hpp"
 #include "server/json.hpp"
 #include "server/log.hpp"
 #include "server/metrics.hpp"
@@ -24,6 +25,7 @@
 #include "tlsresume/keyring.hpp"
 #include "tlsresume/memory_store.hpp"
 #include "tlsresume/revocation_list.hpp"
+#include "tlsresume/tiered_store.hpp"
 
 namespace tlsresume::server {
 namespace {
@@ -163,6 +165,7 @@ int serve(const Config& config) {
   std::vector<ossl::HostSpec> hosts;
   std::vector<std::string> names;
   std::unique_ptr<Keyring> keyring_owner;
+  std::unique_ptr<Fleet> fleet;
   ServingContext ctx;
   std::vector<Endpoint> listen = config.listen;
   try {
@@ -171,7 +174,9 @@ int serve(const Config& config) {
     for (const auto& h : hosts) names.push_back(h.name);
     // The config checks should refuse whatever the keyring would; an exception here is
     // a message and exit 2 either way, never an abort.
-    keyring_owner = std::make_unique<Keyring>(keyringOptionsFor(config), names, clock, std::make_unique<LocalKeySource>());
+    if (config.fleet.enabled()) fleet = std::make_unique<Fleet>(config.fleet, keyringOptionsFor(config), clock);
+    keyring_owner = std::make_unique<Keyring>(keyringOptionsFor(config), names, clock,
+                                              fleet ? fleet->keySource() : std::make_unique<LocalKeySource>());
     if (auto be = config.backendEndpoint()) {
       ctx.backend = resolveAll(*be, "backend");
       ctx.builtin_backend = false;
@@ -206,13 +211,19 @@ int serve(const Config& config) {
                     clock);
   RevocationList revocations(clock);
   Metrics metrics(names);
-  ossl::TlsFrontend tls(hosts, store, revocations, metrics, clock);
+  // Fleet mode: the fleet's Redis is a second tier behind this process's store.
+  std::unique_ptr<TieredStore> tiered;
+  if (fleet) tiered = std::make_unique<TieredStore>(store, fleet->sessions());
+  SessionStore& sessions = tiered ? static_cast<SessionStore&>(*tiered) : store;
+  ossl::TlsFrontend tls(hosts, sessions, revocations, metrics, clock);
   ossl::TicketBinding tickets(tls, keyring);
 
   ctx.tls = &tls;
   ctx.metrics = &metrics;
   ctx.handshake_timeout = config.handshake_timeout;
   ctx.idle_timeout = config.idle_timeout;
+  ctx.remote_lookups = fleet != nullptr;
+  if (fleet) fleet->start(revocations);
 
   std::vector<std::unique_ptr<Worker>> pool;
   for (unsigned w = 0; w < workers; ++w) pool.push_back(std::make_unique<Worker>(ctx, std::move(worker_fds[w])));
@@ -229,6 +240,21 @@ int serve(const Config& config) {
     actx.clock = &clock;
     actx.extra_metrics.push_back([&keyring](std::string& out) { out += keyMetrics(keyring); });
     actx.keys_json = [&keyring] { return keysJson(keyring); };
+    if (fleet) {
+      actx.extra_metrics.push_back([f = fleet.get()](std::string& out) { f->appendMetrics(out); });
+      actx.fleet_json = [f = fleet.get(), &keyring] { return f->json(keyring); };
+      actx.fleet_text = [f = fleet.get(), &keyring] { return f->text(keyring); };
+      actx.on_revoke = [f = fleet.get(), &tls, &sessions](std::string_view kind, std::string_view subject, TimePoint t) {
+        if (kind == "id") {
+          f->revokedId(subject, t);
+          for (const auto& key : tls.storeKeysFor(subject)) sessions.erase(key);  // here and in Redis
+        } else if (kind == "host") {
+          f->revokedHost(subject, t);
+        } else {
+          f->revokedAllBefore(t);
+        }
+      };
+    }
     actx.rotate = [&keyring, &rotate_mutex] {
       // Every forced rotation keeps the retired key (a locked page, a metrics series) for
       // the decrypt window; unbounded, a loop of rotations exhausted the process's
@@ -271,6 +297,7 @@ int serve(const Config& config) {
     if (sig == SIGHUP) log(Level::info, "SIGHUP: reload is not supported yet; restart to apply a new config");
     revocations.expire();
     flushRateLimitedLogs();
+    if (fleet) fleet->tick(keyring, tls);
     if (keyring.tick()) {
       const auto c = keyring.counts();
       log(Level::info, "ticket keys: " + std::to_string(c.current) + " current, " + std::to_string(c.introduced) +
@@ -279,6 +306,7 @@ int serve(const Config& config) {
   }
   for (auto& w : pool) w->drain(kDrainGrace);
   for (auto& w : pool) w->join();
+  if (fleet) fleet->stop();  // pending lookups end now, while the workers' loops still exist
   if (admin) admin->stop();
   pool.clear();
   log(Level::info, "stopped");
