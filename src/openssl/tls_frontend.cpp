@@ -560,6 +560,12 @@ std::vector<std::string> TlsFrontend::storeKeysFor(std::string_view id) const {
   return keys;
 }
 
+std::string TlsFrontend::storeKeyHostPrefix(std::string_view name) const {
+  for (const Host& h : hosts_)
+    if (h.name == name) return h.sid_ctx.substr(0, kStoreKeyHostPrefix);
+  return {};
+}
+
 std::string TlsFrontend::storeKey(std::string_view sid_ctx, const unsigned char* id, unsigned id_len) {
   std::string key;
   // 8 bytes of the context's hash tell hosts apart; the full 32 would double the key size.

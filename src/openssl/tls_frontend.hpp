@@ -137,6 +137,8 @@ class TlsFrontend {
   static std::string storeKey(std::string_view sid_ctx, const unsigned char* id, unsigned id_len);
   // The store key of session id `id` under every host (revoking an id erases each).
   std::vector<std::string> storeKeysFor(std::string_view id) const;
+  // The first kStoreKeyHostPrefix bytes of every store key of host `name` ("" if unknown).
+  std::string storeKeyHostPrefix(std::string_view name) const;
   static constexpr std::size_t kStoreKeyHostPrefix = 8;  // bytes of the host's context in a key
   // Erases every stored session the revocation list now refuses (so its master secret
   // leaves memory now, not when next offered or at expiry); returns how many. A scan of

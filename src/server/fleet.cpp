@@ -87,6 +87,7 @@ Fleet::Fleet(const FleetConfig& config, KeyringOptions keyring, const Clock& clo
     throw ConfigError(std::string(config.tls_ca_file.empty() ? "fleet.redis" : "fleet.tls_ca_file") + ": " + e.what());
   }
   sessions_ = std::make_unique<redis::RedisSessionTier>(*link_, layout_, config.lookup_timeout, clock_);
+  eraser_ = std::make_unique<redis::FleetSessionEraser>(*link_, layout_);
   redis::FleetKeyOptions ko;
   ko.layout = layout_;
   ko.node = node_;
@@ -174,11 +175,13 @@ void Fleet::tick(Keyring& keyring, ossl::TlsFrontend& tls) {
 void Fleet::revokedId(std::string_view resumption_id, TimePoint until) {
   if (revocations_) revocations_->publishId(resumption_id, until);
 }
-void Fleet::revokedHost(std::string_view host, TimePoint issued_before) {
+void Fleet::revokedHost(std::string_view host, std::string_view host_prefix, TimePoint issued_before) {
   if (revocations_) revocations_->publishHost(host, issued_before);
+  if (eraser_ && !host_prefix.empty()) eraser_->erase({std::string(host_prefix), issued_before});
 }
 void Fleet::revokedAllBefore(TimePoint issued_before) {
   if (revocations_) revocations_->publishAllBefore(issued_before);
+  if (eraser_) eraser_->erase({"", issued_before});
 }
 
 std::string Fleet::json(const Keyring& keyring) const {
@@ -300,6 +303,9 @@ void Fleet::appendMetrics(std::string& out) const {
   appendSample(out, "tlsresume_fleet_local_keys_total", "", static_cast<double>(k.local_fallbacks));
   appendHelp(out, "tlsresume_fleet_link_downs_total", "counter", "Times the link to Redis went down.");
   appendSample(out, "tlsresume_fleet_link_downs_total", "", static_cast<double>(downs_.load()));
+  appendHelp(out, "tlsresume_fleet_sessions_erased_total", "counter",
+             "Stored sessions deleted from Redis by revocations made here (by host or time).");
+  appendSample(out, "tlsresume_fleet_sessions_erased_total", "", static_cast<double>(eraser_->erased()));
   if (revocations_) {
     appendHelp(out, "tlsresume_fleet_revocations_merged_total", "counter",
                "Revocation entries learnt from the fleet (or moved later by it).");

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "redis/fleet_eraser.hpp"
 #include "redis/fleet_keys.hpp"
 #include "redis/fleet_revocations.hpp"
 #include "redis/fleet_sessions.hpp"
@@ -48,7 +49,9 @@ class Fleet final : public redis::LinkObserver {
 
   // A revocation made here, for every server.
   void revokedId(std::string_view resumption_id, TimePoint until);
-  void revokedHost(std::string_view host, TimePoint issued_before);
+  // `host_prefix`: the host's prefix in store keys (TlsFrontend::storeKeyHostPrefix), so
+  // the fleet's stored sessions of that host are erased from Redis too.
+  void revokedHost(std::string_view host, std::string_view host_prefix, TimePoint issued_before);
   void revokedAllBefore(TimePoint issued_before);
 
   std::string json(const Keyring& keyring) const;  // GET /fleet: never key material
@@ -77,6 +80,7 @@ class Fleet final : public redis::LinkObserver {
   redis::FleetKeySource* keys_ = nullptr;  // owned by the Keyring
   std::unique_ptr<redis::FleetKeySource> keys_owner_;
   std::unique_ptr<redis::FleetRevocations> revocations_;
+  std::unique_ptr<redis::FleetSessionEraser> eraser_;
   std::atomic<bool> up_{false};
   std::atomic<std::uint64_t> downs_{0};
   mutable std::mutex nodes_mutex_;

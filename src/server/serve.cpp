@@ -249,7 +249,7 @@ int serve(const Config& config) {
           f->revokedId(subject, t);
           for (const auto& key : tls.storeKeysFor(subject)) sessions.erase(key);  // here and in Redis
         } else if (kind == "host") {
-          f->revokedHost(subject, t);
+          f->revokedHost(subject, tls.storeKeyHostPrefix(subject), t);
         } else {
           f->revokedAllBefore(t);
         }
