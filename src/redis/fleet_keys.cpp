@@ -93,7 +93,7 @@ void FleetKeySource::onKeys(Reply&& reply) {
   bool same = fresh.size() == keys_.size();
   for (std::size_t i = 0; same && i < fresh.size(); ++i)
     same = fresh[i]->id == keys_[i]->id && sameSchedule(fresh[i]->record.key.schedule, keys_[i]->record.key.schedule);
-  last_read_ = now;
+  last_read_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
   if (same) return;
   keys_ = std::move(fresh);  // the old records' material is wiped as they go
   changed_.store(true);
@@ -156,9 +156,8 @@ std::vector<MasterKey> FleetKeySource::copyLocked() const {
 }
 
 bool FleetKeySource::synced() const noexcept {
-  // mutex_ is held by the callers that read last_read_ together with the keys; a racy
-  // read elsewhere only shifts the answer by one poll.
-  return last_read_ != TimePoint{} && clock_.now() - last_read_ < options_.stale_after;
+  const auto read = last_read_.load(std::memory_order_relaxed);
+  return read != 0 && clock_.now() - TimePoint{WallClock::duration{read}} < options_.stale_after;
 }
 
 std::vector<MasterKey> FleetKeySource::fetch(const KeyRequest& request) {

@@ -87,7 +87,7 @@ class FleetKeySource final : public KeySource {
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<Cached>> keys_;  // sorted by current_from
   std::string lease_holder_;
-  TimePoint last_read_{};
+  std::atomic<WallClock::rep> last_read_{0};  // when the keys were last read (0: never)
   bool polling_ = false;  // a poll's commands are in flight (link thread only)
   std::atomic<bool> changed_{false};
   std::atomic<std::uint64_t> created_{0}, rejected_{0}, local_fallbacks_{0};
