@@ -14,38 +14,46 @@ constexpr std::size_t kHostPrefixBytes = 8;
 }  // namespace
 
 struct FleetSessionEraser::Pass {
+  RedisCommands* node = nullptr;  // SCAN walks one node's keyspace: one pass per data node
   std::vector<Rule> rules;
   std::string cursor = "0";
   bool failed = false;
 };
 
-FleetSessionEraser::FleetSessionEraser(RedisLink& link, FleetLayout layout) : link_(link), layout_(std::move(layout)) {}
+FleetSessionEraser::FleetSessionEraser(RedisCommands& link, FleetLayout layout) : link_(link), layout_(std::move(layout)) {}
 
 bool FleetSessionEraser::running() const {
   std::lock_guard lock(mutex_);
-  return running_;
+  return running_ != 0;
 }
 
 void FleetSessionEraser::erase(Rule rule) {
-  std::shared_ptr<Pass> pass;
+  std::vector<std::shared_ptr<Pass>> passes;
   {
     std::lock_guard lock(mutex_);
     waiting_.push_back(std::move(rule));
-    if (!running_) pass = startPassLocked();
+    if (running_ == 0) passes = startPassesLocked();
   }
   // Outside the lock: a link that is down answers at once, on this thread.
-  if (pass) scan(std::move(pass));
+  for (auto& pass : passes) scan(std::move(pass));
 }
 
-std::shared_ptr<FleetSessionEraser::Pass> FleetSessionEraser::startPassLocked() {
-  auto pass = std::make_shared<Pass>();
-  pass->rules.swap(waiting_);
-  running_ = true;
-  return pass;
+std::vector<std::shared_ptr<FleetSessionEraser::Pass>> FleetSessionEraser::startPassesLocked() {
+  std::vector<std::shared_ptr<Pass>> passes;
+  std::vector<Rule> rules;
+  rules.swap(waiting_);
+  link_.forEachDataNode([&](RedisCommands& node) {
+    auto pass = std::make_shared<Pass>();
+    pass->node = &node;
+    pass->rules = rules;
+    passes.push_back(std::move(pass));
+  });
+  running_ = passes.size();
+  return passes;
 }
 
 void FleetSessionEraser::scan(std::shared_ptr<Pass> pass) {
-  link_.command({"SCAN", pass->cursor, "MATCH", layout_.session("*"), "COUNT", kScanCount}, kCommandTimeout,
+  pass->node->command({"SCAN", pass->cursor, "MATCH", layout_.session("*"), "COUNT", kScanCount}, kCommandTimeout,
                 [this, pass](Outcome outcome, Reply&& reply) {
                   if (outcome != Outcome::ok || reply.type != Reply::Type::array || reply.elements.size() != 2) {
                     pass->failed = true;
@@ -76,7 +84,7 @@ void FleetSessionEraser::judge(std::shared_ptr<Pass> pass, std::vector<std::stri
   batch->doomed.assign(batch->keys.size(), false);
   const std::size_t prefix = layout_.session("").size();
   for (std::size_t i = 0; i < batch->keys.size(); ++i) {
-    link_.command({"GETRANGE", batch->keys[i], "0", "9"}, kCommandTimeout,
+    pass->node->command({"GETRANGE", batch->keys[i], "0", "9"}, kCommandTimeout,
                   [this, pass, batch, i, prefix](Outcome outcome, Reply&& reply) {
                     if (outcome == Outcome::ok && reply.type == Reply::Type::string && reply.str.size() == 10 &&
                         static_cast<unsigned char>(reply.str[0]) == kStoredSessionVersion) {
@@ -94,7 +102,7 @@ void FleetSessionEraser::judge(std::shared_ptr<Pass> pass, std::vector<std::stri
                     for (std::size_t j = 0; j < batch->keys.size(); ++j)
                       if (batch->doomed[j]) del.push_back(batch->keys[j]);
                     if (del.size() > 1) {
-                      link_.command(std::move(del), kCommandTimeout, [this](Outcome o, Reply&& r) {
+                      pass->node->command(std::move(del), kCommandTimeout, [this](Outcome o, Reply&& r) {
                         if (o == Outcome::ok && r.type == Reply::Type::integer)
                           erased_.fetch_add(static_cast<std::uint64_t>(r.integer), std::memory_order_relaxed);
                       });
@@ -109,13 +117,12 @@ void FleetSessionEraser::finish(std::shared_ptr<Pass> pass) {
     scan(std::move(pass));
     return;
   }
-  std::shared_ptr<Pass> next;
+  std::vector<std::shared_ptr<Pass>> next;
   {
     std::lock_guard lock(mutex_);
-    running_ = false;
-    if (!waiting_.empty()) next = startPassLocked();
+    if (--running_ == 0 && !waiting_.empty()) next = startPassesLocked();
   }
-  if (next) scan(std::move(next));
+  for (auto& pass : next) scan(std::move(pass));
 }
 
 }  // namespace tlsresume::redis

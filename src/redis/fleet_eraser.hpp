@@ -4,7 +4,7 @@
 // Redis now rather than when their TTL ends. (Every server already refuses them at resume:
 // this is about the secrets at rest.)
 //
-// One pass walks the session keys with SCAN (MATCH <prefix>:s:*, 1000 a step), reads each
+// One pass per data node (every master of a cluster) walks the session keys with SCAN (MATCH <prefix>:s:*, 1000 a step), reads each
 // record's first 10 bytes with GETRANGE (version, kind and start: never the secret part),
 // and deletes the records a rule covers: start <= before, and for a host rule the key's
 // host prefix (8 bytes of the host's session-id context) matching. Rules that arrive
@@ -30,23 +30,23 @@ class FleetSessionEraser {
     std::string host_prefix;  // empty: every host
     TimePoint before{};       // records whose start is at or before this
   };
-  FleetSessionEraser(RedisLink& link, FleetLayout layout);
+  FleetSessionEraser(RedisCommands& link, FleetLayout layout);
   void erase(Rule rule);  // thread-safe
   std::uint64_t erased() const noexcept { return erased_.load(std::memory_order_relaxed); }
   bool running() const;
 
  private:
   struct Pass;
-  std::shared_ptr<Pass> startPassLocked();
+  std::vector<std::shared_ptr<Pass>> startPassesLocked();
   void scan(std::shared_ptr<Pass> pass);
   void judge(std::shared_ptr<Pass> pass, std::vector<std::string> keys);
   void finish(std::shared_ptr<Pass> pass);
 
-  RedisLink& link_;
+  RedisCommands& link_;
   const FleetLayout layout_;
   mutable std::mutex mutex_;
   std::vector<Rule> waiting_;
-  bool running_ = false;
+  std::size_t running_ = 0;  // passes under way
   std::atomic<std::uint64_t> erased_{0};
 };
 

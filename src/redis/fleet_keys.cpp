@@ -37,7 +37,7 @@ struct FleetKeySource::Cached {
   FleetKeyRecord record;
 };
 
-FleetKeySource::FleetKeySource(RedisLink& link, FleetKeyOptions options, const Clock& clock)
+FleetKeySource::FleetKeySource(RedisCommands& link, FleetKeyOptions options, const Clock& clock)
     : link_(link), options_(std::move(options)), clock_(clock) {}
 
 FleetKeySource::~FleetKeySource() = default;

@@ -56,7 +56,7 @@ class FleetKeySource final : public KeySource {
     std::uint64_t local_fallbacks = 0;   // own keys made because the fleet had none to give
   };
 
-  FleetKeySource(RedisLink& link, FleetKeyOptions options, const Clock& clock);
+  FleetKeySource(RedisCommands& link, FleetKeyOptions options, const Clock& clock);
   ~FleetKeySource() override;
 
   std::vector<MasterKey> fetch(const KeyRequest& request) override;
@@ -79,7 +79,7 @@ class FleetKeySource final : public KeySource {
   void put(std::vector<std::string> args);
   std::vector<MasterKey> copyLocked() const;
 
-  RedisLink& link_;
+  RedisCommands& link_;
   const FleetKeyOptions options_;
   const Clock& clock_;
   LocalKeySource local_;

@@ -30,7 +30,7 @@ std::optional<TimePoint> parseSeconds(const std::string& s) {
 
 }  // namespace
 
-FleetRevocations::FleetRevocations(RedisLink& link, FleetLayout layout, RevocationList& list, const Clock& clock)
+FleetRevocations::FleetRevocations(RedisCommands& link, FleetLayout layout, RevocationList& list, const Clock& clock)
     : link_(link), layout_(std::move(layout)), list_(list), clock_(clock) {}
 
 void FleetRevocations::publishId(std::string_view resumption_id, TimePoint until) {

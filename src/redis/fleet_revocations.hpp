@@ -25,7 +25,7 @@ namespace tlsresume::redis {
 
 class FleetRevocations {
  public:
-  FleetRevocations(RedisLink& link, FleetLayout layout, RevocationList& list, const Clock& clock);
+  FleetRevocations(RedisCommands& link, FleetLayout layout, RevocationList& list, const Clock& clock);
 
   void publishId(std::string_view resumption_id, TimePoint until);
   void publishHost(std::string_view host, TimePoint issued_before);
@@ -43,7 +43,7 @@ class FleetRevocations {
   void load();
   void apply(Reply&& all);
 
-  RedisLink& link_;
+  RedisCommands& link_;
   const FleetLayout layout_;
   RevocationList& list_;
   const Clock& clock_;

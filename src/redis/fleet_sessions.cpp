@@ -4,7 +4,7 @@
 
 namespace tlsresume::redis {
 
-RedisSessionTier::RedisSessionTier(RedisLink& link, FleetLayout layout, std::chrono::milliseconds lookup_timeout,
+RedisSessionTier::RedisSessionTier(RedisCommands& link, FleetLayout layout, std::chrono::milliseconds lookup_timeout,
                                    const Clock& clock, std::size_t max_writes)
     : link_(link), layout_(std::move(layout)), lookup_timeout_(lookup_timeout), clock_(clock), max_writes_(max_writes) {}
 

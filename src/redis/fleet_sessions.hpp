@@ -32,7 +32,7 @@ class RedisSessionTier final : public RemoteSessionTier {
     double latency_sum_seconds = 0;
   };
 
-  RedisSessionTier(RedisLink& link, FleetLayout layout, std::chrono::milliseconds lookup_timeout, const Clock& clock,
+  RedisSessionTier(RedisCommands& link, FleetLayout layout, std::chrono::milliseconds lookup_timeout, const Clock& clock,
                    std::size_t max_writes = 10000);
 
   bool available() const noexcept override { return link_.up(); }
@@ -44,7 +44,7 @@ class RedisSessionTier final : public RemoteSessionTier {
  private:
   void observe(std::chrono::steady_clock::duration latency) noexcept;
 
-  RedisLink& link_;
+  RedisCommands& link_;
   const FleetLayout layout_;
   const std::chrono::milliseconds lookup_timeout_;
   const Clock& clock_;

@@ -13,6 +13,9 @@
 #include <string_view>
 #include <vector>
 
+#include "redis/redis_commands.hpp"
+#include "redis/redis_reply.hpp"
+
 namespace tlsresume::redis {
 
 struct Endpoint {
@@ -43,18 +46,6 @@ struct LinkOptions {
   std::string name;                  // CLIENT SETNAME value after connecting (e.g. "tlsresume:<node>"), optional
 };
 
-struct Reply {  // a copy of one reply tree
-  enum class Type { string, array, integer, nil, status, error };
-  Type type = Type::nil;
-  std::string str;  // string, status, error; for a failure the link made up (nil): why
-  long long integer = 0;
-  std::vector<Reply> elements;
-};
-
-// error: link down, queue full, connection lost, or Redis answered an error (reply.type == error
-// then; otherwise reply.type == nil and reply.str says why).
-enum class Outcome { ok, timeout, error };
-
 class LinkObserver {  // called on the link's thread; must not block
  public:
   virtual void onLinkUp() noexcept {}
@@ -66,7 +57,7 @@ class LinkObserver {  // called on the link's thread; must not block
   ~LinkObserver() = default;
 };
 
-class RedisLink {
+class RedisLink final : public RedisCommands {
  public:
   // Must not throw; runs on the link's thread. It may call command(), every() and stop(), but
   // must not destroy the link.
@@ -75,26 +66,28 @@ class RedisLink {
   // Throws std::runtime_error when the TLS context cannot be built (bad CA file) or the
   // process is out of descriptors.
   explicit RedisLink(LinkOptions options, LinkObserver* observer = nullptr);
-  ~RedisLink();  // stops the thread; pending callbacks run with Outcome::error
+  ~RedisLink() override;  // stops the thread; pending callbacks run with Outcome::error
   RedisLink(const RedisLink&) = delete;
   RedisLink& operator=(const RedisLink&) = delete;
 
-  void start();  // starts the I/O thread; connects in the background (never blocks the caller)
-  void stop() noexcept;
+  void start() override;  // starts the I/O thread; connects in the background (never blocks the caller)
+  void stop() noexcept override;
 
   // Thread-safe. `done` runs exactly once, on the link's I/O thread: with the reply (ok; or error
   // with reply.type == error when Redis answered -ERR), on timeout once `timeout` passed since the
   // call (the command may still execute in Redis; its late reply is discarded), or at once with
   // error when the link is down or max_pending is reached. Commands are pipelined on one
   // connection, in order. After stop(), `done` runs with error on the destroying thread.
-  void command(std::vector<std::string> args, std::chrono::milliseconds timeout, Callback done);
+  void command(std::vector<std::string> args, std::chrono::milliseconds timeout, Callback done) override;
 
   // Runs fn on the I/O thread every `period` (first run one period after this call), while the
   // link runs, up or down.
-  void every(std::chrono::milliseconds period, std::function<void()> fn);
+  void every(std::chrono::milliseconds period, std::function<void()> fn) override;
 
-  bool up() const noexcept;       // connected and authenticated
-  std::string lastError() const;  // why it is down, "" when up
+  bool up() const noexcept override;       // connected and authenticated
+  std::string lastError() const override;  // why it is down, "" when up
+  // One Redis holds all the data.
+  void forEachDataNode(const std::function<void(RedisCommands& node)>& fn) override { fn(*this); }
 
   struct Stats {
     std::uint64_t commands = 0;    // command() calls

@@ -75,7 +75,7 @@ class Fleet final : public redis::LinkObserver {
   std::string node_;
   redis::FleetLayout layout_;
   std::unique_ptr<KeyWrap> wrap_;
-  std::unique_ptr<redis::RedisLink> link_;
+  std::unique_ptr<redis::RedisCommands> link_;  // one Redis, or a Redis Cluster
   std::unique_ptr<redis::RedisSessionTier> sessions_;
   redis::FleetKeySource* keys_ = nullptr;  // owned by the Keyring
   std::unique_ptr<redis::FleetKeySource> keys_owner_;
