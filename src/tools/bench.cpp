@@ -43,6 +43,8 @@ struct BenchFlags {
   std::string path = "/";
   std::string nginx = kNginxBin;
   std::string haproxy = kHaproxyBin;
+  unsigned fleet_size = 3;
+  bool fleet_size_given = false;
 };
 
 // Filled by CLI11 while parsing, read by runBenchCommand().
@@ -61,6 +63,8 @@ Target parseTarget(const std::string& text) {
     t.kind = TargetKind::nginx;
   else if (text == "haproxy")
     t.kind = TargetKind::haproxy;
+  else if (text == "fleet")
+    t.kind = TargetKind::fleet;
   else {
     // "::1" or "::1:443" cannot be told apart from HOST:PORT (CLI11 also takes "[::1]" for
     // its list syntax and strips the brackets): ask for the bracketed form.
@@ -69,7 +73,7 @@ Target parseTarget(const std::string& text) {
     try {
       t.endpoint = server::parseEndpoint(text, "--target");
     } catch (const server::ConfigError& e) {
-      throw UsageError(std::string(e.what()) + " (expected self, nginx, haproxy or HOST:PORT)");
+      throw UsageError(std::string(e.what()) + " (expected self, nginx, haproxy, fleet or HOST:PORT)");
     }
     t.kind = TargetKind::external;
   }
@@ -133,6 +137,10 @@ BenchOptions toOptions(const BenchFlags& f) {
       f.path.find_first_of(" \r\n\t") != std::string::npos)
     throw UsageError("--path " + f.path + ": an absolute path such as / or /health, without spaces");
   o.path = f.path;
+  o.fleet_size = f.fleet_size;
+  if (f.fleet_size_given &&
+      std::none_of(o.targets.begin(), o.targets.end(), [](const Target& t) { return t.kind == TargetKind::fleet; }))
+    throw UsageError("--fleet-size: only with --target fleet");
   o.nginx_bin = f.nginx;
   o.haproxy_bin = f.haproxy;
   return o;
@@ -146,7 +154,10 @@ CLI::App* addBenchCommand(CLI::App& app) {
       "bench",
       "Measure what session resumption saves (handshakes/s, latency, server CPU, bytes) against a full handshake,\n"
       "on our server, nginx, haproxy or any HOST:PORT, and weigh it against its security cost");
-  cmd->add_option("-t,--target", f.targets, "self | nginx | haproxy | HOST:PORT (repeatable or comma list) [self]")
+  cmd->add_option("-t,--target", f.targets,
+                  "self | nginx | haproxy | fleet | HOST:PORT (repeatable or comma list) [self]; fleet: --fleet-size\n"
+                  "servers of ours sharing sessions and ticket keys through a redis-server the bench starts, every\n"
+                  "resumption on another server than the one that issued the session")
       ->delimiter(',');
   cmd->add_option("-s,--scenarios", f.scenarios,
                   "comma list of full (= full-tls13,full-tls12), full-tls13, full-tls12, session-id, ticket-tls12,\n"
@@ -175,7 +186,12 @@ CLI::App* addBenchCommand(CLI::App& app) {
   cmd->add_option("--mix-no-ticket", f.mix_no_ticket, "share of clients without ticket support in 'mix' [0.3]")
       ->check(number)
       ->check(CLI::Range(0.0, 1.0));
-  cmd->add_flag("--pin", f.pin, "pin the server to CPU 0 and the load generator to CPU 1");
+  cmd->add_option("--fleet-size", f.fleet_size, "servers of the fleet target [3]")
+      ->check(whole)
+      ->check(CLI::Range(2, 32))
+      ->each([&f](const std::string&) { f.fleet_size_given = true; });
+  cmd->add_flag("--pin", f.pin,
+                "pin the server to CPU 0 and the load generator to CPU 1 (a fleet's servers and its Redis all to CPU 0)");
   cmd->add_flag("--floor", f.floor, "also measure OpenSSL's own handshake cost in memory and compare");
   cmd->add_option("--json", f.json_file, "write the figures as JSON to FILE (- : standard output; the table goes to\n"
                                          "standard error then)");

@@ -4,7 +4,7 @@
 //   machine: {nproc, openssl, kernel, cpu_model}
 //   settings: {targets[], scenarios[], certs[], concurrency, duration_s|null (with count),
 //              count|null,
-//              rounds, mix_no_ticket, pinned}
+//              rounds, mix_no_ticket, pinned, fleet_size}
 //   cells[]: {target, scenario, cert (as the client saw it: "ecdsa", "rsa", "rsa-4096", ...),
 //             protocol|null, handshakes (summed over rounds), handshakes_per_sec|null (the
 //             median round's),
@@ -15,7 +15,14 @@
 //             without one were by session id), attempts (measured connections begun),
 //             errors (of those, failed), not_2xx (answers with another status),
 //             first_not_2xx?, seconds|null (summed over rounds), floor_server_cpu_us|null,
-//             server_says? {kind: count}, skipped_reason?, error?, first_error?}
+//             server_says? {kind: count}, skipped_reason?, error?, first_error?,
+//             fleet? (the fleet target's cells): {nodes, node_cpu_us[], handshakes_per_node[],
+//               resumed_on_issuer, lookups: {hit, miss, timeout, error}, writes, writes_dropped,
+//               lookup_us: {p50, p99, mean}|null (from the servers' histograms), redis_cpu_us|null,
+//               redis_cpu_us_per_resumed|null, redis_cpu_us_per_command|null,
+//               redis_commands {command: calls}, redis_used_memory|null (bytes, at the end),
+//               redis_keys|null, self_cpu_us_per_handshake|null, cpu_vs_self|null,
+//               client_latency_added_us: {p50, p99}|null (against self)}}
 //   floor[]: {cert, scenario, handshakes, server_us_per_handshake,
 //             client_us_per_handshake, resumed_ratio}
 //   wall_seconds
@@ -52,6 +59,46 @@ std::string array(const std::vector<T>& items, F&& one) {
     out += one(items[i]);
   }
   return out + "]";
+}
+
+std::string fleetJson(const FleetFigures& f) {
+  const auto count = [](std::uint64_t v) { return std::to_string(v); };
+  const auto list = [](const auto& v) {
+    std::string o = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) o += (i ? "," : "") + num(static_cast<double>(v[i]));
+    return o + "]";
+  };
+  const auto optCount = [](const std::optional<std::uint64_t>& v) { return v ? std::to_string(*v) : std::string("null"); };
+  std::string o = "{\"nodes\":" + std::to_string(f.nodes);
+  o += ",\"node_cpu_us\":" + list(f.node_cpu_us);
+  o += ",\"handshakes_per_node\":" + list(f.handshakes_per_node);
+  o += ",\"resumed_on_issuer\":" + count(f.resumed_on_issuer);
+  o += ",\"lookups\":{\"hit\":" + count(f.lookups_hit) + ",\"miss\":" + count(f.lookups_miss) +
+       ",\"timeout\":" + count(f.lookups_timeout) + ",\"error\":" + count(f.lookups_error) + "}";
+  o += ",\"writes\":" + count(f.writes) + ",\"writes_dropped\":" + count(f.writes_dropped);
+  o += ",\"lookup_us\":";
+  o += f.lookup_mean_us ? "{\"p50\":" + num(f.lookup_p50_us) + ",\"p99\":" + num(f.lookup_p99_us) +
+                              ",\"mean\":" + num(f.lookup_mean_us) + "}"
+                        : std::string("null");
+  o += ",\"redis_cpu_us\":" + num(f.redis_cpu_us);
+  o += ",\"redis_cpu_us_per_resumed\":" + num(f.redis_cpu_us_per_resumed);
+  o += ",\"redis_cpu_us_per_command\":" + num(f.redis_cpu_us_per_command);
+  o += ",\"redis_commands\":{";
+  bool first = true;
+  for (const auto& [name, calls] : f.redis_commands) {
+    o += (first ? "" : ",") + jsonString(name) + ":" + count(calls);
+    first = false;
+  }
+  o += "}";
+  o += ",\"redis_used_memory\":" + optCount(f.redis_used_memory);
+  o += ",\"redis_keys\":" + optCount(f.redis_keys);
+  o += ",\"self_cpu_us_per_handshake\":" + num(f.self_cpu_us_per_handshake);
+  o += ",\"cpu_vs_self\":" + num(f.cpu_vs_self);
+  o += ",\"client_latency_added_us\":";
+  o += f.client_p50_added_us && f.client_p99_added_us
+           ? "{\"p50\":" + num(*f.client_p50_added_us) + ",\"p99\":" + num(*f.client_p99_added_us) + "}"
+           : std::string("null");
+  return o + "}";
 }
 
 std::string cellJson(const CellResult& c) {
@@ -106,6 +153,7 @@ std::string cellJson(const CellResult& c) {
   if (!c.skipped_reason.empty()) o += ",\"skipped_reason\":" + jsonString(c.skipped_reason);
   if (!c.error.empty()) o += ",\"error\":" + jsonString(c.error);
   if (!c.first_error.empty()) o += ",\"first_error\":" + jsonString(c.first_error);
+  if (c.fleet) o += ",\"fleet\":" + fleetJson(*c.fleet);
   return o + "}";
 }
 
@@ -132,7 +180,8 @@ std::string toJson(const RunResult& run) {
   out += ",\"count\":" + (o.count ? std::to_string(o.count) : std::string("null"));
   out += ",\"rounds\":" + std::to_string(o.rounds);
   out += ",\"mix_no_ticket\":" + num(o.mix_no_ticket);
-  out += std::string(",\"pinned\":") + (o.pin ? "true" : "false") + "}";
+  out += std::string(",\"pinned\":") + (o.pin ? "true" : "false");
+  out += ",\"fleet_size\":" + std::to_string(o.fleet_size) + "}";
   out += ",\"cells\":" + array(run.cells, cellJson);
   out += ",\"floor\":" + array(run.floor, floorJson);
   out += ",\"wall_seconds\":" + num(run.wall_seconds);

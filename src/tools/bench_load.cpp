@@ -80,8 +80,13 @@ struct Slot {
   std::string response;
   std::size_t sent = 0;
   std::uint32_t events = 0;
-  std::size_t first_address = 0;  // the index in spec.addresses tried first
+  std::size_t first_address = 0;  // the index in the server's addresses tried first
   std::size_t tried = 0;          // ... and how many after it failed
+  // Several servers: the one this connection goes to, the next in turn, and per profile
+  // the server whose handshake made the saved session (-1: none yet).
+  std::size_t server = 0;
+  std::size_t next_server = 0;
+  int issuer[2] = {-1, -1};
 };
 
 class Generator {
@@ -90,7 +95,11 @@ class Generator {
       : spec_(spec),
         stop_(stop),
         request_("GET " + spec.path + " HTTP/1.1\r\nHost: " + spec.host + "\r\nConnection: close\r\n\r\n"),
-        slots_(spec.concurrency) {
+        slots_(spec.concurrency),
+        preferred_address_(std::max<std::size_t>(1, spec.servers.size()), 0) {
+    if (spec.servers.size() == 1) throw BenchError("several servers: give at least 2");
+    for (std::size_t i = 0; i < slots_.size(); ++i) slots_[i].next_server = spec.servers.empty() ? 0 : i % spec.servers.size();
+    result_.per_server.assign(spec.servers.size(), 0);
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
     if (epfd_ < 0) throw BenchError("epoll_create1: " + errnoText(errno));
     profiles_[0] = spec.clients.primary;
@@ -196,19 +205,29 @@ class Generator {
     ++active_;
     s.phase = Phase::connecting;
     s.events = 0;
-    s.first_address = preferred_address_;
+    if (!spec_.servers.empty()) {
+      const bool offers = !warmup && profiles_[profile].resume && s.sessions[profile];
+      s.server = pickServer(s.next_server, offers ? s.issuer[profile] : -1, spec_.servers.size());
+      s.next_server = (s.server + 1) % spec_.servers.size();
+    }
+    s.first_address = preferred_address_[s.server];
     s.tried = 0;
     connect(s);
+  }
+
+  const server::AddressList& addressesOf(const Slot& s) const {
+    return spec_.servers.empty() ? spec_.addresses : spec_.servers[s.server];
   }
 
   // Connects to the slot's next address: the one that accepted last time first, then the
   // others in turn while a connect fails.
   void connect(Slot& s) {
-    const std::size_t n = spec_.addresses.size();
+    const server::AddressList& addresses = addressesOf(s);
+    const std::size_t n = addresses.size();
     int err = EADDRNOTAVAIL;
     for (; s.tried < n; ++s.tried) {
       bool connected = false;
-      s.fd = server::startConnect(spec_.addresses[(s.first_address + s.tried) % n], connected);
+      s.fd = server::startConnect(addresses[(s.first_address + s.tried) % n], connected);
       if (s.fd < 0) {
         err = errno;
         continue;
@@ -234,7 +253,7 @@ class Generator {
     socklen_t len = sizeof err;
     getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0) {
-      if (s.tried + 1 < spec_.addresses.size()) {
+      if (s.tried + 1 < addressesOf(s).size()) {
         ::close(s.fd);  // also leaves the epoll set
         s.events = 0;
         ++s.tried;
@@ -243,7 +262,7 @@ class Generator {
       return finish(s, errnoText(err));
     }
     // Later connections start with the address that accepted.
-    preferred_address_ = (s.first_address + s.tried) % spec_.addresses.size();
+    preferred_address_[s.server] = (s.first_address + s.tried) % addressesOf(s).size();
     startTls(s);
   }
 
@@ -309,9 +328,11 @@ class Generator {
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - s.started).count();
     result_.latencies_us.push_back(static_cast<std::uint32_t>(std::min<long long>(us, UINT32_MAX)));
     ++result_.handshakes;
+    if (!spec_.servers.empty()) ++result_.per_server[s.server];
     const int version = SSL_version(s.ssl.get());
     if (SSL_session_reused(s.ssl.get())) {
       ++result_.resumed;
+      if (!spec_.servers.empty() && s.issuer[s.profile] == static_cast<int>(s.server)) ++result_.resumed_on_issuer;
       // TLS 1.3 resumes only from tickets (stateless or stateful); TLS 1.2 from a ticket
       // if the offered session held one, else by session id, which a server that issues
       // no tickets answers just as well: a "ticket" cell must show which one it measured.
@@ -367,8 +388,14 @@ class Generator {
       ++warm_ok_;
     else
       recordCompletion(s, session.get());
-    if (profiles_[s.profile].resume && session && SSL_SESSION_is_resumable(session.get()))
+    if (profiles_[s.profile].resume && session && SSL_SESSION_is_resumable(session.get())) {
+      // A TLS 1.2 resumption goes on with the same session (its id, or a ticket sealed
+      // under the fleet's key): it keeps its issuer. Anything else is a session this
+      // server just made (a full handshake; a TLS 1.3 resumption, whose new ticket it issued).
+      const bool same = SSL_session_reused(s.ssl.get()) && SSL_version(s.ssl.get()) == TLS1_2_VERSION;
+      if (!same || s.issuer[s.profile] < 0) s.issuer[s.profile] = static_cast<int>(s.server);
       s.sessions[s.profile] = std::move(session);
+    }
   }
 
   void recordCompletion(Slot& s, SSL_SESSION* session) {
@@ -415,12 +442,18 @@ class Generator {
   std::uint64_t warm_ok_ = 0;
   std::uint64_t consecutive_errors_ = 0;
   std::string warm_error_;
-  std::size_t preferred_address_ = 0;
+  std::vector<std::size_t> preferred_address_;  // per server
   Clock::time_point t0_, deadline_, last_done_;
   std::mt19937_64 rng_{42};  // fixed seed: the same mix from run to run
 };
 
 }  // namespace
+
+std::size_t pickServer(std::size_t next, int issuer, std::size_t servers) {
+  if (servers == 0) return 0;
+  next %= servers;
+  return issuer >= 0 && static_cast<std::size_t>(issuer) == next ? (next + 1) % servers : next;
+}
 
 ScenarioClients clientsFor(Scenario s, double mix_no_ticket) {
   const ClientProfile session_id{TLS1_2_VERSION, true, true};

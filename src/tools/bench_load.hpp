@@ -40,6 +40,12 @@ ossl::SslCtxPtr makeClientContext(const ClientProfile& p);
 
 struct LoadSpec {
   server::AddressList addresses;  // each tried in turn until one accepts (localhost: ::1, 127.0.0.1)
+  // Several servers (a fleet sharing its sessions): when not empty, `addresses` is unused
+  // and each connection goes to one of these. Slot s starts on server s mod N and moves to
+  // the next server on every connection, skipping the server whose handshake made the
+  // session it offers: every resumption is made on another server than the one that
+  // issued the session (a TLS 1.2 session id keeps its issuer when resumed). N >= 2.
+  std::vector<server::AddressList> servers;
   std::string target_name;  // for messages: "target 127.0.0.1:1: connection refused"
   std::string sni = "localhost";   // server name sent in the ClientHello; empty: none
   std::string host = "localhost";  // the request's Host header
@@ -72,7 +78,16 @@ struct LoadResult {
   std::map<int, std::uint64_t> versions;        // negotiated protocol -> handshakes
   std::map<std::string, std::uint64_t> server_says;
   std::string server_key;  // the certificate's key as the client saw it: "ecdsa", "rsa", "rsa-4096", ...
+  // With several servers: measured handshakes per server, and resumptions that were
+  // offered the server which issued the session (0 unless there are fewer than 2).
+  std::vector<std::uint64_t> per_server;
+  std::uint64_t resumed_on_issuer = 0;
 };
+
+// The server (index into LoadSpec::servers) of a slot's next connection: `next` in turn,
+// or the one after it when `next` issued the session the connection offers (`issuer`, -1
+// for none).
+std::size_t pickServer(std::size_t next, int issuer, std::size_t servers);
 
 // "ecdsa" (P-256), "rsa" (2048 bits), the names --cert-type uses, or a description of any
 // other key ("rsa-4096", "ec-secp384r1", "ed25519").

@@ -2,6 +2,7 @@
 // figure, the floor, and how it was measured.
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -59,6 +60,37 @@ void tradeOffTable(std::ostream& md, const RunResult& run) {
         "(marked hs/s), the same from handshakes per second.\n\n";
 }
 
+// The fleet target against one server: the aims are CPU per handshake within 1.2× of one
+// server's, and a Redis lookup under 1 ms at p99 on loopback. Figures, not verdicts.
+void fleetSection(std::ostream& md, const RunResult& run) {
+  const auto rows = fleetRows(run);
+  if (rows.empty()) return;
+  md << "## Fleet\n\n"
+     << run.options.fleet_size
+     << " servers of ours share TLS sessions, ticket keys and revocations through one Redis (a `redis-server` the "
+        "bench started, no persistence). Each client slot moves to another server on every connection, never "
+        "the one whose handshake issued the session it offers: every resumption is made on another server. "
+        "CPU per handshake is summed over the servers (Redis apart, in its own column); `fleet/self` divides it by "
+        "the same scenario on one server measured in this run (aim: at most 1.2×). Lookups (hit/miss/timeout/error) "
+        "and their latency come from the servers' `tlsresume_fleet_lookup_seconds` histograms, read before and after "
+        "the cell (p50/p99 interpolated inside buckets whose bounds are 250 µs, 500 µs, 1 ms, 2 ms ...; aim: p99 "
+        "under 1 ms on loopback); client +p50/+p99 is the fleet's handshake latency minus self's. Redis CPU per "
+        "resumed handshake is `redis-server`'s own CPU time over the cell divided by the resumed handshakes; "
+        "Redis cmds/hs counts every command Redis ran (session writes and lookups, and the servers' key, "
+        "revocation and heartbeat polls) per handshake.\n\n|";
+  const auto cols = fleetColumns();
+  for (const auto& c : cols) md << " " << c << " |";
+  md << "\n|";
+  for (std::size_t i = 0; i < cols.size(); ++i) md << (i < 2 ? "---|" : "--:|");
+  md << "\n";
+  for (const auto& r : rows) {
+    md << "|";
+    for (const auto& v : r) md << " " << cell(v) << " |";
+    md << "\n";
+  }
+  md << "\n";
+}
+
 void figures(std::ostream& md, const RunResult& run) {
   const bool with_floor = !run.floor.empty();
   md << "## All figures\n\n| target | cert | scenario | protocol | hs/s | p50 µs | p90 µs | p99 µs | CPU µs/hs | "
@@ -113,6 +145,12 @@ std::string servers(const RunResult& run) {
   }
   std::vector<std::string> parts;
   if (self) parts.push_back("our `tlsresume serve --workers 1 --admin off` with the built-in responder");
+  if (std::any_of(run.options.targets.begin(), run.options.targets.end(),
+                  [](const Target& t) { return t.kind == TargetKind::fleet; }))
+    parts.push_back("the fleet: " + std::to_string(run.options.fleet_size) +
+                    " of our servers as self (admin endpoint on loopback for its metrics) with a `[fleet]` section "
+                    "on one `redis-server --save '' --appendonly no`, measured once each server encrypts with the "
+                    "fleet's ticket key");
   if (nginx || haproxy) {
     std::string names;
     for (const auto& p : run.postures) {
@@ -194,6 +232,7 @@ ReportFiles writeReport(const RunResult& run, const std::string& dir) {
   for (const auto& l : lines) md << "- " << l << "\n";
   md << "\n";
   tradeOffTable(md, run);
+  fleetSection(md, run);
   md << "## Charts\n\n";
   for (const auto& [title, file] : charts.files) md << "![" << title << "](" << file << ")\n\n";
   if (!charts.missing_reason.empty()) md << "_Charts missing: " << charts.missing_reason << "._\n\n";

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "server/net.hpp"
+#include "tools/bench_fleet.hpp"
 
 namespace tlsresume::tools::bench {
 namespace {
@@ -31,6 +32,9 @@ constexpr int kNginxRotates[3] = {1, 23, 2};
 // Session lifetime of the peers' generated configs, as ours by default (server::Config).
 constexpr std::chrono::seconds kPeerSessionLifetime{3600};
 constexpr auto kStartTimeout = std::chrono::seconds(15);
+// A fresh fleet's servers switch to the fleet's first ticket key about 3 s after the first
+// of them reaches Redis.
+constexpr auto kFleetKeyTimeout = std::chrono::seconds(30);
 
 std::uint16_t freePort() {
   const int fd = server::listenOn(server::Endpoint{"127.0.0.1", 0}, false, "free port");
@@ -111,7 +115,10 @@ std::string ServerLauncher::unavailableReason(const Target& t) const {
              ")";
     }
   }
-  if (t.kind == TargetKind::self && !executable(self_exe_)) return "cannot find our own binary through /proc/self/exe";
+  if ((t.kind == TargetKind::self || t.kind == TargetKind::fleet) && !executable(self_exe_))
+    return "cannot find our own binary through /proc/self/exe";
+  if (t.kind == TargetKind::fleet && !executable(kRedisServerBin))
+    return std::string("redis-server not installed (") + kRedisServerBin + " not found; apt-get install redis-server)";
   return {};
 }
 
@@ -131,6 +138,8 @@ std::unique_ptr<RunningServer> ServerLauncher::start(const Target& t, const Cert
       return startNginx(cert, stateful);
     case TargetKind::haproxy:
       return startHaproxy(cert, stateful);
+    case TargetKind::fleet:
+      return startFleet(cert, stateful);
     case TargetKind::external: {
       auto s = std::make_unique<RunningServer>();
       s->endpoint = t.endpoint;
@@ -207,6 +216,81 @@ std::unique_ptr<RunningServer> ServerLauncher::startSelf(const CertMaterial& cer
     spec.log_path = dir_.path() + "/self-" + std::to_string(n) + ".log";
     return spec;
   });
+}
+
+std::unique_ptr<RunningServer> ServerLauncher::startRedis() {
+  const unsigned n = ++launches_;
+  return launch("redis-server", [&](std::uint16_t port) {
+    SpawnSpec spec;
+    // No persistence, loopback only, its log to our scratch directory's file for the child.
+    spec.argv = {kRedisServerBin, "--port",     std::to_string(port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly",  "no",         "--daemonize",        "no",     "--dir",     dir_.path(),
+                 "--logfile",     "",           "--protected-mode",   "yes"};
+    spec.log_path = dir_.path() + "/redis-" + std::to_string(n) + ".log";
+    return spec;
+  });
+}
+
+std::unique_ptr<RunningServer> ServerLauncher::startFleetNode(const CertMaterial& cert, bool stateful,
+                                                              const server::Endpoint& redis, unsigned fleet,
+                                                              unsigned node) {
+  const std::string name = "fleet" + std::to_string(fleet) + "-node-" + std::to_string(node);
+  std::optional<server::Endpoint> admin;
+  auto s = launch("tlsresume serve (" + name + ")", [&](std::uint16_t port) {
+    admin = server::Endpoint{"127.0.0.1", freePort()};
+    std::string toml = lines({
+        "[fleet]",
+        "redis = \"redis://" + redis.str() + "\"",
+        "node_name = \"" + name + "\"",
+        "lookup_timeout = \"5ms\"",
+    });
+    if (stateful) toml += "[default_host]\ntls13_tickets = \"stateful\"\n";
+    const std::string config = dir_.write(name + ".toml", toml);
+    SpawnSpec spec;
+    // As self (see startSelf), with an admin endpoint on loopback for /fleet and /metrics.
+    spec.fds = {{pipeWith(cert.cert_pem), 3}, {pipeWith(cert.key_pem), 4}};
+    spec.argv = {self_exe_, "serve", "--listen", "127.0.0.1:" + std::to_string(port), "--admin", admin->str()};
+    for (const char* arg : {"--workers", "1", "--backend", "builtin", "--log-level", "warn", "--cert", "/dev/fd/3",
+                            "--key", "/dev/fd/4", "--config"})
+      spec.argv.emplace_back(arg);
+    spec.argv.push_back(config);
+    spec.log_path = dir_.path() + "/" + name + ".log";
+    return spec;
+  });
+  s->admin = admin;
+  return s;
+}
+
+std::unique_ptr<RunningServer> ServerLauncher::startFleet(const CertMaterial& cert, bool stateful) {
+  const unsigned fleet = ++launches_;
+  auto f = std::make_unique<RunningServer>();
+  f->redis = startRedis();
+  for (unsigned i = 1; i <= options_.fleet_size; ++i)
+    f->nodes.push_back(startFleetNode(cert, stateful, f->redis->endpoint, fleet, i));
+  f->endpoint = f->nodes.front()->endpoint;
+  f->pid = f->nodes.front()->pid;
+  // Tickets sealed by one server open on another only once all encrypt under the fleet's key.
+  const auto deadline = std::chrono::steady_clock::now() + kFleetKeyTimeout;
+  for (const auto& node : f->nodes) {
+    std::string last;
+    for (;;) {
+      if (interrupted()) throw BenchError("interrupted");
+      if (!node->process->running())
+        throw BenchError("a fleet server exited: " + node->process->logTail());
+      try {
+        const AdminAnswer a = adminGet(*node->admin, "/fleet");
+        if (a.status == 200 && encryptsWithFleetKey(a.body)) break;
+        last = a.body;
+      } catch (const BenchError& e) {
+        last = e.what();
+      }
+      if (std::chrono::steady_clock::now() > deadline)
+        throw BenchError("fleet server " + node->endpoint.str() + " did not take up the fleet's ticket key within " +
+                         std::to_string(kFleetKeyTimeout.count()) + " s: " + last + " " + node->process->logTail());
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  return f;
 }
 
 std::string ServerLauncher::peerFiles(const CertMaterial& cert, bool combined) {
@@ -337,7 +421,7 @@ Posture ServerLauncher::posture(const Target& t) {
   Posture p;
   p.target = t.name;
   p.psk_modes = "psk_dhe_ke";
-  if (t.kind == TargetKind::self) {
+  if (t.kind == TargetKind::self || t.kind == TargetKind::fleet) {
     // Our embedded defaults, read from the config types so the report follows them.
     const server::Config defaults;
     const auto& policy = defaults.hosts.front().policy;

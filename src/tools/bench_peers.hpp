@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "openssl/certificate.hpp"
 #include "server/config.hpp"
@@ -29,6 +30,11 @@ struct RunningServer {
   server::Endpoint endpoint;
   std::optional<ChildProcess> process;  // set when the bench started it
   pid_t pid = 0;                        // whose CPU is measured; 0: unknown
+  std::optional<server::Endpoint> admin;  // its admin endpoint (/metrics, /fleet), if any
+  // The fleet target: its Redis and its servers (stopped first: declared last). `endpoint`
+  // and `pid` are then the first server's; CPU is measured on each.
+  std::unique_ptr<RunningServer> redis;
+  std::vector<std::unique_ptr<RunningServer>> nodes;
 };
 
 class ServerLauncher {
@@ -54,6 +60,12 @@ class ServerLauncher {
   std::unique_ptr<RunningServer> startSelf(const CertMaterial& cert, bool stateful);
   std::unique_ptr<RunningServer> startNginx(const CertMaterial& cert, bool stateful);
   std::unique_ptr<RunningServer> startHaproxy(const CertMaterial& cert, bool stateful);
+  // A redis-server on a free port (no persistence), then `--fleet-size` servers of ours
+  // sharing it, once every one of them encrypts tickets with the fleet's key.
+  std::unique_ptr<RunningServer> startFleet(const CertMaterial& cert, bool stateful);
+  std::unique_ptr<RunningServer> startRedis();
+  std::unique_ptr<RunningServer> startFleetNode(const CertMaterial& cert, bool stateful, const server::Endpoint& redis,
+                                                unsigned fleet, unsigned node);
   // Spawns `make(port)` until it listens; retries on another port if one was taken.
   std::unique_ptr<RunningServer> launch(const std::string& what,
                                         const std::function<SpawnSpec(std::uint16_t port)>& make);
@@ -71,6 +83,7 @@ class ServerLauncher {
 const char* peerInstallHint(TargetKind kind);
 
 // Where Debian's packages install them.
+inline constexpr const char* kRedisServerBin = "/usr/bin/redis-server";
 inline constexpr const char* kNginxBin = "/usr/sbin/nginx";
 inline constexpr const char* kHaproxyBin = "/usr/sbin/haproxy";
 

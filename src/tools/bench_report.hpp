@@ -56,6 +56,12 @@ struct Charts {
 Charts drawCharts(const RunResult& run, const std::string& dir);
 
 std::string formatNumber(double v, int decimals);
+
+// The fleet target's cells, one row each, for the terminal and the report: resumed ratio,
+// CPU per handshake summed over its servers against one server's (self), Redis lookups and
+// their latency, the client's latency against self, Redis's CPU per resumption.
+std::vector<std::string> fleetColumns();
+std::vector<std::vector<std::string>> fleetRows(const RunResult& run);
 std::string seriesName(const RunResult& run, const CellResult& cell);
 
 }  // namespace tlsresume::tools::bench

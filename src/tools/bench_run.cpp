@@ -18,6 +18,7 @@
 #include <memory>
 
 #include "tools/bench_cpu.hpp"
+#include "tools/bench_fleet.hpp"
 #include "tools/bench_floor.hpp"
 #include "tools/bench_load.hpp"
 #include "tools/bench_peers.hpp"
@@ -113,6 +114,86 @@ std::string cellLabel(const CellResult& c, const Target& t) {
   return cellLabel(c);
 }
 
+// What the fleet target's instruments read at one moment: each server's CPU and fleet
+// metrics, Redis's CPU and command counts.
+struct FleetState {
+  std::vector<std::optional<double>> node_cpu_us;
+  std::vector<FleetSample> metrics;
+  std::optional<double> redis_cpu_us;
+  std::map<std::string, std::uint64_t> commands;
+  std::string problem;  // a reading that failed: no figures from it
+};
+
+// Commands the bench sends itself, not counted as the fleet's.
+bool ownCommand(const std::string& name) { return name == "info" || name == "dbsize"; }
+
+// Scrapes (which cost the servers and Redis a little CPU) are read before the CPU clocks at
+// the start of the measured phase and after them at its end, so they fall outside it.
+void scrape(RunningServer& fleet, FleetState& st) {
+  try {
+    for (const auto& node : fleet.nodes) {
+      const AdminAnswer a = adminGet(*node->admin, "/metrics");
+      if (a.status != 200) throw BenchError("/metrics answered " + std::to_string(a.status));
+      st.metrics.push_back(parseFleetMetrics(a.body));
+    }
+    st.commands = parseCommandCalls(redisCommand(fleet.redis->endpoint, {"INFO", "commandstats"}));
+  } catch (const BenchError& e) {
+    st.problem = e.what();
+  }
+}
+
+void readClocks(RunningServer& fleet, FleetState& st) {
+  st.node_cpu_us.clear();
+  for (const auto& node : fleet.nodes) st.node_cpu_us.push_back(processTreeCpuUs(node->pid));
+  st.redis_cpu_us = processTreeCpuUs(fleet.redis->pid);
+}
+
+FleetFigures fleetFigures(RunningServer& fleet, const FleetState& before, const FleetState& after,
+                          const LoadResult& r) {
+  FleetFigures f;
+  f.nodes = static_cast<unsigned>(fleet.nodes.size());
+  f.handshakes_per_node = r.per_server;
+  f.resumed_on_issuer = r.resumed_on_issuer;
+  for (std::size_t i = 0; i < fleet.nodes.size(); ++i) {
+    const auto& a = i < after.node_cpu_us.size() ? after.node_cpu_us[i] : std::nullopt;
+    const auto& b = i < before.node_cpu_us.size() ? before.node_cpu_us[i] : std::nullopt;
+    if (a && b) f.node_cpu_us.push_back(*a - *b);
+  }
+  if (f.node_cpu_us.size() != fleet.nodes.size()) f.node_cpu_us.clear();
+  if (before.problem.empty() && after.problem.empty() && before.metrics.size() == after.metrics.size()) {
+    FleetSample total;
+    for (std::size_t i = 0; i < after.metrics.size(); ++i) accumulate(total, difference(after.metrics[i], before.metrics[i]));
+    f.lookups_hit = total.hit;
+    f.lookups_miss = total.miss;
+    f.lookups_timeout = total.timeout;
+    f.lookups_error = total.error;
+    f.writes = total.writes;
+    f.writes_dropped = total.writes_dropped;
+    if (total.count > 0) {
+      if (auto q = histogramQuantile(total.buckets, 0.50)) f.lookup_p50_us = *q * 1e6;
+      if (auto q = histogramQuantile(total.buckets, 0.99)) f.lookup_p99_us = *q * 1e6;
+      f.lookup_mean_us = total.sum_seconds / total.count * 1e6;
+    }
+    for (const auto& [name, calls] : after.commands) {
+      if (ownCommand(name)) continue;
+      const auto was = before.commands.find(name);
+      const std::uint64_t d = calls - (was == before.commands.end() ? 0 : std::min(calls, was->second));
+      if (d > 0) f.redis_commands[name] = d;
+    }
+  }
+  if (before.redis_cpu_us && after.redis_cpu_us) {
+    f.redis_cpu_us = *after.redis_cpu_us - *before.redis_cpu_us;
+    if (r.resumed > 0) f.redis_cpu_us_per_resumed = *f.redis_cpu_us / static_cast<double>(r.resumed);
+    if (f.redisCommands() > 0) f.redis_cpu_us_per_command = *f.redis_cpu_us / static_cast<double>(f.redisCommands());
+  }
+  try {
+    f.redis_used_memory = infoField(redisCommand(fleet.redis->endpoint, {"INFO", "memory"}), "used_memory");
+    f.redis_keys = std::strtoull(redisCommand(fleet.redis->endpoint, {"DBSIZE"}).c_str(), nullptr, 10);
+  } catch (const BenchError&) {
+  }
+  return f;
+}
+
 std::string fixed(double v, int decimals) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
@@ -151,6 +232,12 @@ class Runner {
                    "tlsresume bench: note: --server-pid %d ignores SIGCHLD, so the kernel reaps its children: the CPU "
                    "of children that exit during a cell is not counted (live ones are)\n",
                    options_.server_pid);
+    for (const auto& t : options_.targets)
+      if (t.kind == TargetKind::fleet && access(kRedisServerBin, X_OK) != 0) {
+        std::fprintf(stderr, "tlsresume bench: --target fleet needs redis-server: %s not found (apt-get install redis-server)\n",
+                     kRedisServerBin);
+        return 1;
+      }
     if (std::string why = descriptorProblem(options_.concurrency); !why.empty()) {
       std::fprintf(stderr, "tlsresume bench: %s\n", why.c_str());
       return 1;
@@ -187,6 +274,7 @@ class Runner {
     for (std::size_t i = 0; i < rounds.size(); ++i)
       if (!rounds[i].empty()) result_.cells[i] = mergeRounds(std::move(rounds[i]));
     settleOutsideTargets();
+    compareFleetWithSelf();
     result_.floor = mergeFloorRounds(std::move(result_.floor));
     for (auto& cell : result_.cells)
       for (const auto& f : result_.floor)
@@ -246,6 +334,25 @@ class Runner {
         }
     }
     std::erase_if(result_.cells, [](const CellResult& c) { return c.skipped_reason == kMeasuredOnce; });
+  }
+
+  // A fleet cell next to the same scenario on one server, when the run measured it.
+  void compareFleetWithSelf() {
+    for (auto& c : result_.cells) {
+      if (!c.fleet || !c.measured()) continue;
+      const auto self = std::find_if(result_.cells.begin(), result_.cells.end(), [&](const CellResult& s) {
+        return s.target == "self" && s.cert == c.cert && s.scenario == c.scenario && s.measured() && s.handshakes > 0;
+      });
+      if (self == result_.cells.end()) continue;
+      FleetFigures& f = *c.fleet;
+      f.self_cpu_us_per_handshake = self->server_cpu_us_per_handshake;
+      if (self->server_cpu_us_per_handshake && c.server_cpu_us_per_handshake && *self->server_cpu_us_per_handshake > 0)
+        f.cpu_vs_self = *c.server_cpu_us_per_handshake / *self->server_cpu_us_per_handshake;
+      if (self->latency_us && c.latency_us) {
+        f.client_p50_added_us = c.latency_us->p50 - self->latency_us->p50;
+        f.client_p99_added_us = c.latency_us->p99 - self->latency_us->p99;
+      }
+    }
   }
 
   // The floor is measured beside its scenario in every round, like the cells: one 400 ms
@@ -371,8 +478,10 @@ class Runner {
 
   void runCell(CellResult& cell, const Target& target, RunningServer& server, Progress& progress) {
     LoadSpec spec;
+    const bool fleet = !server.nodes.empty();
     try {
       spec.addresses = server::resolveAll(server.endpoint, "target");
+      for (const auto& node : server.nodes) spec.servers.push_back(server::resolveAll(node->endpoint, "target"));
     } catch (const std::exception& e) {
       return fail(cell, e.what(), progress);
     }
@@ -384,7 +493,15 @@ class Runner {
     spec.duration = options_.duration;
     spec.count = options_.count;
     std::optional<double> cpu_before;
-    spec.on_measure_start = [&] { cpu_before = server.pid ? processTreeCpuUs(server.pid) : std::nullopt; };
+    FleetState fleet_before, fleet_after;
+    spec.on_measure_start = [&] {
+      if (fleet) {
+        scrape(server, fleet_before);
+        readClocks(server, fleet_before);
+        return;
+      }
+      cpu_before = server.pid ? processTreeCpuUs(server.pid) : std::nullopt;
+    };
     spec.on_tick = [&](std::uint64_t n, double s) { progress.tick(n, s); };
     LoadResult r;
     try {
@@ -396,7 +513,19 @@ class Runner {
       cell.skipped_reason = "interrupted";  // a partial cell would read as a measurement
       return progress.finish("interrupted");
     }
-    const std::optional<double> cpu_after = server.pid ? processTreeCpuUs(server.pid) : std::nullopt;
+    std::optional<double> cpu_after = server.pid ? processTreeCpuUs(server.pid) : std::nullopt;
+    if (fleet) {
+      readClocks(server, fleet_after);
+      scrape(server, fleet_after);
+      cell.fleet = fleetFigures(server, fleet_before, fleet_after, r);
+      // The fleet's CPU is the sum over its servers (Redis apart, reported on its own).
+      cpu_before = cpu_after = std::nullopt;
+      if (!cell.fleet->node_cpu_us.empty()) {
+        cpu_before = 0.0;
+        cpu_after = 0.0;
+        for (double us : cell.fleet->node_cpu_us) *cpu_after += us;
+      }
+    }
     fill(cell, r);
     // What the client saw decides the label (and which floor compares): a HOST:PORT target
     // serves its own certificate, not the one --cert-type names.
@@ -412,6 +541,11 @@ class Runner {
     std::string summary = fixed(cell.handshakes_per_sec, 0) + " hs/s";
     if (resumes(cell.scenario)) summary += ", " + fixed(100 * cell.resumed_ratio.value_or(0), 1) + "% resumed";
     if (cell.server_cpu_us_per_handshake) summary += ", " + fixed(*cell.server_cpu_us_per_handshake, 0) + " us CPU/hs";
+    if (cell.fleet) {
+      summary += ", " + std::to_string(cell.fleet->lookups()) + " Redis lookups";
+      if (cell.fleet->redis_cpu_us_per_resumed)
+        summary += ", Redis " + fixed(*cell.fleet->redis_cpu_us_per_resumed, 1) + " us CPU/resumed";
+    }
     if (r.errors) summary += ", " + std::to_string(r.errors) + " errors (first: " + r.first_error + ")";
     progress.finish(summary);
   }

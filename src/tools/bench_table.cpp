@@ -27,6 +27,8 @@ struct Row {
 
 std::string opt(const std::optional<double>& v, int decimals) { return v ? formatNumber(*v, decimals) : "-"; }
 
+void printFleet(const RunResult& run, std::FILE* out);
+
 Row rowFor(const CellResult& c, bool with_floor) {
   Row r;
   auto add = [&](std::string text, const char* colour = nullptr) {
@@ -120,7 +122,64 @@ void printTable(const RunResult& run, std::FILE* out) {
   for (const auto& c : cols) titles.push_back(c.title);
   emit(titles, nullptr, colour ? kBold : nullptr);
   for (const auto& r : rows) emit(r.cells, &r.colours, r.row_colour);
+  printFleet(run, out);
 }
+
+std::vector<std::string> fleetColumns() {
+  return {"cert",           "scenario",        "servers",          "resumed",        "CPU us/hs",
+          "self us/hs",     "fleet/self",      "lookups h/m/t/e",  "lookup p50 us",  "lookup p99 us",
+          "client +p50 us", "client +p99 us",  "Redis us/resumed", "Redis cmds/hs"};
+}
+
+std::vector<std::vector<std::string>> fleetRows(const RunResult& run) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& c : run.cells) {
+    if (!c.fleet || !c.measured() || c.handshakes == 0) continue;
+    const FleetFigures& f = *c.fleet;
+    const auto signedUs = [](const std::optional<double>& v) {
+      return v ? (*v >= 0 ? "+" : "") + formatNumber(*v, 0) : std::string("-");
+    };
+    rows.push_back({c.certName(), toString(c.scenario), std::to_string(f.nodes),
+                    c.resumed_ratio ? formatNumber(100 * *c.resumed_ratio, 1) + "%" : "-",
+                    opt(c.server_cpu_us_per_handshake, 0), opt(f.self_cpu_us_per_handshake, 0),
+                    f.cpu_vs_self ? formatNumber(*f.cpu_vs_self, 2) + "x" : "-",
+                    std::to_string(f.lookups_hit) + "/" + std::to_string(f.lookups_miss) + "/" +
+                        std::to_string(f.lookups_timeout) + "/" + std::to_string(f.lookups_error),
+                    opt(f.lookup_p50_us, 0), opt(f.lookup_p99_us, 0), signedUs(f.client_p50_added_us),
+                    signedUs(f.client_p99_added_us), opt(f.redis_cpu_us_per_resumed, 1),
+                    formatNumber(static_cast<double>(f.redisCommands()) / static_cast<double>(c.handshakes), 2)});
+  }
+  return rows;
+}
+
+namespace {
+
+void printFleet(const RunResult& run, std::FILE* out) {
+  const auto rows = fleetRows(run);
+  if (rows.empty()) return;
+  const auto cols = fleetColumns();
+  std::vector<std::size_t> width(cols.size());
+  for (std::size_t i = 0; i < cols.size(); ++i) width[i] = cols[i].size();
+  for (const auto& r : rows)
+    for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  const auto emit = [&](const std::vector<std::string>& cells) {
+    std::string line;
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      const std::string pad(width[i] - std::min(width[i], cells[i].size()), ' ');
+      line += (i ? "  " : "") + (i < 2 ? cells[i] + pad : pad + cells[i]);
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    std::fprintf(out, "%s\n", line.c_str());
+  };
+  std::fprintf(out, "\nFleet: %u servers sharing one Redis, every resumption on another server than the one that "
+                    "issued the session; CPU summed over the servers (Redis apart); lookups and their latency from the "
+                    "servers' metrics; client latency against self\n",
+               run.options.fleet_size);
+  emit(cols);
+  for (const auto& r : rows) emit(r);
+}
+
+}  // namespace
 
 void printConclusions(const RunResult& run, std::FILE* out) {
   const auto lines = conclusions(run);

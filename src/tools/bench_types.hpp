@@ -34,7 +34,8 @@ const char* toString(CertType c);
 // The middle value (the mean of the two middle ones for an even count); 0 for none.
 double median(std::vector<double> v);
 
-enum class TargetKind { self, nginx, haproxy, external };
+// fleet: `--fleet-size` of our servers sharing one Redis (a redis-server the bench starts).
+enum class TargetKind { self, nginx, haproxy, external, fleet };
 
 struct Target {
   TargetKind kind = TargetKind::self;
@@ -60,10 +61,43 @@ struct BenchOptions {
   int server_pid = 0;  // CPU of an external target, if the caller knows its pid
   std::string sni;     // server name for HOST:PORT targets; empty: their HOST unless an IP address
   std::string path = "/";  // of the request each connection makes
+  unsigned fleet_size = 3;  // servers of the fleet target
 };
 
 struct Percentiles {
   double p50 = 0, p90 = 0, p99 = 0;
+};
+
+// What a fleet cell measured besides the load: the servers' fleet metrics and Redis, as
+// differences between a sample taken when the measured phase starts and one at its end.
+struct FleetFigures {
+  unsigned nodes = 0;
+  std::vector<double> node_cpu_us;  // CPU of each server over the cell (their sum is the cell's)
+  std::uint64_t lookups_hit = 0, lookups_miss = 0, lookups_timeout = 0, lookups_error = 0;
+  std::uint64_t writes = 0, writes_dropped = 0;
+  // Remote lookup latency from the servers' tlsresume_fleet_lookup_seconds histograms
+  // (summed over the servers, interpolated inside a bucket as Prometheus'
+  // histogram_quantile does), and the mean from _sum / _count; absent without lookups.
+  std::optional<double> lookup_p50_us, lookup_p99_us, lookup_mean_us;
+  std::optional<double> redis_cpu_us;                // redis-server's CPU over the cell
+  std::optional<double> redis_cpu_us_per_resumed;    // ... per resumed handshake
+  std::optional<double> redis_cpu_us_per_command;    // ... per command it ran
+  std::map<std::string, std::uint64_t> redis_commands;  // calls per command (INFO commandstats)
+  std::optional<std::uint64_t> redis_used_memory;       // INFO memory used_memory at the end, bytes
+  std::optional<std::uint64_t> redis_keys;              // DBSIZE at the end
+  std::vector<std::uint64_t> handshakes_per_node;        // measured handshakes each server made
+  std::uint64_t resumed_on_issuer = 0;  // resumptions on the server that issued the session (expected 0)
+  // Against the same scenario and certificate on one server ("self"), when the run measured it.
+  std::optional<double> self_cpu_us_per_handshake;
+  std::optional<double> cpu_vs_self;  // fleet CPU per handshake (summed over servers) / self's
+  std::optional<double> client_p50_added_us, client_p99_added_us;  // fleet latency - self's
+
+  std::uint64_t lookups() const { return lookups_hit + lookups_miss + lookups_timeout + lookups_error; }
+  std::uint64_t redisCommands() const {
+    std::uint64_t n = 0;
+    for (const auto& [name, calls] : redis_commands) n += calls;
+    return n;
+  }
 };
 
 // Figures of one cell. Optional figures are absent when they cannot be measured (no
@@ -97,6 +131,7 @@ struct CellResult {
   std::string skipped_reason;
   std::string error;
   std::string first_error;  // first failed connection, when some failed
+  std::optional<FleetFigures> fleet;  // the fleet target's cells
 
   bool measured() const { return skipped_reason.empty() && error.empty(); }
   // More than 1 connection in 10 failed: its figures measure failures, not handshakes.
