@@ -351,6 +351,13 @@ void refuseDuplicateEndpoints(const std::vector<Endpoint>& endpoints, const std:
   }
 }
 
+std::string FleetConfig::describe() const {
+  if (!redis.empty()) return redis;
+  std::string out = "cluster ";
+  for (std::size_t i = 0; i < cluster.size(); ++i) out += (i ? "," : "") + cluster[i];
+  return out;
+}
+
 std::chrono::milliseconds parseMilliseconds(const std::string& text, const std::string& what) {
   std::string_view t(text);
   long long scale = 1;
@@ -394,15 +401,27 @@ std::optional<Endpoint> Config::backendEndpoint() const {
 
 namespace {
 void readFleet(const Reader& r, FleetConfig& f) {
-  r.allowOnly(std::array<std::string_view, 8>{"redis", "user", "password_file", "tls_ca_file", "key_prefix",
+  r.allowOnly(std::array<std::string_view, 9>{"redis", "cluster", "user", "password_file", "tls_ca_file", "key_prefix",
                                               "lookup_timeout", "node_name", "key_wrap_file"});
   if (auto v = r.string("redis")) {
     std::string why;
     if (!redis::parseRedisUrl(*v, &why)) r.fail("redis", why);
     f.redis = *v;
-  } else {
-    r.fail("redis", "missing: the Redis the fleet shares (\"redis://HOST:PORT\", \"rediss://HOST:PORT\" or \"unix:/PATH\")");
   }
+  if (auto v = r.strings("cluster")) {
+    if (!f.redis.empty()) r.fail("cluster", "give either redis (one Redis) or cluster (a Redis Cluster's seed nodes), not both");
+    if (v->empty()) r.fail("cluster", "needs at least one seed node HOST:PORT");
+    for (const auto& seed : *v) {
+      std::string why;
+      const std::string url = seed.find("://") == std::string::npos ? "redis://" + seed : seed;
+      const auto ep = redis::parseRedisUrl(url, &why);
+      if (!ep) r.fail("cluster", "\"" + seed + "\": " + why);
+      if (ep->kind == redis::Endpoint::Kind::unix_socket) r.fail("cluster", "\"" + seed + "\": cluster nodes are HOST:PORT");
+    }
+    f.cluster = *v;
+  }
+  if (f.redis.empty() && f.cluster.empty())
+    r.fail("redis", "missing: the Redis the fleet shares (\"redis://HOST:PORT\", \"rediss://HOST:PORT\" or \"unix:/PATH\"), or cluster = [seed nodes]");
   if (auto v = r.string("user")) f.user = *v;
   if (auto v = r.string("password_file")) f.password_file = *v;
   if (auto v = r.string("tls_ca_file")) f.tls_ca_file = *v;
@@ -434,8 +453,9 @@ void readFleet(const Reader& r, FleetConfig& f) {
   }
   if (auto v = r.string("key_wrap_file")) f.key_wrap_file = *v;
   if (f.user.size() && f.password_file.empty()) r.fail("user", "a Redis ACL user needs password_file");
-  if (!f.tls_ca_file.empty() && !f.redis.starts_with("rediss://"))
-    r.fail("tls_ca_file", "only used with a rediss:// URL");
+  const bool tls = f.redis.starts_with("rediss://") ||
+                   std::any_of(f.cluster.begin(), f.cluster.end(), [](const std::string& s) { return s.starts_with("rediss://"); });
+  if (!f.tls_ca_file.empty() && !tls) r.fail("tls_ca_file", "only used with rediss:// (TLS to Redis)");
 }
 }  // namespace
 

@@ -53,6 +53,7 @@ struct VirtualHostConfig {
 // Absent (redis empty): every server keeps its own, and no Redis is needed.
 struct FleetConfig {
   std::string redis;          // "redis://HOST:PORT", "rediss://HOST:PORT" or "unix:/PATH"
+  std::vector<std::string> cluster;  // or: a Redis Cluster's seed nodes, "HOST:PORT" or redis[s]:// URLs
   std::string user;           // Redis ACL user (empty: the default user)
   std::string password_file;  // the password, first line of this file (never in the config itself)
   std::string tls_ca_file;    // rediss: the CA that signed Redis's certificate (empty: the system's)
@@ -60,7 +61,8 @@ struct FleetConfig {
   std::chrono::milliseconds lookup_timeout{5};
   std::string node_name;      // empty: HOSTNAME:PID
   std::string key_wrap_file;  // optional: 32 bytes (64 hex) that wrap ticket keys held in Redis
-  bool enabled() const noexcept { return !redis.empty(); }
+  bool enabled() const noexcept { return !redis.empty() || !cluster.empty(); }
+  std::string describe() const;  // the URL, or "cluster HOST:PORT,..." for messages
 };
 
 struct Config {

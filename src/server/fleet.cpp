@@ -106,7 +106,7 @@ void Fleet::start(RevocationList& revocations) {
   link_->every(1000ms, [this] { keys_->poll(); });
   link_->every(250ms, [this] { revocations_->poll(); });
   link_->every(1000ms, [this] { heartbeat(); });
-  log(Level::info, "fleet: node " + node_ + " joining the fleet on Redis " + config_.redis + " (prefix " + config_.key_prefix + ")");
+  log(Level::info, "fleet: node " + node_ + " joining the fleet on Redis " + config_.describe() + " (prefix " + config_.key_prefix + ")");
   link_->start();
 }
 
@@ -119,7 +119,7 @@ void Fleet::stop() noexcept {
 void Fleet::onLinkUp() noexcept {
   up_.store(true);
   try {
-    log(Level::info, "fleet: Redis " + config_.redis + " is up (node " + node_ +
+    log(Level::info, "fleet: Redis " + config_.describe() + " is up (node " + node_ +
                          "); sessions, ticket keys and revocations are shared");
   } catch (...) {
   }
@@ -129,7 +129,7 @@ void Fleet::onLinkDown(std::string_view reason) noexcept {
   up_.store(false);
   downs_.fetch_add(1, std::memory_order_relaxed);
   try {
-    log(Level::warn, "fleet: Redis " + config_.redis + " unreachable: " + std::string(reason) +
+    log(Level::warn, "fleet: Redis " + config_.describe() + " unreachable: " + std::string(reason) +
                          "; handshakes go on with this server's own sessions and keys, reconnecting");
   } catch (...) {
   }
@@ -185,7 +185,7 @@ void Fleet::revokedAllBefore(TimePoint issued_before) {
 }
 
 std::string Fleet::json(const Keyring& keyring) const {
-  std::string out = "{\"node\":" + jsonString(node_) + ",\"redis\":" + jsonString(config_.redis) +
+  std::string out = "{\"node\":" + jsonString(node_) + ",\"redis\":" + jsonString(config_.describe()) +
                     ",\"up\":" + (link_->up() ? "true" : "false") + ",\"last_error\":" + jsonString(link_->lastError()) +
                     ",\"lease_holder\":" + jsonString(keys_->leaseHolder()) +
                     ",\"keys_synced\":" + (keys_->synced() ? "true" : "false") + ",\"nodes\":[";
@@ -236,7 +236,7 @@ std::string Fleet::text(const Keyring& keyring) const {
     std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
     return std::string(buf);
   };
-  std::string out = "node          " + node_ + "\nredis         " + config_.redis + " (" +
+  std::string out = "node          " + node_ + "\nredis         " + config_.describe() + " (" +
                     (link_->up() ? std::string("up") : "down: " + link_->lastError()) + ")\nlease holder  " +
                     (keys_->leaseHolder().empty() ? std::string("-") : keys_->leaseHolder()) + "\n\nservers seen\n";
   const long long now = unixMillis(clock_.now());

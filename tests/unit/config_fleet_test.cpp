@@ -52,6 +52,14 @@ TEST(ConfigFleet, LookupTimeoutAsAnIntegerIsMilliseconds) {
   EXPECT_EQ(parse("[fleet]\nredis = \"redis://127.0.0.1\"\nlookup_timeout = 20\n").fleet.lookup_timeout, 20ms);
 }
 
+TEST(ConfigFleet, AClusterIsGivenByItsSeedNodes) {
+  const Config c = parse("[fleet]\ncluster = [\"127.0.0.1:7000\", \"rediss://10.0.0.2:7001\"]\n");
+  EXPECT_TRUE(c.fleet.enabled());
+  EXPECT_TRUE(c.fleet.redis.empty());
+  EXPECT_EQ(c.fleet.cluster.size(), 2u);
+  EXPECT_EQ(c.fleet.describe(), "cluster 127.0.0.1:7000,rediss://10.0.0.2:7001");
+}
+
 TEST(ConfigFleet, BadValuesNameTheKey) {
   const std::string base = "[fleet]\nredis = \"redis://127.0.0.1:6379\"\n";
   struct Case {
@@ -69,6 +77,10 @@ TEST(ConfigFleet, BadValuesNameTheKey) {
       {base + "user = \"u\"\n", "fleet.user"},
       {base + "tls_ca_file = \"/ca.pem\"\n", "fleet.tls_ca_file"},
       {base + "colour = \"red\"\n", "fleet.colour"},
+      {base + "cluster = [\"127.0.0.1:7000\"]\n", "fleet.cluster"},
+      {"[fleet]\ncluster = []\n", "fleet.cluster"},
+      {"[fleet]\ncluster = [\"unix:/tmp/r.sock\"]\n", "fleet.cluster"},
+      {"[fleet]\ncluster = [\"no-port-here:x\"]\n", "fleet.cluster"},
   };
   for (const auto& c : cases) {
     const std::string msg = errorOf(c.text);
