@@ -21,7 +21,8 @@
 //               lookup_us: {p50, p99, mean}|null (from the servers' histograms), redis_cpu_us|null,
 //               redis_cpu_us_per_resumed|null, redis_cpu_us_per_command|null,
 //               redis_commands {command: calls}, redis_used_memory|null (bytes, at the end),
-//               redis_keys|null, self_cpu_us_per_handshake|null, cpu_vs_self|null,
+//               redis_keys|null (DBSIZE at the end), redis_used_memory_start|null,
+//               redis_keys_start|null (when the measured phase began), self_cpu_us_per_handshake|null, cpu_vs_self|null,
 //               client_latency_added_us: {p50, p99}|null (against self)}}
 //   floor[]: {cert, scenario, handshakes, server_us_per_handshake,
 //             client_us_per_handshake, resumed_ratio}
@@ -65,7 +66,10 @@ std::string fleetJson(const FleetFigures& f) {
   const auto count = [](std::uint64_t v) { return std::to_string(v); };
   const auto list = [](const auto& v) {
     std::string o = "[";
-    for (std::size_t i = 0; i < v.size(); ++i) o += (i ? "," : "") + num(static_cast<double>(v[i]));
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (i) o += ',';
+      o += num(static_cast<double>(v[i]));
+    }
     return o + "]";
   };
   const auto optCount = [](const std::optional<std::uint64_t>& v) { return v ? std::to_string(*v) : std::string("null"); };
@@ -86,12 +90,17 @@ std::string fleetJson(const FleetFigures& f) {
   o += ",\"redis_commands\":{";
   bool first = true;
   for (const auto& [name, calls] : f.redis_commands) {
-    o += (first ? "" : ",") + jsonString(name) + ":" + count(calls);
+    if (!first) o += ',';
+    o += jsonString(name);
+    o += ':';
+    o += count(calls);
     first = false;
   }
   o += "}";
   o += ",\"redis_used_memory\":" + optCount(f.redis_used_memory);
   o += ",\"redis_keys\":" + optCount(f.redis_keys);
+  o += ",\"redis_used_memory_start\":" + optCount(f.redis_used_memory_start);
+  o += ",\"redis_keys_start\":" + optCount(f.redis_keys_start);
   o += ",\"self_cpu_us_per_handshake\":" + num(f.self_cpu_us_per_handshake);
   o += ",\"cpu_vs_self\":" + num(f.cpu_vs_self);
   o += ",\"client_latency_added_us\":";

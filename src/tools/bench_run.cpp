@@ -121,6 +121,7 @@ struct FleetState {
   std::vector<FleetSample> metrics;
   std::optional<double> redis_cpu_us;
   std::map<std::string, std::uint64_t> commands;
+  std::optional<std::uint64_t> used_memory, keys;
   std::string problem;  // a reading that failed: no figures from it
 };
 
@@ -137,6 +138,8 @@ void scrape(RunningServer& fleet, FleetState& st) {
       st.metrics.push_back(parseFleetMetrics(a.body));
     }
     st.commands = parseCommandCalls(redisCommand(fleet.redis->endpoint, {"INFO", "commandstats"}));
+    st.used_memory = infoField(redisCommand(fleet.redis->endpoint, {"INFO", "memory"}), "used_memory");
+    st.keys = std::strtoull(redisCommand(fleet.redis->endpoint, {"DBSIZE"}).c_str(), nullptr, 10);
   } catch (const BenchError& e) {
     st.problem = e.what();
   }
@@ -186,11 +189,10 @@ FleetFigures fleetFigures(RunningServer& fleet, const FleetState& before, const 
     if (r.resumed > 0) f.redis_cpu_us_per_resumed = *f.redis_cpu_us / static_cast<double>(r.resumed);
     if (f.redisCommands() > 0) f.redis_cpu_us_per_command = *f.redis_cpu_us / static_cast<double>(f.redisCommands());
   }
-  try {
-    f.redis_used_memory = infoField(redisCommand(fleet.redis->endpoint, {"INFO", "memory"}), "used_memory");
-    f.redis_keys = std::strtoull(redisCommand(fleet.redis->endpoint, {"DBSIZE"}).c_str(), nullptr, 10);
-  } catch (const BenchError&) {
-  }
+  f.redis_used_memory = after.used_memory;
+  f.redis_keys = after.keys;
+  f.redis_used_memory_start = before.used_memory;
+  f.redis_keys_start = before.keys;
   return f;
 }
 

@@ -85,6 +85,7 @@ struct FleetFigures {
   std::map<std::string, std::uint64_t> redis_commands;  // calls per command (INFO commandstats)
   std::optional<std::uint64_t> redis_used_memory;       // INFO memory used_memory at the end, bytes
   std::optional<std::uint64_t> redis_keys;              // DBSIZE at the end
+  std::optional<std::uint64_t> redis_used_memory_start, redis_keys_start;  // ... when the measured phase began
   std::vector<std::uint64_t> handshakes_per_node;        // measured handshakes each server made
   std::uint64_t resumed_on_issuer = 0;  // resumptions on the server that issued the session (expected 0)
   // Against the same scenario and certificate on one server ("self"), when the run measured it.
