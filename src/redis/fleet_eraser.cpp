@@ -122,7 +122,7 @@ void FleetSessionEraser::finish(std::shared_ptr<Pass> pass) {
     std::lock_guard lock(mutex_);
     if (--running_ == 0 && !waiting_.empty()) next = startPassesLocked();
   }
-  for (auto& pass : next) scan(std::move(pass));
+  for (auto& p : next) scan(std::move(p));
 }
 
 }  // namespace tlsresume::redis
