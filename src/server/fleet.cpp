@@ -221,6 +221,13 @@ std::vector<Fleet::KeyRow> Fleet::keyRows(const Keyring& keyring) const {
     rows.push_back({k.id, "fleet", state, k.creator, k.schedule.current_from, k.schedule.current_until,
                     k.schedule.erase_at});
   }
+  // A fleet key this server holds that Redis no longer lists (Redis restarted empty, or the
+  // record was deleted) still opens tickets here, and may still encrypt: it is shown too.
+  const std::size_t listed = rows.size();
+  for (const auto& l : local)
+    if (l.shared && std::none_of(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(listed),
+                                 [&](const KeyRow& r) { return r.id == l.id; }))
+      rows.push_back({l.id, "fleet", std::string(toString(l.state)), "", l.current_from, l.current_until, l.erase_at});
   for (const auto& l : local)
     if (!l.shared)
       rows.push_back({l.id, "local", std::string(toString(l.state)), node_, l.current_from, l.current_until, l.erase_at});
