@@ -556,6 +556,10 @@ class RedisFailures(FleetCase):
         servers = self.start_servers(self.addCleanup, redis.url, ["fail-a", "fail-b", "fail-c"])
         a, b, c = servers
         self.assertTrue(wait_for(lambda: all(fleet_up(s) for s in servers), timeout=5), fleet_state(servers))
+        self.wait_fleet_keys(servers)
+        ctx13 = client_context(ssl.TLSVersion.TLSv1_3)
+        _, old_ticket, _ = get(a.port, ctx13)
+        (old_key,) = fleet_keys(a)
         load = Load(servers)
         load.start()
         self.addCleanup(load.stop)
@@ -582,6 +586,18 @@ class RedisFailures(FleetCase):
         self.assertTrue(wait_for(lambda: self.cross_server_session_id(a, c), timeout=10, interval=0.2),
                         "cross-server resumption did not come back after Redis restarted:\n" + fleet_state(servers))
         self.assertTrue(wait_for(lambda: all(fleet_up(s) for s in servers), timeout=10), fleet_state(servers))
+        # Redis came back empty: the lease holder makes a new first key. The key every server
+        # learnt before goes on opening (and, until the new one starts, sealing) tickets, and
+        # every server still shows it as the fleet's.
+        self.assertTrue(wait_for(lambda: all(any(k["id"] != old_key for k in fleet_json(s)["keys"] if k["origin"] == "fleet")
+                                             for s in servers), timeout=10, interval=0.2),
+                        "no new fleet key after Redis restarted empty:\n" + fleet_state(servers))
+        for s in servers:
+            shown = {k["id"]: k for k in fleet_json(s)["keys"]}
+            self.assertIn(old_key, shown, f"the key sealing before the restart vanished from /fleet:\n{fleet_state([s])}")
+            self.assertEqual(shown[old_key]["origin"], "fleet")
+        self.assertTrue(all_on_fleet_key(servers), fleet_state(servers))
+        self.assertEqual(get(c.port, ctx13, session=old_ticket)[2], "ticket")
 
         # --- paused: a lookup ends at lookup_timeout, counted; the link drops after silence
         redis.pause()
