@@ -73,7 +73,7 @@ Target parseTarget(const std::string& text) {
     try {
       t.endpoint = server::parseEndpoint(text, "--target");
     } catch (const server::ConfigError& e) {
-      throw UsageError(std::string(e.what()) + " (expected self, nginx, haproxy, fleet or HOST:PORT)");
+      throw UsageError(std::string(e.what()) + " (expected self, nginx, haproxy or HOST:PORT; or fleet)");
     }
     t.kind = TargetKind::external;
   }
