@@ -21,6 +21,7 @@ struct ServeFlags {
   std::string cert, key, backend, admin, log_level;
   unsigned workers = 0;
   bool workers_set = false;
+  bool check_config = false;
 };
 
 // Flags override the file, which overrides the embedded defaults.
@@ -116,6 +117,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 256));
   serve_cmd->add_option("--log-level", sf.log_level, "debug | info | warn | error [info]")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  serve_cmd->add_flag("--check-config", sf.check_config,
+                      "load the configuration, every certificate, key and secret file, run every check start-up\n"
+                      "runs, print \"configuration OK\" and exit 0 (or the error and exit 2); binds nothing");
 
   std::string admin = "127.0.0.1:9443";
   CLI::App* ctl = app.add_subcommand("ctl", "Talk to a running server's admin endpoint");
@@ -169,7 +173,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "tlsresume: %s\n", e.what());
       return kExitBadConfig;
     }
-    return serve(config);
+    return sf.check_config ? checkConfig(config) : serve(config);
   }
   if (ctl->parsed()) {
     if (revoke->parsed()) {

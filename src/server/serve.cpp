@@ -10,6 +10,7 @@
 #include <ctime>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "openssl/certificate.hpp"
@@ -143,6 +144,31 @@ void raiseOpenFilesLimit() {
     log(Level::debug, "open-files limit raised from " + std::to_string(before) + " to " + std::to_string(lim.rlim_cur));
 }
 
+// What start-up makes from the operator's input before any thread starts or any port is
+// held: every check that can refuse a configuration runs here, so that start-up and
+// `serve --check-config` refuse exactly the same files, with the same message.
+struct Prepared {
+  std::vector<ossl::HostSpec> hosts;
+  std::vector<std::string> names;
+  std::unique_ptr<Fleet> fleet;  // constructed (secret files read), not started
+  std::unique_ptr<Keyring> keyring;
+  std::optional<AddressList> backend;  // none: the built-in responder
+};
+
+Prepared prepare(const Config& config, const Clock& clock) {
+  Prepared p;
+  validate(config);
+  p.hosts = loadHosts(config);
+  for (const auto& h : p.hosts) p.names.push_back(h.name);
+  // The config checks should refuse whatever the keyring would; an exception here is
+  // a message and exit 2 either way, never an abort.
+  if (config.fleet.enabled()) p.fleet = std::make_unique<Fleet>(config.fleet, keyringOptionsFor(config), clock);
+  p.keyring = std::make_unique<Keyring>(keyringOptionsFor(config), p.names, clock,
+                                        p.fleet ? p.fleet->keySource() : std::make_unique<LocalKeySource>());
+  if (auto be = config.backendEndpoint()) p.backend = resolveAll(*be, "backend");
+  return p;
+}
+
 }  // namespace
 
 int serve(const Config& config) {
@@ -162,29 +188,23 @@ int serve(const Config& config) {
   // Everything that can fail because of the operator's input happens before any thread
   // starts or any port is held for long: nothing is half-started on error.
   const Clock& clock = SystemClock::instance();
-  std::vector<ossl::HostSpec> hosts;
-  std::vector<std::string> names;
-  std::unique_ptr<Keyring> keyring_owner;
-  std::unique_ptr<Fleet> fleet;
-  ServingContext ctx;
-  std::vector<Endpoint> listen = config.listen;
+  Prepared prepared;
   try {
-    validate(config);
-    hosts = loadHosts(config);
-    for (const auto& h : hosts) names.push_back(h.name);
-    // The config checks should refuse whatever the keyring would; an exception here is
-    // a message and exit 2 either way, never an abort.
-    if (config.fleet.enabled()) fleet = std::make_unique<Fleet>(config.fleet, keyringOptionsFor(config), clock);
-    keyring_owner = std::make_unique<Keyring>(keyringOptionsFor(config), names, clock,
-                                              fleet ? fleet->keySource() : std::make_unique<LocalKeySource>());
-    if (auto be = config.backendEndpoint()) {
-      ctx.backend = resolveAll(*be, "backend");
-      ctx.builtin_backend = false;
-    }
+    prepared = prepare(config, clock);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tlsresume: %s\n", e.what());
     return kExitBadConfig;
   }
+  std::vector<ossl::HostSpec>& hosts = prepared.hosts;
+  const std::vector<std::string>& names = prepared.names;
+  std::unique_ptr<Keyring>& keyring_owner = prepared.keyring;
+  std::unique_ptr<Fleet>& fleet = prepared.fleet;
+  ServingContext ctx;
+  if (prepared.backend) {
+    ctx.backend = std::move(*prepared.backend);
+    ctx.builtin_backend = false;
+  }
+  std::vector<Endpoint> listen = config.listen;
 
   const unsigned workers = config.workers ? config.workers : std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::vector<int>> worker_fds(workers);
@@ -312,6 +332,18 @@ int serve(const Config& config) {
   if (admin) admin->stop();
   pool.clear();
   log(Level::info, "stopped");
+  return 0;
+}
+
+int checkConfig(const Config& config) {
+  setLogLevel(parseLevel(config.log_level));
+  try {
+    const Prepared prepared = prepare(config, SystemClock::instance());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tlsresume: %s\n", e.what());
+    return kExitBadConfig;
+  }
+  std::printf("configuration OK\n");
   return 0;
 }
 

@@ -10,4 +10,10 @@ inline constexpr int kExitBadConfig = 2;
 
 int serve(const Config& config);
 
+// `serve --check-config`: loads every certificate and key, reads every secret file and
+// runs every check start-up runs (the same code), without starting a thread or binding a
+// port. Prints "configuration OK" (stdout) and returns 0, or prints the one-line error
+// start-up would print (stderr) and returns kExitBadConfig.
+int checkConfig(const Config& config);
+
 }  // namespace tlsresume::server
