@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "openssl/tls_frontend.hpp"
+#include "redis/redis_cluster.hpp"
 #include "server/json.hpp"
 #include "server/log.hpp"
 #include "server/metrics.hpp"
@@ -56,11 +57,18 @@ Fleet::Fleet(const FleetConfig& config, KeyringOptions keyring, const Clock& clo
     : config_(config), keyring_options_(keyring), clock_(clock) {
   node_ = config.node_name.empty() ? defaultNodeName() : config.node_name;
   layout_.prefix = config.key_prefix;
-  std::string why;
-  const auto endpoint = redis::parseRedisUrl(config.redis, &why);
-  if (!endpoint) throw ConfigError("fleet.redis: " + why);
+  // One Redis, or a cluster's seed nodes ("HOST:PORT" means redis://HOST:PORT).
+  std::vector<redis::Endpoint> endpoints;
+  const char* const setting = config.cluster.empty() ? "fleet.redis" : "fleet.cluster";
+  for (const std::string& where : config.cluster.empty() ? std::vector<std::string>{config.redis} : config.cluster) {
+    std::string why;
+    const auto endpoint =
+        redis::parseRedisUrl(where.find("://") == std::string::npos && !where.starts_with("unix:") ? "redis://" + where : where, &why);
+    if (!endpoint) throw ConfigError(std::string(setting) + ": " + why);
+    endpoints.push_back(*endpoint);
+  }
   redis::LinkOptions o;
-  o.endpoint = *endpoint;
+  o.endpoint = endpoints.front();
   o.user = config.user;
   o.tls_ca_file = config.tls_ca_file;
   o.name = "tlsresume:" + node_;
@@ -82,9 +90,16 @@ Fleet::Fleet(const FleetConfig& config, KeyringOptions keyring, const Clock& clo
     OPENSSL_cleanse(contents.data(), contents.size());
   }
   try {
-    link_ = std::make_unique<redis::RedisLink>(std::move(o), this);
+    if (config.cluster.empty()) {
+      link_ = std::make_unique<redis::RedisLink>(std::move(o), this);
+    } else {
+      redis::ClusterOptions co;
+      co.seeds = std::move(endpoints);
+      co.link = std::move(o);
+      link_ = std::make_unique<redis::RedisCluster>(std::move(co), this);
+    }
   } catch (const std::exception& e) {
-    throw ConfigError(std::string(config.tls_ca_file.empty() ? "fleet.redis" : "fleet.tls_ca_file") + ": " + e.what());
+    throw ConfigError(std::string(config.tls_ca_file.empty() ? setting : "fleet.tls_ca_file") + ": " + e.what());
   }
   sessions_ = std::make_unique<redis::RedisSessionTier>(*link_, layout_, config.lookup_timeout, clock_);
   eraser_ = std::make_unique<redis::FleetSessionEraser>(*link_, layout_);
