@@ -8,6 +8,7 @@
 #include "server/ctl.hpp"
 #include "server/serve.hpp"
 #include "tools/bench.hpp"
+#include "tools/probe.hpp"
 
 using namespace tlsresume::server;
 
@@ -144,6 +145,7 @@ int main(int argc, char** argv) {
   bool fleet_json = false;
   ctl_fleet->add_flag("--json", fleet_json, "The same as JSON (GET /fleet)");
   CLI::App* bench = tlsresume::tools::addBenchCommand(app);
+  CLI::App* probe = tlsresume::tools::addProbeCommand(app);
 
   try {
     app.parse(argc, argv);
@@ -196,5 +198,6 @@ int main(int argc, char** argv) {
     if (ctl_fleet->parsed()) return runCtl(admin, "GET", fleet_json ? "/fleet" : "/fleet?format=text");
   }
   if (bench->parsed()) return tlsresume::tools::runBenchCommand();
+  if (probe->parsed()) return tlsresume::tools::runProbeCommand();
   return 2;
 }

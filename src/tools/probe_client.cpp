@@ -1,0 +1,236 @@
+#include "tools/probe_client.hpp"
+
+#include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "tools/probe_report.hpp"
+
+namespace tlsresume::tools::probe {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// At least this long without a byte from the server ends the wait for TLS 1.3 tickets;
+// longer on a slow path (twice the TCP connect time).
+constexpr int kQuietMs = 250;
+
+struct Seen {
+  std::vector<ossl::SessionPtr>* sessions = nullptr;
+  std::string first_bytes;  // the first bytes the server sent, to tell TLS from anything else
+};
+
+int onNewSession(SSL* ssl, SSL_SESSION* sess) {
+  auto* seen = static_cast<Seen*>(SSL_get_app_data(ssl));
+  seen->sessions->emplace_back(sess);
+  return 1;  // we own it now
+}
+
+long onBioRead(BIO* bio, int oper, const char* argp, std::size_t, int, long, int ret, std::size_t* processed) {
+  if (oper == (BIO_CB_READ | BIO_CB_RETURN) && ret > 0 && processed && argp) {
+    auto* seen = reinterpret_cast<Seen*>(BIO_get_callback_arg(bio));
+    if (seen && seen->first_bytes.size() < 16)
+      seen->first_bytes.append(argp, std::min<std::size_t>(*processed, 16 - seen->first_bytes.size()));
+  }
+  return ret;
+}
+
+void setReadTimeout(int fd, int ms) {
+  timeval tv{ms / 1000, static_cast<suseconds_t>(ms % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+std::string printable(const std::string& bytes) {
+  std::string out;
+  for (unsigned char c : bytes) out.push_back(c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '.');
+  return out;
+}
+
+bool looksLikeTls(const std::string& first) {
+  // A record header: content type 20..23 (or 24, heartbeat), major version 3.
+  if (first.empty()) return true;
+  const auto type = static_cast<unsigned char>(first[0]);
+  if (type < 20 || type > 24) return false;
+  return first.size() < 2 || first[1] == 3;
+}
+
+void classify(Outcome& o, SSL* ssl, int ret, const Seen& seen, const Target& t, int saved_errno) {
+  const int err = SSL_get_error(ssl, ret);
+  const unsigned long e = ERR_peek_last_error();
+  const int reason = e ? ERR_GET_REASON(e) : 0;
+  const char* reason_text = e ? ERR_reason_error_string(e) : nullptr;
+  ERR_clear_error();
+  if (!looksLikeTls(seen.first_bytes)) {
+    o.failure = Failure::not_tls;
+    o.error = "not TLS: " + t.connect_text + " answered the ClientHello with \"" + printable(seen.first_bytes) + "\"";
+    return;
+  }
+  if (e && ERR_GET_LIB(e) == ERR_LIB_SSL && reason >= SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256) {
+    o.failure = Failure::alert;
+    o.error = std::string("the server sent an alert: ") + (reason_text ? reason_text : "alert " + std::to_string(reason - SSL_AD_REASON_OFFSET));
+    return;
+  }
+  const bool timed_out = err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE ||
+                         (err == SSL_ERROR_SYSCALL && (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK));
+  if (timed_out) {
+    o.failure = Failure::timeout;
+    o.error = "timed out after " + std::to_string(t.timeout_ms / 1000.0).substr(0, 3) + " s waiting for " +
+              (seen.first_bytes.empty() ? "an answer to the ClientHello (not TLS?)" : "the TLS handshake");
+    return;
+  }
+  if (seen.first_bytes.empty() && (err == SSL_ERROR_SYSCALL || reason == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
+    o.failure = Failure::closed;
+    o.error = "the server closed the connection without answering the ClientHello (not TLS?)";
+    return;
+  }
+  o.failure = Failure::other;
+  if (reason_text)
+    o.error = std::string("TLS handshake failed: ") + reason_text;
+  else if (err == SSL_ERROR_SYSCALL)
+    o.error = std::string("TLS handshake failed: ") + (saved_errno ? std::strerror(saved_errno) : "the server closed the connection");
+  else
+    o.error = "TLS handshake failed: SSL error " + std::to_string(err);
+}
+
+std::string numericHost(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
+  char host[NI_MAXHOST] = "";
+  if (getnameinfo(reinterpret_cast<sockaddr*>(&ss), len, host, sizeof host, nullptr, 0, NI_NUMERICHOST) != 0) return {};
+  return host;
+}
+
+}  // namespace
+
+Outcome connectOnce(const Target& t, const ClientSpec& spec, SSL_SESSION* offer) {
+  Outcome o;
+  ossl::SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
+  if (!ctx) throw ProbeError("cannot make a TLS client context: " + ossl::lastError());
+  // Certificates are not verified: the probe audits resumption, not the chain.
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+  SSL_CTX_set_min_proto_version(ctx.get(), spec.version ? spec.version : TLS1_2_VERSION);
+  SSL_CTX_set_max_proto_version(ctx.get(), spec.version ? spec.version : TLS1_3_VERSION);
+  if (spec.no_ticket) SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
+  if (!spec.ciphers.empty() && SSL_CTX_set_cipher_list(ctx.get(), spec.ciphers.c_str()) != 1)
+    throw ProbeError("cipher list " + spec.ciphers + ": " + ossl::lastError());
+  // Every session the server hands out reaches onNewSession (TLS 1.3: once per ticket).
+  SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(ctx.get(), onNewSession);
+
+  const auto t0 = Clock::now();
+  int fd = -1;
+  try {
+    fd = server::connectTo(t.addresses, t.timeout_ms, t.connect_text);
+  } catch (const server::NetError& e) {
+    o.failure = Failure::connect;
+    o.error = std::string("cannot connect to ") + e.what();
+    return o;
+  }
+  const auto connect_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+  o.peer_address = numericHost(fd);
+
+  ossl::SslPtr ssl(SSL_new(ctx.get()));
+  Seen seen;
+  seen.sessions = &o.sessions;
+  if (!ssl || SSL_set_fd(ssl.get(), fd) != 1) {
+    ::close(fd);
+    throw ProbeError("cannot make a TLS client: " + ossl::lastError());
+  }
+  SSL_set_app_data(ssl.get(), &seen);
+  BIO* rbio = SSL_get_rbio(ssl.get());
+  BIO_set_callback_arg(rbio, reinterpret_cast<char*>(&seen));
+  BIO_set_callback_ex(rbio, onBioRead);
+  if (!spec.server_name.empty()) SSL_set_tlsext_host_name(ssl.get(), spec.server_name.c_str());
+  if (offer) SSL_set_session(ssl.get(), offer);
+
+  ERR_clear_error();
+  errno = 0;
+  const int ret = SSL_connect(ssl.get());
+  const int saved_errno = errno;
+  if (ret != 1) {
+    classify(o, ssl.get(), ret, seen, t, saved_errno);
+  } else {
+    o.version = SSL_version(ssl.get());
+    o.version_name = SSL_get_version(ssl.get());
+    o.cipher = SSL_get_cipher_name(ssl.get());
+    o.reused = SSL_session_reused(ssl.get()) == 1;
+    if (X509* cert = SSL_get0_peer_certificate(ssl.get())) {
+      unsigned char md[EVP_MAX_MD_SIZE];
+      unsigned int len = 0;
+      if (X509_digest(cert, EVP_sha256(), md, &len) == 1) o.peer_cert_sha256 = hex(md, len);
+    }
+    if (spec.wait_tickets && o.version == TLS1_3_VERSION) {
+      // NewSessionTickets come after the handshake: read (and drop whatever else the
+      // server says) until it has been quiet for a while or closes.
+      const int quiet = std::max<int>(kQuietMs, static_cast<int>(2 * connect_ms));
+      setReadTimeout(fd, std::min(quiet, t.timeout_ms));
+      const auto deadline = Clock::now() + std::chrono::milliseconds(t.timeout_ms);
+      char buf[4096];
+      while (Clock::now() < deadline && SSL_read(ssl.get(), buf, sizeof buf) > 0) {
+      }
+      ERR_clear_error();
+    }
+    setReadTimeout(fd, 200);
+    SSL_shutdown(ssl.get());
+    ERR_clear_error();
+  }
+  ssl.reset();
+  ::close(fd);
+  return o;
+}
+
+std::vector<unsigned char> ticketOf(const SSL_SESSION* s) {
+  const unsigned char* tick = nullptr;
+  std::size_t len = 0;
+  if (!s) return {};
+  SSL_SESSION_get0_ticket(s, &tick, &len);
+  if (!tick || len == 0) return {};
+  return {tick, tick + len};
+}
+
+std::uint32_t lifetimeHintOf(const SSL_SESSION* s) {
+  return s ? static_cast<std::uint32_t>(SSL_SESSION_get_ticket_lifetime_hint(s)) : 0;
+}
+
+std::size_t sessionIdLength(const SSL_SESSION* s) {
+  unsigned int len = 0;
+  if (s) SSL_SESSION_get_id(s, &len);
+  return len;
+}
+
+SSL_SESSION* lastWithTicket(const Outcome& o) {
+  for (auto it = o.sessions.rbegin(); it != o.sessions.rend(); ++it)
+    if (SSL_SESSION_has_ticket(it->get())) return it->get();
+  return nullptr;
+}
+
+ossl::SessionPtr withFlippedTicketByte(SSL_SESSION* s, std::size_t offset) {
+  const std::vector<unsigned char> ticket = ticketOf(s);
+  if (offset >= ticket.size()) return nullptr;
+  const int len = i2d_SSL_SESSION(s, nullptr);
+  if (len <= 0) return nullptr;
+  std::vector<unsigned char> der(static_cast<std::size_t>(len));
+  unsigned char* w = der.data();
+  i2d_SSL_SESSION(s, &w);
+  // The ticket is one OCTET STRING inside the encoding: flipping a byte of its content
+  // changes no length.
+  const auto at = std::search(der.begin(), der.end(), ticket.begin(), ticket.end());
+  if (at == der.end()) return nullptr;
+  at[static_cast<std::ptrdiff_t>(offset)] ^= 0xff;
+  const unsigned char* r = der.data();
+  ossl::SessionPtr copy(d2i_SSL_SESSION(nullptr, &r, len));
+  OPENSSL_cleanse(der.data(), der.size());  // the encoding holds the master secret
+  if (!copy || ticketOf(copy.get()).size() != ticket.size()) return nullptr;
+  return copy;
+}
+
+}  // namespace tlsresume::tools::probe
