@@ -6,6 +6,7 @@
 
 #include "server/config.hpp"
 #include "server/ctl.hpp"
+#include "tlsresume/crypto.hpp"
 #include "server/serve.hpp"
 #include "tools/bench.hpp"
 #include "tools/probe.hpp"
@@ -101,7 +102,8 @@ int main(int argc, char** argv) {
       "Session ids and stateful tickets resume from a bounded, revocable cache;\n"
       "stateless tickets are sealed with in-memory, rotating, per-host keys."};
   app.require_subcommand(1);
-  app.set_version_flag("--version", kVersion);
+  // The TLS library is a build choice: --version names the one this binary runs on.
+  app.set_version_flag("--version", std::string(kVersion) + " (" + tlsresume::crypto::libraryVersion() + ")");
 
   ServeFlags sf;
   CLI::App* serve_cmd =

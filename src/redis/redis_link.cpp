@@ -52,6 +52,28 @@ void RedisLink::command(std::vector<std::string> args, std::chrono::milliseconds
   impl_->wake();
 }
 
+void RedisLink::commandAfter(std::vector<std::string> first, std::vector<std::string> args,
+                             std::chrono::milliseconds timeout, Callback done) {
+  Impl::Queued lead, q;
+  lead.deadline = q.deadline = Clock::now() + timeout;
+  q.done = std::move(done);
+  impl_->counters.commands.fetch_add(1, std::memory_order_relaxed);
+  if (impl_->pending.fetch_add(2) + 2 > impl_->options.max_pending) {
+    impl_->pending.fetch_sub(2);
+    lead.refused = q.refused = true;
+  } else {
+    appendCommand(lead.wire, first);
+    appendCommand(q.wire, args);
+  }
+  {
+    // One push under one lock: the I/O thread drains the inbox whole, so the two leave together.
+    std::lock_guard lock(impl_->mutex);
+    impl_->inbox.push_back(std::move(lead));
+    impl_->inbox.push_back(std::move(q));
+  }
+  impl_->wake();
+}
+
 void RedisLink::every(std::chrono::milliseconds period, std::function<void()> fn) {
   if (period.count() < 1) period = milliseconds(1);
   {

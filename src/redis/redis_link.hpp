@@ -79,6 +79,11 @@ class RedisLink final : public RedisCommands {
   // error when the link is down or max_pending is reached. Commands are pipelined on one
   // connection, in order. After stop(), `done` runs with error on the destroying thread.
   void command(std::vector<std::string> args, std::chrono::milliseconds timeout, Callback done) override;
+  // As command(), with `first` sent just before `args` on the same connection and nothing
+  // between them (Redis Cluster's ASKING applies to the next command only). `first`'s reply
+  // is dropped; `done` gets the reply to `args`.
+  void commandAfter(std::vector<std::string> first, std::vector<std::string> args, std::chrono::milliseconds timeout,
+                    Callback done);
 
   // Runs fn on the I/O thread every `period` (first run one period after this call), while the
   // link runs, up or down.
