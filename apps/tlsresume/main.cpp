@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "server/config.hpp"
@@ -20,7 +21,7 @@ constexpr const char* kVersion = "0.1.0";
 struct ServeFlags {
   std::string config_file;
   std::vector<std::string> listen;
-  std::string cert, key, backend, admin, log_level;
+  std::string cert, key, backend, admin, log_level, log_format, access_log, admin_token_file;
   unsigned workers = 0;
   bool workers_set = false;
   bool check_config = false;
@@ -53,19 +54,28 @@ Config buildConfig(const ServeFlags& f, CLI::App& cmd) {
   }
   if (cmd.count("--workers")) c.workers = f.workers;
   if (!f.log_level.empty()) c.log_level = f.log_level;
+  if (!f.log_format.empty()) c.log_format = f.log_format;
+  if (!f.access_log.empty()) c.access_log = f.access_log;
+  if (!f.admin_token_file.empty()) c.admin_token_file = f.admin_token_file;
   validate(c);
   return c;
 }
 
+std::string g_token_file;  // ctl --token-file, or TLSRESUME_ADMIN_TOKEN_FILE
+
 int runCtl(const std::string& admin, const std::string& method, const std::string& target) {
   Endpoint ep;
+  std::string token;
   try {
     ep = parseEndpoint(admin, "--admin");
+    if (g_token_file.empty())
+      if (const char* env = std::getenv("TLSRESUME_ADMIN_TOKEN_FILE")) g_token_file = env;
+    if (!g_token_file.empty()) token = readTokenFile(g_token_file);
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "tlsresume ctl: %s\n", e.what());
     return 2;
   }
-  const CtlResult r = adminRequest(ep, method, target);
+  const CtlResult r = adminRequest(ep, method, target, token);
   if (r.status == 0) {
     std::fprintf(stderr, "tlsresume ctl: %s\n", r.error.c_str());
     return 1;
@@ -120,6 +130,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 256));
   serve_cmd->add_option("--log-level", sf.log_level, "debug | info | warn | error [info]")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  serve_cmd->add_option("--log-format", sf.log_format, "text | json (one object per line) [text]")
+      ->check(CLI::IsMember({"text", "json"}));
+  serve_cmd->add_option("--access-log", sf.access_log,
+                        "one line per connection when it closes: 'stderr' or a file (reopened on SIGUSR1) [none]");
+  serve_cmd->add_option("--admin-token-file", sf.admin_token_file,
+                        "file whose first line is the admin endpoint's bearer token [none: admin on loopback only]");
   serve_cmd->add_flag("--check-config", sf.check_config,
                       "load the configuration, every certificate, key and secret file, run every check start-up\n"
                       "runs, print \"configuration OK\" and exit 0 (or the error and exit 2); binds nothing");
@@ -127,6 +143,9 @@ int main(int argc, char** argv) {
   std::string admin = "127.0.0.1:9443";
   CLI::App* ctl = app.add_subcommand("ctl", "Talk to a running server's admin endpoint");
   ctl->add_option("--admin", admin, "HOST:PORT of the admin endpoint [127.0.0.1:9443]");
+  ctl->add_option("--token-file", g_token_file,
+                  "file whose first line is the admin token (the server's admin_token_file)\n"
+                  "[$TLSRESUME_ADMIN_TOKEN_FILE]");
   ctl->require_subcommand(1);
   std::string revoke_id, revoke_host, revoke_before;
   bool revoke_all = false;

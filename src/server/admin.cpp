@@ -14,6 +14,7 @@
 #include "server/json.hpp"
 #include "server/log.hpp"
 #include "server/metrics.hpp"
+#include "server/net.hpp"
 #include "tlsresume/hex.hpp"
 #include "tlsresume/revocation_list.hpp"
 #include "tlsresume/session_store.hpp"
@@ -139,6 +140,9 @@ AdminResponse revocations(AdminContext& ctx) {
 }  // namespace
 
 AdminResponse handleAdminRequest(const HttpRequest& req, const std::string&, AdminContext& ctx) {
+  // First: without the token nothing else is answered, not even which paths exist.
+  if (ctx.token && !ctx.token->accepts(req.header("authorization")))
+    return error(401, "this admin endpoint needs \"Authorization: Bearer <token>\" (admin_token_file; ctl --token-file)");
   // Only browsers send Origin. Without authentication, a web page in the operator's
   // browser could otherwise POST /revoke or /rotate here (cross-site request forgery,
   // or DNS rebinding to 127.0.0.1); curl, ctl and Prometheus never send it.
@@ -227,6 +231,23 @@ void AdminServer::run() {
   }
 }
 
+// Someone without the token: the address says who (a scanner, a misconfigured scraper).
+// A scan or a scraper retrying must not flood the log: one line per 10 s, with the count.
+static void logRefused(int fd, bool no_token) noexcept {
+  static RateLimitedLog refusals(std::chrono::seconds{10});
+  if (!logs(Level::warn)) return;
+  try {
+    sockaddr_storage peer{};
+    socklen_t len = sizeof peer;
+    const std::string client = getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0
+                                   ? addressText(reinterpret_cast<const sockaddr*>(&peer), len)
+                                   : std::string("?");
+    refusals.log(Level::warn, "admin request from " + client + " refused (401): " +
+                                  (no_token ? "no bearer token" : "wrong bearer token"));
+  } catch (...) {
+  }
+}
+
 void AdminServer::serveOne(int fd) {
   std::string in;
   char buf[4096];
@@ -266,8 +287,10 @@ void AdminServer::serveOne(int fd) {
         (parsed.request.query("host") || parsed.request.query("before")))
       waitOutCurrentSecond();
   }
+  if (resp.status == 401) logRefused(fd, parsed.request.header("authorization").empty());
   const char* reason = resp.status == 200   ? "OK"
                        : resp.status == 400 ? "Bad Request"
+                       : resp.status == 401 ? "Unauthorized"
                        : resp.status == 403 ? "Forbidden"
                        : resp.status == 404 ? "Not Found"
                        : resp.status == 405 ? "Method Not Allowed"
@@ -278,6 +301,7 @@ void AdminServer::serveOne(int fd) {
   std::string out = "HTTP/1.1 " + std::to_string(resp.status) + " " + reason +
                     "\r\nContent-Type: " + resp.content_type +
                     "\r\nContent-Length: " + std::to_string(resp.body.size()) +
+                    (resp.status == 401 ? "\r\nWWW-Authenticate: Bearer realm=\"tlsresume admin\"" : "") +
                     "\r\nServer: tlsresume\r\nConnection: close\r\n\r\n";
   if (parsed.request.method != "HEAD") out += resp.body;
   // The answer gets kResponseTime in all, however slowly the client reads: a send

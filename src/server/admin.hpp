@@ -4,11 +4,13 @@
 // tool, kept off the workers' event loops so a slow scrape never delays a handshake.
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include "server/admin_auth.hpp"
 #include "server/http_request.hpp"
 #include "tlsresume/clock.hpp"
 
@@ -25,6 +27,8 @@ namespace tlsresume::server {
 class Metrics;
 
 struct AdminContext {
+  // admin_token_file: every request must carry "Authorization: Bearer <token>" (401 otherwise).
+  std::optional<AdminToken> token;
   Metrics* metrics = nullptr;
   SessionStore* store = nullptr;
   RevocationList* revocations = nullptr;

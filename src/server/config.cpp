@@ -472,9 +472,9 @@ Config parseConfigText(const std::string& toml_text, const std::string& source_n
   Config c;
   c.source = source_name;
   const Reader r(root, source_name, "");
-  r.allowOnly(std::array<std::string_view, 12>{"listen", "backend", "admin", "workers", "handshake_timeout",
+  r.allowOnly(std::array<std::string_view, 15>{"listen", "backend", "admin", "workers", "handshake_timeout",
                                                "idle_timeout", "log_level", "session_cache", "tickets", "default_host",
-                                               "hosts", "fleet"});
+                                               "hosts", "fleet", "admin_token_file", "log_format", "access_log"});
   if (auto v = r.strings("listen")) {
     if (v->empty()) r.fail("listen", "needs at least one HOST:PORT");
     c.listen.clear();
@@ -490,6 +490,18 @@ Config parseConfigText(const std::string& toml_text, const std::string& source_n
       c.admin.reset();
     else
       c.admin = parseEndpoint(*v, r.where("admin"));
+  }
+  if (auto v = r.string("admin_token_file")) {
+    if (v->empty()) r.fail("admin_token_file", "expected the path of a file whose first line is the token");
+    c.admin_token_file = *v;
+  }
+  if (auto v = r.string("log_format")) {
+    if (*v != "text" && *v != "json") r.fail("log_format", "expected \"text\" or \"json\", got " + quoted(*v));
+    c.log_format = *v;
+  }
+  if (auto v = r.string("access_log")) {
+    if (v->empty()) r.fail("access_log", "expected \"stderr\" or the path of a file");
+    c.access_log = *v;
   }
   if (auto v = r.integer("workers", 0, 256)) c.workers = static_cast<unsigned>(*v);
   if (auto v = r.duration("handshake_timeout")) {

@@ -75,6 +75,11 @@ struct Config {
   std::size_t session_cache_max_bytes = 64u << 20;
   std::chrono::seconds ticket_key_rotation{3600};
   std::string log_level = "info";
+  std::string log_format = "text";  // "text" or "json" (one object per line): the log and the access log
+  std::string access_log;           // empty: none; "stderr", or a file (reopened on SIGUSR1)
+  // The admin endpoint's bearer token: the first line of this file. Empty: no token (then
+  // the admin endpoint must be on loopback).
+  std::string admin_token_file;
   // hosts[0] is the default host: unknown or absent SNI lands there.
   std::vector<VirtualHostConfig> hosts{VirtualHostConfig{"default", {}, "", "", {}}};
   FleetConfig fleet;

@@ -4,8 +4,12 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "server/http_response.hpp"
@@ -18,7 +22,21 @@ constexpr int kAnswerTimeoutSeconds = 15;
 
 }  // namespace
 
-CtlResult adminRequest(const Endpoint& admin, const std::string& method, const std::string& target) {
+std::string readTokenFile(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw ConfigError("--token-file " + path + ": cannot read: " + std::strerror(errno));
+  char buf[4096];
+  const std::size_t n = std::fread(buf, 1, sizeof buf, f);
+  std::fclose(f);
+  std::string token(buf, n);
+  OPENSSL_cleanse(buf, sizeof buf);
+  token.resize(std::min(token.size(), token.find_first_of("\r\n")));
+  if (token.empty()) throw ConfigError("--token-file " + path + ": the first line is empty");
+  return token;
+}
+
+CtlResult adminRequest(const Endpoint& admin, const std::string& method, const std::string& target,
+                       const std::string& token) {
   CtlResult r;
   int fd = -1;
   try {
@@ -27,9 +45,12 @@ CtlResult adminRequest(const Endpoint& admin, const std::string& method, const s
     r.error = std::string("cannot reach ") + e.what();
     return r;
   }
-  const std::string req = method + " " + target + " HTTP/1.1\r\nHost: " + admin.str() +
-                          "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-  if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: " + admin.str() +
+                    (token.empty() ? "" : "\r\nAuthorization: Bearer " + token) +
+                    "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+  const bool sent = ::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size());
+  OPENSSL_cleanse(req.data(), req.size());  // it holds the token
+  if (!sent) {
     ::close(fd);
     r.error = "admin endpoint " + admin.str() + ": write failed";
     return r;

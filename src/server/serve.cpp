@@ -17,6 +17,7 @@
 #include "openssl/ticket_binding.hpp"
 #include "openssl/tls_frontend.hpp"
 #include "server/admin.hpp"
+#include "server/admin_auth.hpp"
 #include "server/fleet.hpp"
 #include "server/json.hpp"
 #include "server/log.hpp"
@@ -153,7 +154,18 @@ struct Prepared {
   std::unique_ptr<Fleet> fleet;  // constructed (secret files read), not started
   std::unique_ptr<Keyring> keyring;
   std::optional<AddressList> backend;  // none: the built-in responder
+  std::optional<AdminToken> admin_token;
 };
+
+bool isLoopback(const SocketAddress& a) {
+  if (a.addr.ss_family == AF_INET)
+    return (ntohl(reinterpret_cast<const sockaddr_in*>(&a.addr)->sin_addr.s_addr) >> 24) == 127;
+  if (a.addr.ss_family == AF_INET6) {
+    const in6_addr& v6 = reinterpret_cast<const sockaddr_in6*>(&a.addr)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(&v6) || (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
+  }
+  return false;
+}
 
 Prepared prepare(const Config& config, const Clock& clock) {
   Prepared p;
@@ -166,6 +178,13 @@ Prepared prepare(const Config& config, const Clock& clock) {
   p.keyring = std::make_unique<Keyring>(keyringOptionsFor(config), p.names, clock,
                                         p.fleet ? p.fleet->keySource() : std::make_unique<LocalKeySource>());
   if (auto be = config.backendEndpoint()) p.backend = resolveAll(*be, "backend");
+  if (!config.admin_token_file.empty()) p.admin_token = AdminToken::fromFile(config.admin_token_file);
+  // Anyone who reaches the admin endpoint can revoke sessions and rotate keys: off
+  // loopback it needs a token, or it does not start (checked on the address it would bind).
+  if (config.admin && !p.admin_token && !isLoopback(resolve(*config.admin, "admin")))
+    throw ConfigError("admin: " + config.admin->str() +
+                      " is reachable from other machines and has no token: set admin_token_file (a file whose "
+                      "first line is the token), or bind admin to loopback (127.0.0.1:PORT), or turn it off");
   return p;
 }
 
@@ -253,6 +272,7 @@ int serve(const Config& config) {
   std::unique_ptr<AdminServer> admin;
   if (admin_fd >= 0) {
     AdminContext actx;
+    actx.token = prepared.admin_token;
     actx.metrics = &metrics;
     actx.store = &store;
     actx.revocations = &revocations;
@@ -296,10 +316,6 @@ int serve(const Config& config) {
     admin->start();
   }
 
-  if (admin_fd >= 0 && !boundToLoopback(admin_fd))
-    log(Level::warn, "admin endpoint " + config.admin->str() +
-                         " is reachable from other machines and has no authentication: anyone who reaches it can "
-                         "revoke sessions and rotate keys (keep it on loopback, or firewall it)");
   std::string where;
   for (const auto& ep : listen) where += (where.empty() ? "" : ", ") + ep.str();
   log(Level::info, "serving TLS on " + where + " with " + std::to_string(workers) + " worker(s); backend " +
