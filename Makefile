@@ -1,6 +1,9 @@
 # The two commands README.md opens with: `make demo` and `make test`.
 # Everything installs what is missing first (Debian packages, via scripts/install-deps.sh).
-BUILD       ?= build
+# TLS=openssl (default) or TLS=boringssl: the TLS library is a build choice, and each
+# choice builds into its own folder (build, build-boringssl).
+TLS         ?= openssl
+BUILD       ?= build$(if $(filter-out openssl,$(TLS)),-$(TLS))
 BUILD_TYPE  ?= Release
 JOBS        ?= $(shell nproc)
 CMAKE_FLAGS ?=
@@ -11,10 +14,10 @@ WERROR      ?= $(if $(CI),ON,OFF)
 all: build
 
 deps:
-	@bash scripts/install-deps.sh
+	@TLS=$(TLS) bash scripts/install-deps.sh
 
 $(BUILD)/CMakeCache.txt: | deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DTLSRESUME_WERROR=$(WERROR) $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DTLSRESUME_WERROR=$(WERROR) -DTLSRESUME_TLS=$(TLS) $(CMAKE_FLAGS)
 
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)

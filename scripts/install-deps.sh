@@ -13,6 +13,9 @@ packages=(
   # bench/handshake_profile.py: instructions (callgrind) and system calls per handshake
   valgrind strace util-linux
 )
+# TLS=boringssl (make test TLS=boringssl): the BoringSSL build's library. Debian ships it
+# for the Android SDK tools; operators link a BoringSSL or AWS-LC they build themselves.
+if [ "${TLS:-openssl}" = boringssl ]; then packages+=(android-libboringssl-dev); fi
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 

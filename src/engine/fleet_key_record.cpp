@@ -1,31 +1,22 @@
 #include "tlsresume/fleet_key_record.hpp"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
 #include <memory>
 #include <stdexcept>
 
+#include "tlsresume/crypto.hpp"
+
 namespace tlsresume {
 namespace {
 
 constexpr std::uint8_t kWrapped = 1;
-constexpr std::size_t kIvBytes = 12;
-constexpr std::size_t kTagBytes = 16;
+constexpr std::size_t kIvBytes = crypto::kGcmIvBytes;
+constexpr std::size_t kTagBytes = crypto::kGcmTagBytes;
 constexpr std::size_t kFixed = 1 + 1 + 4 * 8 + 1;
 constexpr std::uint64_t kMaxSeconds = 9'000'000'000ull;  // beyond: refused, TimePoint ends in 2262
-
-// Fetched once per process (OpenSSL 3 fetches take locks); never freed.
-const EVP_CIPHER* aesGcm() noexcept {
-  static EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
-  return cipher;
-}
-
-struct CtxFree {
-  void operator()(EVP_CIPHER_CTX* c) const noexcept { EVP_CIPHER_CTX_free(c); }
-};
 
 void putTime(std::string& out, TimePoint t) {
   const auto s = std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
@@ -42,40 +33,21 @@ std::optional<TimePoint> getTime(std::string_view in) noexcept {
 // AES-256-GCM over the material; aad authenticates the header. out: IV | ct | tag.
 bool seal(const KeyWrap& wrap, std::string_view aad, const unsigned char* in, std::string& out) {
   unsigned char iv[kIvBytes];
-  if (!aesGcm() || RAND_bytes(iv, sizeof iv) != 1) return false;
-  std::unique_ptr<EVP_CIPHER_CTX, CtxFree> ctx(EVP_CIPHER_CTX_new());
-  int len = 0;
   unsigned char ct[kKeyMaterialBytes];
   unsigned char tag[kTagBytes];
-  const bool ok = ctx && EVP_EncryptInit_ex2(ctx.get(), aesGcm(), wrap.key(), iv, nullptr) == 1 &&
-                  EVP_EncryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
-                                    static_cast<int>(aad.size())) == 1 &&
-                  EVP_EncryptUpdate(ctx.get(), ct, &len, in, static_cast<int>(kKeyMaterialBytes)) == 1 &&
-                  EVP_EncryptFinal_ex(ctx.get(), ct + len, &len) == 1 &&
-                  EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagBytes, tag) == 1;
-  if (ok) {
-    out.append(reinterpret_cast<const char*>(iv), sizeof iv);
-    out.append(reinterpret_cast<const char*>(ct), sizeof ct);
-    out.append(reinterpret_cast<const char*>(tag), sizeof tag);
-  }
-  return ok;
+  if (RAND_bytes(iv, sizeof iv) != 1 || !crypto::aes256GcmSeal(wrap.key(), iv, aad, in, kKeyMaterialBytes, ct, tag))
+    return false;
+  out.append(reinterpret_cast<const char*>(iv), sizeof iv);
+  out.append(reinterpret_cast<const char*>(ct), sizeof ct);
+  out.append(reinterpret_cast<const char*>(tag), sizeof tag);
+  return true;
 }
 
 bool open(const KeyWrap& wrap, std::string_view aad, std::string_view payload, unsigned char* out) noexcept {
-  if (payload.size() != kIvBytes + kKeyMaterialBytes + kTagBytes || !aesGcm()) return false;
+  if (payload.size() != kIvBytes + kKeyMaterialBytes + kTagBytes) return false;
   const auto* p = reinterpret_cast<const unsigned char*>(payload.data());
-  std::unique_ptr<EVP_CIPHER_CTX, CtxFree> ctx(EVP_CIPHER_CTX_new());
-  int len = 0;
-  const bool ok =
-      ctx && EVP_DecryptInit_ex2(ctx.get(), aesGcm(), wrap.key(), p, nullptr) == 1 &&
-      EVP_DecryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
-                        static_cast<int>(aad.size())) == 1 &&
-      EVP_DecryptUpdate(ctx.get(), out, &len, p + kIvBytes, static_cast<int>(kKeyMaterialBytes)) == 1 &&
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagBytes,
-                          const_cast<unsigned char*>(p + kIvBytes + kKeyMaterialBytes)) == 1 &&
-      EVP_DecryptFinal_ex(ctx.get(), out + len, &len) == 1;
-  if (!ok) OPENSSL_cleanse(out, kKeyMaterialBytes);
-  return ok;
+  return crypto::aes256GcmOpen(wrap.key(), p, aad, p + kIvBytes, kKeyMaterialBytes, p + kIvBytes + kKeyMaterialBytes,
+                               out);
 }
 
 int hexDigit(char c) noexcept {

@@ -1,11 +1,6 @@
 #include "tlsresume/keyring.hpp"
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/kdf.h>
-#include <openssl/params.h>
-#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
@@ -14,6 +9,8 @@
 #include <cstring>
 #include <stdexcept>
 #include <unordered_set>
+
+#include "tlsresume/crypto.hpp"
 
 namespace tlsresume {
 
@@ -45,17 +42,6 @@ using std::chrono::days;
 
 constexpr int kMaxRandomAttempts = 8;
 constexpr int kMaxFetchesPerTick = 8;
-
-struct KdfCtxFree {
-  void operator()(EVP_KDF_CTX* ctx) const noexcept { EVP_KDF_CTX_free(ctx); }
-};
-
-// Fetched once per process and reused: OpenSSL 3 fetches are lock-taking lookups.
-// Deliberately never freed (reachable static; process lifetime).
-EVP_KDF* hkdf() noexcept {
-  static EVP_KDF* const kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
-  return kdf;
-}
 
 bool allZero(const unsigned char* p, std::size_t n) noexcept {
   unsigned char acc = 0;
@@ -109,7 +95,7 @@ std::string_view toString(KeyState state) noexcept {
 
 LocalKeySource::LocalKeySource()
     : LocalKeySource([](unsigned char* out, std::size_t len) {
-        return len <= INT_MAX && RAND_priv_bytes(out, static_cast<int>(len)) == 1;
+        return crypto::secretRandom(out, len);
       }) {}
 
 LocalKeySource::LocalKeySource(RandomFn random) : random_(std::move(random)) {
@@ -143,30 +129,16 @@ bool deriveHostKey(const unsigned char* master, std::string_view host_id, unsign
   static constexpr Part kParts[] = {{"aes key", kAesKeyOffset, kAesKeyBytes},
                                     {"hmac key", kHmacKeyOffset, kHmacKeyBytes},
                                     {"key name", kKeyNameOffset, kKeyNameBytes}};
-  if (master == nullptr || out == nullptr || hkdf() == nullptr) return false;
-  std::unique_ptr<EVP_KDF_CTX, KdfCtxFree> ctx(EVP_KDF_CTX_new(hkdf()));
-  if (!ctx) return false;
+  if (master == nullptr || out == nullptr) return false;
   try {
-    // Digest, ikm and salt once per context (each set_params re-fetches the digest); the
-    // ctx keeps a copy of the ikm and frees it with OPENSSL_clear_free.
-    char digest[] = "SHA256";
-    const OSSL_PARAM common[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<unsigned char*>(master), kKeyMaterialBytes),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<char*>(kHostKeySalt.data()),
-                                          kHostKeySalt.size()),
-        OSSL_PARAM_construct_end()};
-    if (EVP_KDF_CTX_set_params(ctx.get(), common) != 1) return false;
     // RFC 5869 §3.2: info binds each output to its use. purpose || 0x00 || host id is
-    // unambiguous because no purpose contains 0x00. A new info replaces the previous one.
+    // unambiguous because no purpose contains 0x00.
     std::string info;
     for (const Part& part : kParts) {
       info.assign(part.purpose);
       info.push_back('\0');
       info.append(host_id);
-      const OSSL_PARAM params[] = {OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info.data(), info.size()),
-                                   OSSL_PARAM_construct_end()};
-      if (EVP_KDF_derive(ctx.get(), out + part.offset, part.len, params) != 1) {
+      if (!crypto::hkdfSha256(master, kKeyMaterialBytes, kHostKeySalt, info, out + part.offset, part.len)) {
         OPENSSL_cleanse(out, kKeyMaterialBytes);
         return false;
       }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <set>
 
@@ -256,9 +257,8 @@ TEST_F(KeyringTest, AHostCannotFindAnotherHostsKeyButHostOwningNamesTheOwner) {
 // fleet must derive the same subkeys from the same master key).
 Bytes hmac(const Bytes& key, const Bytes& data) {
   Bytes out(32);
-  size_t len = 0;
-  EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(), data.data(), data.size(), out.data(),
-            out.size(), &len);
+  unsigned len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(), out.data(), &len);
   out.resize(len);
   return out;
 }
