@@ -332,6 +332,25 @@ struct FrontendCallbacks {
     return SSL_TLSEXT_ERR_OK;
   }
 
+  // RFC 7301: the host's first protocol (its order, not the client's) that the client
+  // offers; none in common is a fatal no_application_protocol alert (§3.2). A host without
+  // an ALPN list does not answer the extension. Called on the host's context (the SSL's
+  // current one by then).
+  static int selectAlpn(SSL* ssl, const unsigned char** out, unsigned char* out_len, const unsigned char* in,
+                        unsigned in_len, void* arg) noexcept {
+    const auto* fe = static_cast<const TlsFrontend*>(arg);
+    const ConnectionTls* st = TlsFrontend::state(ssl);
+    if (!st) return SSL_TLSEXT_ERR_NOACK;
+    const std::string& ours = fe->hosts_[st->host].alpn_wire;
+    if (ours.empty()) return SSL_TLSEXT_ERR_NOACK;
+    unsigned char* chosen = nullptr;
+    if (SSL_select_next_proto(&chosen, out_len, reinterpret_cast<const unsigned char*>(ours.data()),
+                              static_cast<unsigned>(ours.size()), in, in_len) != OPENSSL_NPN_NEGOTIATED)
+      return SSL_TLSEXT_ERR_ALERT_FATAL;
+    *out = chosen;
+    return SSL_TLSEXT_ERR_OK;
+  }
+
   static void removeSession(SSL_CTX* ctx, SSL_SESSION* session) noexcept {
     // RFC 5246 §7.2.2: a session whose connection ended in a fatal alert is forgotten.
     auto* fe = static_cast<TlsFrontend*>(SSL_CTX_get_app_data(ctx));
@@ -358,6 +377,10 @@ TlsFrontend::TlsFrontend(const std::vector<HostSpec>& hosts, SessionStore& store
     h.policy = spec.policy;
     h.sid_ctx = hostSessionIdContext(spec.name);
     h.tag = tlsresume::hostTag(spec.name);
+    for (const auto& proto : spec.alpn) {
+      h.alpn_wire.push_back(static_cast<char>(proto.size()));
+      h.alpn_wire.append(proto);
+    }
     h.ctx = makeContext(&spec.cert, h.sid_ctx);
     SSL_CTX_set_app_data(h.ctx.get(), this);
     hosts_.push_back(std::move(h));
@@ -405,7 +428,10 @@ void TlsFrontend::installResumptionHooks() {
   // callback of the SSL's current context, so a second ClientHello (after a
   // HelloRetryRequest) on a named host would otherwise go unseen: not checked, and its
   // tickets counted as if it were a first one.
-  for (const auto& h : hosts_) SSL_CTX_set_client_hello_cb(h.ctx.get(), &FrontendCallbacks::clientHello, this);
+  for (const auto& h : hosts_) {
+    SSL_CTX_set_client_hello_cb(h.ctx.get(), &FrontendCallbacks::clientHello, this);
+    SSL_CTX_set_alpn_select_cb(h.ctx.get(), &FrontendCallbacks::selectAlpn, this);
+  }
   // Host contexts carry none, so OpenSSL falls back to this one (the session context's).
   SSL_CTX_set_tlsext_servername_callback(c, &FrontendCallbacks::afterResumptionDecision);
   // Our store replaces OpenSSL's internal cache, so a session made on one worker thread

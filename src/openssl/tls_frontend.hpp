@@ -37,6 +37,7 @@ struct HostSpec {
   std::vector<std::string> server_names;  // lower-case; "*.example.com" wildcards allowed
   CertifiedKey cert;
   ResumptionPolicy policy;
+  std::vector<std::string> alpn;  // protocols offered, server's preference first; empty: no ALPN
 };
 
 // What the binding learnt about one connection; lives in the SSL's ex_data.
@@ -152,6 +153,7 @@ class TlsFrontend {
     ResumptionPolicy policy;
     std::string sid_ctx;
     std::uint64_t tag = 0;  // hostTag(name), computed once
+    std::string alpn_wire;  // the ALPN list in its wire form (length-prefixed names)
     SslCtxPtr ctx;
   };
   SslCtxPtr makeContext(const CertifiedKey* cert, const std::string& sid_ctx) const;

@@ -216,7 +216,8 @@ std::string serverNameMessage(std::string_view entry, const std::string& reason)
   return msg;
 }
 
-constexpr std::array<std::string_view, 11> kHostKeys = {"name",
+constexpr std::array<std::string_view, 12> kHostKeys = {"name",
+                                                        "alpn",
                                                         "server_names",
                                                         "cert",
                                                         "key",
@@ -249,6 +250,15 @@ void readHost(const Reader& r, VirtualHostConfig& host, bool is_default) {
     host.cert_origin = r.where("cert");
   }
   if (auto v = r.string("key")) host.key_file = *v;
+  if (auto v = r.strings("alpn")) {
+    // RFC 7301 §3.1: each protocol name is 1 to 255 bytes; the list is the server's order.
+    std::set<std::string> seen;
+    for (const auto& p : *v) {
+      if (p.empty() || p.size() > 255) r.fail("alpn", "each protocol name is 1 to 255 bytes (RFC 7301)");
+      if (!seen.insert(p).second) r.fail("alpn", "\"" + p + "\" is listed twice");
+    }
+    host.alpn = *v;
+  }
   auto& p = host.policy;
   if (auto v = r.duration("session_lifetime")) {
     if (*v > kMaxSessionLifetime) r.fail("session_lifetime", "must be at most 7d (RFC 8446 section 4.6.1)");
@@ -472,9 +482,10 @@ Config parseConfigText(const std::string& toml_text, const std::string& source_n
   Config c;
   c.source = source_name;
   const Reader r(root, source_name, "");
-  r.allowOnly(std::array<std::string_view, 15>{"listen", "backend", "admin", "workers", "handshake_timeout",
+  r.allowOnly(std::array<std::string_view, 16>{"listen", "backend", "admin", "workers", "handshake_timeout",
                                                "idle_timeout", "log_level", "session_cache", "tickets", "default_host",
-                                               "hosts", "fleet", "admin_token_file", "log_format", "access_log"});
+                                               "hosts", "fleet", "admin_token_file", "log_format", "access_log",
+                                               "proxy_protocol"});
   if (auto v = r.strings("listen")) {
     if (v->empty()) r.fail("listen", "needs at least one HOST:PORT");
     c.listen.clear();
@@ -484,6 +495,10 @@ Config parseConfigText(const std::string& toml_text, const std::string& source_n
   if (auto v = r.string("backend")) {
     c.backend = *v;
     if (c.backend != "builtin") parseEndpoint(c.backend, r.where("backend"));
+  }
+  if (auto v = r.string("proxy_protocol")) {
+    if (*v != "off" && *v != "v2") r.fail("proxy_protocol", "expected \"v2\" or \"off\", got " + quoted(*v));
+    c.proxy_protocol = *v;
   }
   if (auto v = r.string("admin")) {
     if (*v == "off")
@@ -546,6 +561,7 @@ Config parseConfigText(const std::string& toml_text, const std::string& source_n
       if (!item.is_table()) throw ConfigError(source_name + ": " + element + ": expected a table");
       VirtualHostConfig host;
       host.policy = c.hosts[0].policy;  // hosts inherit the default host's policy
+      host.alpn = c.hosts[0].alpn;      // ... and its ALPN list
       readHost(Reader(*item.as_table(), source_name, prefix), host, false);
       if (host.name.empty()) host.name = host.server_names.front();
       c.hosts.push_back(std::move(host));
@@ -592,6 +608,16 @@ void validate(const Config& c) {
     }
   }
   if (c.listen.empty()) throw ConfigError(src + ": listen: needs at least one HOST:PORT");
+  if (c.backend == "builtin") {
+    if (c.proxy_protocol != "off")
+      throw ConfigError(src + ": proxy_protocol: only for a TCP backend (backend = \"HOST:PORT\"), not the built-in responder");
+    // The built-in responder speaks HTTP/1.x only: agreeing on h2 with a client would break it.
+    for (const auto& h : c.hosts)
+      for (const auto& p : h.alpn)
+        if (p != "http/1.1" && p != "http/1.0")
+          throw ConfigError(src + ": host \"" + h.name + "\": alpn: the built-in responder speaks HTTP/1.x only, not \"" +
+                            p + "\" (give a backend that does)");
+  }
   refuseDuplicateEndpoints(c.listen, src + ": listen");
 }
 

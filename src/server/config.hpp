@@ -47,6 +47,10 @@ struct VirtualHostConfig {
   // Where cert/key were given, for messages about the files: "/etc/t.toml: hosts[1].cert"
   // or "--cert". Empty: the embedded certificate.
   std::string cert_origin = {};
+  // ALPN protocols this host offers, in the server's order of preference ("h2",
+  // "http/1.1"); empty: no ALPN (the extension is ignored). Passed to the backend in the
+  // PROXY header when proxy_protocol is on.
+  std::vector<std::string> alpn = {};
 };
 
 // [fleet]: several servers share sessions, ticket keys and revocations through Redis.
@@ -68,6 +72,9 @@ struct FleetConfig {
 struct Config {
   std::vector<Endpoint> listen{{"127.0.0.1", 8443}};
   std::string backend = "builtin";  // "builtin" or HOST:PORT
+  // "v2": every backend connection starts with a PROXY protocol v2 header (client address,
+  // server name, ALPN, TLS version and cipher, how the session resumed). "off": none.
+  std::string proxy_protocol = "off";
   std::optional<Endpoint> admin = Endpoint{"127.0.0.1", 9443};
   unsigned workers = 0;  // 0: number of cores
   std::chrono::seconds handshake_timeout{10};

@@ -44,6 +44,7 @@ std::vector<ossl::HostSpec> loadHosts(const Config& config) {
     spec.name = h.name;
     spec.server_names = h.server_names;
     spec.policy = h.policy;
+    spec.alpn = h.alpn;
     if (h.cert_file.empty()) {
       const std::string cn = h.server_names.empty() ? "localhost" : h.server_names.front();
       spec.cert = ossl::makeSelfSigned(cn.starts_with("*.") ? cn.substr(2) : cn);
