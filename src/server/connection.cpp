@@ -12,6 +12,7 @@
 
 #include "openssl/tls_frontend.hpp"
 #include "openssl/write_batch.hpp"
+#include "server/access_log.hpp"
 #include "server/log.hpp"
 #include "server/metrics.hpp"
 #include "server/net.hpp"
@@ -77,6 +78,10 @@ bool Connection::watch(int fd, std::uint32_t want, std::uint32_t& current, Event
 
 void Connection::start() {
   ctx_.metrics->onConnectionOpen(+1);
+  if (ctx_.access_log) {
+    peer_len_ = sizeof peer_;
+    if (getpeername(client_fd_, reinterpret_cast<sockaddr*>(&peer_), &peer_len_) != 0) peer_len_ = 0;
+  }
   if (ctx_.remote_lookups) {
     auto* st = ossl::TlsFrontend::state(ssl_.get());
     try {
@@ -94,6 +99,7 @@ void Connection::start() {
     }
   }
   if (!watch(client_fd_, EPOLLIN, client_interest_, client_side_)) {
+    closeReason("internal error");
     close(false);
     return;
   }
@@ -120,10 +126,14 @@ void Connection::onDrain() noexcept {
   if (closed_ || state_ != State::streaming || !ctx_.builtin_backend || !answered_) return;
   if (!to_backend_.empty() || !to_client_.empty()) return;
   linger_ = clientMaySendMore();  // a request that just arrived must not turn the close into a reset
+  closeReason("drain");
   close(true);
 }
 
-void Connection::closeNow() noexcept { close(true); }
+void Connection::closeNow() noexcept {
+  closeReason("drain timeout");
+  close(true);
+}
 
 void Connection::onTimeout() noexcept {
   if (state_ == State::flushing || state_ == State::lingering) {
@@ -131,6 +141,7 @@ void Connection::onTimeout() noexcept {
     return;
   }
   if (state_ == State::handshaking) {
+    closeReason("handshake timeout");
     ctx_.metrics->onHandshakeTimeout();
     const auto* st = ossl::TlsFrontend::state(ssl_.get());
     ctx_.metrics->onHandshake(st ? st->host : 0, TlsVersion::unknown, HandshakeKind::failed, {});
@@ -142,6 +153,7 @@ void Connection::onTimeout() noexcept {
     if (connectNextBackendAddress()) return;
     onBackendFailure("connect timed out", 0);
   }
+  closeReason("idle timeout");
   close(true);
 }
 
@@ -172,6 +184,7 @@ void Connection::onClientEvents(std::uint32_t events) noexcept {
   if ((events & (EPOLLERR | EPOLLHUP)) && state_ != State::handshaking) {
     // Past the handshake we never shut our side toward the client (only lingering does),
     // so a hang-up or an error means the client reset: nothing we send can arrive.
+    closeReason("client reset");
     close(false);
     return;
   }
@@ -180,7 +193,10 @@ void Connection::onClientEvents(std::uint32_t events) noexcept {
     // Paused for a remote lookup: the ClientHello is read, and OpenSSL must not be driven
     // again before the answer (its callback would go on without it). A reset closes.
     if (awaiting_remote_) {
-      if (events & (EPOLLERR | EPOLLHUP)) close(false);
+      if (events & (EPOLLERR | EPOLLHUP)) {
+        closeReason("client reset");
+        close(false);
+      }
       return;
     }
     handshake();
@@ -240,6 +256,7 @@ void Connection::handshake() {
     if (BIO_number_read(SSL_get_rbio(ssl_.get())) == 0) {
       ERR_clear_error();
       ctx_.metrics->onEmptyConnection();
+      closeReason("empty");
       close(false);
       return;
     }
@@ -254,6 +271,7 @@ void Connection::handshake() {
     ERR_clear_error();
     const TlsVersion version = version_known ? versionOf(ssl_.get()) : TlsVersion::unknown;
     ctx_.metrics->onHandshake(st ? st->host : 0, version, HandshakeKind::failed, {});
+    closeReason("handshake failed");
     close(false);
     return;
   }
@@ -265,7 +283,10 @@ void Connection::handshakeDone() {
   const auto* st = ossl::TlsFrontend::state(ssl_.get());
   const std::size_t host = st ? st->host : 0;
   const HandshakeKind kind = tls.handshakeKind(ssl_.get());
-  ctx_.metrics->onHandshake(host, versionOf(ssl_.get()), kind, std::chrono::steady_clock::now() - started_);
+  const auto took = std::chrono::steady_clock::now() - started_;
+  ctx_.metrics->onHandshake(host, versionOf(ssl_.get()), kind, took);
+  handshake_took_ = took;
+  kind_ = kind;
 
   if (ctx_.builtin_backend) {
     // Only the built-in responder reports these; a real backend never sees them.
@@ -389,6 +410,7 @@ bool Connection::readClient() {
       return true;
     }
     ERR_clear_error();
+    closeReason("client reset");
     close(false);
     return false;
   }
@@ -410,6 +432,7 @@ bool Connection::writeClient() {
     ssl_write_wants_read_ = err == SSL_ERROR_WANT_READ;
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) break;
     ERR_clear_error();
+    closeReason("client reset");
     close(false);  // the client is gone
     return false;
   }
@@ -488,6 +511,7 @@ void Connection::logHandshakeFailure(int ssl_error) noexcept {
 void Connection::onBackendFailure(const char* what, int err) noexcept {
   if (backend_failure_counted_) return;  // one failure per connection, however it shows
   backend_failure_counted_ = true;
+  closeReason("backend failed");
   ctx_.metrics->onBackendFailure();
   // A dead backend fails every connection: one warning per 10 s, with the count.
   static RateLimitedLog warnings(std::chrono::seconds{10});
@@ -545,6 +569,7 @@ void Connection::updateInterest() {
   if (room_for_client_data || ssl_write_wants_read_) client |= EPOLLIN;
   if ((!to_client_.empty() && !ssl_write_wants_read_) || ssl_read_wants_write_) client |= EPOLLOUT;
   if (!watch(client_fd_, client, client_interest_, client_side_)) {
+    closeReason("internal error");
     close(false);  // a socket epoll refused to watch (ENOMEM, max_user_watches) would hang
     return;
   }
@@ -630,8 +655,42 @@ void Connection::drainLingering() noexcept {
   }
 }
 
+// Gathered from the connection as it ends; never a secret (no session id, no key).
+void Connection::writeAccessLine() noexcept {
+  try {
+    AccessRecord r;
+    r.time = std::chrono::system_clock::now();
+    setClient(r, peer_len_ ? reinterpret_cast<const sockaddr*>(&peer_) : nullptr, peer_len_);
+    SSL* ssl = ssl_.get();
+    const auto* st = ossl::TlsFrontend::state(ssl);
+    if (st) {
+      r.sni = st->sni;
+      if (st->client_hellos > 0) r.vhost = ctx_.tls->hostName(st->host);
+    }
+    if (handshake_took_) {
+      r.version = SSL_get_version(ssl);
+      if (const char* cipher = SSL_get_cipher_name(ssl)) r.cipher = cipher;
+      const unsigned char* alpn = nullptr;
+      unsigned alpn_len = 0;
+      SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+      if (alpn) r.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_len);
+      r.resumed = resumedLabel(kind_);
+      r.handshake = std::chrono::duration_cast<std::chrono::nanoseconds>(*handshake_took_);
+    }
+    // The socket's own counters: bytes as they crossed the wire, batched records included.
+    if (BIO* sock = BIO_find_type(SSL_get_rbio(ssl), BIO_TYPE_SOCKET)) r.bytes_in = BIO_number_read(sock);
+    if (BIO* sock = BIO_find_type(SSL_get_wbio(ssl), BIO_TYPE_SOCKET)) r.bytes_out = BIO_number_written(sock);
+    r.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started_);
+    r.reason = close_reason_ ? close_reason_ : "done";
+    ctx_.access_log->append(formatAccessLine(r, logFormat()));
+  } catch (...) {
+    // Out of memory for the line: the connection's metrics still count it.
+  }
+}
+
 void Connection::finish() noexcept {
   state_ = State::closed;
+  if (ctx_.access_log) writeAccessLine();
   // No EPOLL_CTL_DEL: the descriptors are closed when the worker frees this connection,
   // right after the current batch of events, which removes them from the epoll set.
   ctx_.metrics->onConnectionOpen(-1);

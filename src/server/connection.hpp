@@ -13,6 +13,7 @@
 #include "server/builtin_responder.hpp"
 #include "server/event_loop.hpp"
 #include "server/net.hpp"
+#include "tlsresume/stats_sink.hpp"
 
 namespace tlsresume::ossl {
 class TlsFrontend;
@@ -20,6 +21,7 @@ class TlsFrontend;
 
 namespace tlsresume::server {
 
+class AccessLog;
 class Metrics;
 class Worker;
 
@@ -33,6 +35,7 @@ struct ServingContext {
   std::chrono::seconds idle_timeout{300};
   // Fleet mode: the store has a remote tier, so a handshake may pause for a lookup.
   bool remote_lookups = false;
+  AccessLog* access_log = nullptr;  // access_log: a line per connection as it closes
 };
 
 class Connection final {
@@ -101,6 +104,12 @@ class Connection final {
   void onBackendFailure(const char* what, int err) noexcept;  // err: errno, 0 if none
   void logHandshakeFailure(int ssl_error) noexcept;
   bool clientMaySendMore() const noexcept;
+  // Why the connection ends, for the access log: the first reason given wins (a backend
+  // failure that then closes the client stays "backend failed"); none given is "done".
+  void closeReason(const char* reason) noexcept {
+    if (!close_reason_) close_reason_ = reason;
+  }
+  void writeAccessLine() noexcept;
 
   Worker& worker_;
   const ServingContext& ctx_;
@@ -143,6 +152,13 @@ class Connection final {
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point last_activity_;
   std::chrono::steady_clock::time_point linger_until_;
+
+  // Access log (only when one is configured).
+  const char* close_reason_ = nullptr;
+  sockaddr_storage peer_{};
+  socklen_t peer_len_ = 0;
+  std::optional<std::chrono::steady_clock::duration> handshake_took_;
+  HandshakeKind kind_ = HandshakeKind::failed;
 };
 
 }  // namespace tlsresume::server

@@ -1,5 +1,7 @@
 #include "server/log.hpp"
 
+#include "server/json.hpp"
+
 #include <atomic>
 #include <cstdio>
 #include <ctime>
@@ -10,6 +12,7 @@
 namespace tlsresume::server {
 namespace {
 std::atomic<Level> g_level{Level::info};
+std::atomic<LogFormat> g_format{LogFormat::text};
 std::mutex g_mutex;
 const char* name(Level l) {
   switch (l) {
@@ -112,15 +115,42 @@ void RateLimitedLog::log(Level level, const std::string& message) noexcept {
   }
 }
 
-void log(Level level, const std::string& message) {
-  if (!logs(level)) return;
-  char stamp[32];
-  const std::time_t t = std::time(nullptr);
+std::string utcTimestamp(std::chrono::system_clock::time_point t, bool millis) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  gmtime_r(&secs, &tm);
+  char stamp[40];
+  std::size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+  if (millis) n += static_cast<std::size_t>(std::snprintf(stamp + n, sizeof stamp - n, ".%03d", static_cast<int>(ms % 1000)));
+  stamp[n++] = 'Z';
+  return std::string(stamp, n);
+}
+
+void setLogFormat(LogFormat format) noexcept { g_format.store(format); }
+LogFormat logFormat() noexcept { return g_format.load(std::memory_order_relaxed); }
+
+void log(Level level, const std::string& message) { log(level, message, {}); }
+
+void log(Level level, const std::string& message, std::initializer_list<LogField> fields) {
+  if (!logs(level)) return;
+  const auto now = std::chrono::system_clock::now();
+  std::string line;
+  if (logFormat() == LogFormat::json) {
+    line = "{\"time\":\"" + utcTimestamp(now, true) + "\",\"level\":\"" + name(level) + "\",\"msg\":" + jsonString(message);
+    for (const auto& f : fields) {
+      line += "," + jsonString(f.key) + ":";
+      line += f.number ? f.value : jsonString(f.value);
+    }
+    line += "}\n";
+  } else {
+    char lvl[8];
+    std::snprintf(lvl, sizeof lvl, "%-5s", name(level));
+    line = utcTimestamp(now, false) + " " + lvl + " " + message + "\n";
+  }
   std::lock_guard lock(g_mutex);
-  std::fprintf(stderr, "%s %-5s %s\n", stamp, name(level), message.c_str());
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
 }
 
 }  // namespace tlsresume::server

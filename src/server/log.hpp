@@ -3,8 +3,10 @@
 // master secrets here: the log is the first place a secret leaks from.
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 namespace tlsresume::server {
 
@@ -13,6 +15,24 @@ enum class Level { debug = 0, info = 1, warn = 2, error = 3 };
 void setLogLevel(Level level);
 Level parseLevel(const std::string& name);
 void log(Level level, const std::string& message);
+
+// log_format: "text" (a line: time, level, message) or "json" (one object per line:
+// "time", "level", "msg" and the event's fields), for the log and the access log.
+enum class LogFormat { text, json };
+void setLogFormat(LogFormat format) noexcept;
+LogFormat logFormat() noexcept;
+
+// A structured field of an event: in json, a member of the line's object (a string, or a
+// number when `number` is set); text shows the message only, which says the same.
+struct LogField {
+  std::string_view key;
+  std::string value;
+  bool number = false;
+};
+void log(Level level, const std::string& message, std::initializer_list<LogField> fields);
+
+// "2024-05-01T12:00:00Z", or with milliseconds "2024-05-01T12:00:00.123Z" (UTC).
+std::string utcTimestamp(std::chrono::system_clock::time_point t, bool millis);
 // Whether `level` is logged: check before building a message on a hot path.
 bool logs(Level level) noexcept;
 

@@ -6,7 +6,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <memory>
 #include <mutex>
@@ -17,6 +19,7 @@
 #include "openssl/ticket_binding.hpp"
 #include "openssl/tls_frontend.hpp"
 #include "server/admin.hpp"
+#include "server/access_log.hpp"
 #include "server/admin_auth.hpp"
 #include "server/fleet.hpp"
 #include "server/json.hpp"
@@ -156,6 +159,7 @@ struct Prepared {
   std::unique_ptr<Keyring> keyring;
   std::optional<AddressList> backend;  // none: the built-in responder
   std::optional<AdminToken> admin_token;
+  std::unique_ptr<AccessLog> access_log;  // opened (a file is created) as start-up would
 };
 
 bool isLoopback(const SocketAddress& a) {
@@ -180,6 +184,7 @@ Prepared prepare(const Config& config, const Clock& clock) {
                                         p.fleet ? p.fleet->keySource() : std::make_unique<LocalKeySource>());
   if (auto be = config.backendEndpoint()) p.backend = resolveAll(*be, "backend");
   if (!config.admin_token_file.empty()) p.admin_token = AdminToken::fromFile(config.admin_token_file);
+  if (!config.access_log.empty()) p.access_log = std::make_unique<AccessLog>(config.access_log);
   // Anyone who reaches the admin endpoint can revoke sessions and rotate keys: off
   // loopback it needs a token, or it does not start (checked on the address it would bind).
   if (config.admin && !p.admin_token && !isLoopback(resolve(*config.admin, "admin")))
@@ -200,10 +205,12 @@ int serve(const Config& config) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGUSR1);  // reopen the access log (logrotate)
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   setLogLevel(parseLevel(config.log_level));
+  setLogFormat(config.log_format == "json" ? LogFormat::json : LogFormat::text);
   disableCoreDumps();  // before any key or session exists
   // Everything that can fail because of the operator's input happens before any thread
   // starts or any port is held for long: nothing is half-started on error.
@@ -263,6 +270,7 @@ int serve(const Config& config) {
   ctx.handshake_timeout = config.handshake_timeout;
   ctx.idle_timeout = config.idle_timeout;
   ctx.remote_lookups = fleet != nullptr;
+  ctx.access_log = prepared.access_log.get();
   if (fleet) fleet->start(revocations);
 
   std::vector<std::unique_ptr<Worker>> pool;
@@ -334,6 +342,14 @@ int serve(const Config& config) {
       break;
     }
     if (sig == SIGHUP) log(Level::info, "SIGHUP: reload is not supported yet; restart to apply a new config");
+    if (sig == SIGUSR1 && ctx.access_log && ctx.access_log->toFile()) {
+      if (ctx.access_log->reopen())
+        log(Level::info, "SIGUSR1: access log " + ctx.access_log->path() + " reopened", {{"access_log", ctx.access_log->path()}});
+      else
+        log(Level::error, "SIGUSR1: cannot reopen access log " + ctx.access_log->path() + ": " + std::strerror(errno) +
+                              "; still writing to the file opened before",
+            {{"access_log", ctx.access_log->path()}});
+    }
     revocations.expire();
     flushRateLimitedLogs();
     if (fleet) fleet->tick(keyring, tls);
@@ -354,6 +370,7 @@ int serve(const Config& config) {
 
 int checkConfig(const Config& config) {
   setLogLevel(parseLevel(config.log_level));
+  setLogFormat(config.log_format == "json" ? LogFormat::json : LogFormat::text);
   try {
     const Prepared prepared = prepare(config, SystemClock::instance());
   } catch (const std::exception& e) {

@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include "openssl/tls_frontend.hpp"
+#include "server/access_log.hpp"
 #include "server/log.hpp"
 #include "server/metrics.hpp"
 
@@ -46,7 +47,18 @@ void Worker::drain(std::chrono::seconds grace) {
 }
 
 void Worker::run() {
-  loop_.run([this] { freeRetired(); }, [this] { sweep(); }, std::chrono::milliseconds{250});
+  // The access-log lines of the connections closed in a batch leave in one write.
+  loop_.run(
+      [this] {
+        freeRetired();
+        if (ctx_.access_log) ctx_.access_log->flushThread();
+      },
+      [this] {
+        sweep();
+        if (ctx_.access_log) ctx_.access_log->flushThread();
+      },
+      std::chrono::milliseconds{250});
+  if (ctx_.access_log) ctx_.access_log->flushThread();
 }
 
 void Worker::acceptFrom(int fd) noexcept {
