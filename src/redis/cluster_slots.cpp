@@ -11,8 +11,7 @@ constexpr std::array<std::uint16_t, 256> makeCrcTable() {
   std::array<std::uint16_t, 256> table{};
   for (unsigned i = 0; i < 256; ++i) {
     std::uint16_t crc = static_cast<std::uint16_t>(i << 8);
-    for (int bit = 0; bit < 8; ++bit)
-      crc = static_cast<std::uint16_t>((crc & 0x8000) ? (crc << 1) ^ 0x1021 : crc << 1);
+    for (int bit = 0; bit < 8; ++bit) crc = static_cast<std::uint16_t>((crc & 0x8000) ? (crc << 1) ^ 0x1021 : crc << 1);
     table[i] = crc;
   }
   return table;
@@ -130,9 +129,8 @@ SlotTable buildSlotTable(const std::vector<SlotRange>& ranges, std::string_view 
   for (const SlotRange& range : ranges) {
     ClusterNode master = range.master;
     if (master.host.empty()) master.host = answered_by;
-    auto it = std::find_if(table.masters.begin(), table.masters.end(), [&](const ClusterNode& n) {
-      return n.host == master.host && n.port == master.port;
-    });
+    auto it = std::find_if(table.masters.begin(), table.masters.end(),
+                           [&](const ClusterNode& n) { return n.host == master.host && n.port == master.port; });
     const auto index = static_cast<std::uint16_t>(it - table.masters.begin());
     if (it == table.masters.end()) table.masters.push_back(std::move(master));
     std::fill(table.owner.begin() + range.first, table.owner.begin() + range.last + 1, index);

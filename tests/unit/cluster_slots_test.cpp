@@ -133,11 +133,13 @@ TEST(ClusterSlots, AMasterWithSeveralRangesIsOneMaster) {
 
 TEST(ClusterSlots, Redis7HostnamesAndExtraFieldsAreSkipped) {
   const Reply reply = array({
-      range(0, 8191, {node("10.0.0.1", 6379, kId1, {bulk("hostname"), bulk("redis-1.example.com")}),
-                      node("10.0.0.4", 6379, kId4, {bulk("hostname"), bulk("redis-4.example.com")})}),
+      range(0, 8191,
+            {node("10.0.0.1", 6379, kId1, {bulk("hostname"), bulk("redis-1.example.com")}),
+             node("10.0.0.4", 6379, kId4, {bulk("hostname"), bulk("redis-4.example.com")})}),
       // Newer servers may add fields after the metadata; a plain [ip, port] is an older one.
-      range(8192, 16383, {array({bulk("10.0.0.2"), integer(6380), bulk(kId2), array({}), bulk("future")}),
-                          array({bulk("10.0.0.5"), integer(6380)})}),
+      range(8192, 16383,
+            {array({bulk("10.0.0.2"), integer(6380), bulk(kId2), array({}), bulk("future")}),
+             array({bulk("10.0.0.5"), integer(6380)})}),
   });
   const auto ranges = parseClusterSlots(reply);
   ASSERT_TRUE(ranges);

@@ -142,10 +142,10 @@ class RedisClusterTest : public ::testing::Test {
       const auto port = freeClusterPort(taken);
       ports_.push_back(port);
       const auto p = std::to_string(port);
-      pids_[port] = spawn({kRedisServer, "--port", p, "--bind", "127.0.0.1", "--cluster-enabled", "yes",
-                           "--cluster-config-file", (dir_ / ("nodes-" + p + ".conf")).string(),
-                           "--cluster-node-timeout", "2000", "--save", "", "--appendonly", "no", "--dir",
-                           dir_.string(), "--daemonize", "no"});
+      pids_[port] =
+          spawn({kRedisServer, "--port", p, "--bind", "127.0.0.1", "--cluster-enabled", "yes", "--cluster-config-file",
+                 (dir_ / ("nodes-" + p + ".conf")).string(), "--cluster-node-timeout", "2000", "--save", "",
+                 "--appendonly", "no", "--dir", dir_.string(), "--daemonize", "no"});
     }
     for (const auto port : ports_)
       ASSERT_TRUE(waitFor([&] { return !bindable(port); }, 5s)) << "redis-server did not start on " << port;
@@ -154,11 +154,14 @@ class RedisClusterTest : public ::testing::Test {
     for (const char* a : {"--cluster-replicas", "1", "--cluster-yes"}) create.emplace_back(a);
     const pid_t cli = spawn(create);
     int status = 0;
-    ASSERT_TRUE(waitFor([&] { return waitpid(cli, &status, WNOHANG) == cli; }, 30s)) << "redis-cli --cluster create hung";
+    ASSERT_TRUE(waitFor([&] { return waitpid(cli, &status, WNOHANG) == cli; }, 30s))
+        << "redis-cli --cluster create hung";
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "redis-cli --cluster create failed";
     for (const auto port : ports_)
-      ASSERT_TRUE(waitFor([&] { return admin(port, {"CLUSTER", "INFO"}).str.find("cluster_state:ok") != std::string::npos; }))
-          << "the cluster did not become ok on " << port;
+      ASSERT_TRUE(waitFor([&] {
+        return admin(port, {"CLUSTER", "INFO"}).str.find("cluster_state:ok") != std::string::npos;
+      })) << "the cluster did not become ok on "
+          << port;
   }
 
   void TearDown() override {
