@@ -10,6 +10,7 @@
 #include "tlsresume/crypto.hpp"
 #include "server/serve.hpp"
 #include "tools/bench.hpp"
+#include "tools/fleet_load.hpp"
 #include "tools/probe.hpp"
 
 using namespace tlsresume::server;
@@ -166,6 +167,7 @@ int main(int argc, char** argv) {
   bool fleet_json = false;
   ctl_fleet->add_flag("--json", fleet_json, "The same as JSON (GET /fleet)");
   CLI::App* bench = tlsresume::tools::addBenchCommand(app);
+  CLI::App* fleet_load = tlsresume::tools::addFleetLoadCommand(app);
   CLI::App* probe = tlsresume::tools::addProbeCommand(app);
 
   try {
@@ -219,6 +221,7 @@ int main(int argc, char** argv) {
     if (ctl_fleet->parsed()) return runCtl(admin, "GET", fleet_json ? "/fleet" : "/fleet?format=text");
   }
   if (bench->parsed()) return tlsresume::tools::runBenchCommand();
+  if (fleet_load->parsed()) return tlsresume::tools::runFleetLoadCommand();
   if (probe->parsed()) return tlsresume::tools::runProbeCommand();
   return 2;
 }
