@@ -80,9 +80,9 @@ Options toOptions(const ProbeFlags& f) {
   o.progress = o.watch.count() > 0 && isatty(STDERR_FILENO) == 1;
   // Resolved last: a bad flag is reported before a slow or failing DNS lookup.
   try {
-    o.target.addresses = server::resolveAll(to, to.str());
+    o.target.addresses = server::resolveAll(to, "server");
   } catch (const server::NetError& e) {
-    throw ProbeError(std::string("cannot resolve ") + e.what());
+    throw ProbeError(e.what());
   }
   return o;
 }

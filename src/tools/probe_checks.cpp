@@ -92,15 +92,15 @@ void checkCipherChange(Checker& c, SSL_SESSION* s) {
   }
   const Outcome r = c.connect(other, s);
   if (r.ok() && !r.reused) {
-    c.add(name, Verdict::ok, "a " + used + " session offered without that suite gets a full handshake");
+    c.add(name, Verdict::ok, "a session made with " + used + ", offered without that suite, gets a full handshake");
   } else if (r.ok()) {
-    c.add(name, Verdict::fail, "a " + used + " session resumed though the client no longer offers the suite");
+    c.add(name, Verdict::fail, "a session made with " + used + " resumed though the client no longer offers the suite");
   } else if (r.failure == Failure::alert) {
     c.add(name, Verdict::warn,
-          "a " + used + " session offered without that suite ends the handshake (" + r.error +
+          "a session made with " + used + ", offered without that suite, ends the handshake (" + r.error +
               "): a client whose suites changed fails once instead of a full handshake");
   } else {
-    c.add(name, Verdict::fail, "a " + used + " session offered without that suite: " + r.error);
+    c.add(name, Verdict::fail, "a session made with " + used + ", offered without that suite: " + r.error);
   }
 }
 

@@ -173,8 +173,12 @@ std::string renderTable(const Report& r, bool colour) {
   }
   std::size_t counts[4] = {0, 0, 0, 0};
   for (const auto& f : r.findings) ++counts[static_cast<int>(f.verdict)];
-  out += "\n" + std::to_string(counts[0]) + " ok, " + std::to_string(counts[1]) + " info, " +
-         std::to_string(counts[2]) + " warn, " + std::to_string(counts[3]) + " fail\n";
+  static constexpr const char* kLabels[4] = {" ok, ", " info, ", " warn, ", " fail\n"};
+  out += '\n';
+  for (int i = 0; i < 4; ++i) {
+    out += std::to_string(counts[i]);
+    out += kLabels[i];
+  }
   return out;
 }
 
