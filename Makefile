@@ -9,7 +9,9 @@ JOBS        ?= $(shell nproc)
 CMAKE_FLAGS ?=
 WERROR      ?= $(if $(CI),ON,OFF)
 
-.PHONY: all deps build demo bench-peers profile test unit integration bench fuzz sanitize tsan clean
+PREFIX      ?= /usr/local
+
+.PHONY: install all deps build demo bench-peers profile test unit integration bench fuzz sanitize tsan clean
 
 all: build
 
@@ -21,6 +23,11 @@ $(BUILD)/CMakeCache.txt: | deps
 
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
+
+# The binary, tlsresume(1), the example config and the systemd unit under $(PREFIX)
+# (DESTDIR=/tmp/stage for packaging).
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 # The main job on embedded defaults: no config, no Redis. Builds only the binary it runs,
 # not the tests and micro-benchmarks.

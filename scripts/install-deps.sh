@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake pkg-config g++ clang lld libclang-rt-14-dev
-  libssl-dev openssl libtomlplusplus-dev libcli11-dev libhiredis-dev
+  libssl-dev openssl libtomlplusplus-dev libcli11-dev libhiredis-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # real clients and peers used by the integration tests, the demo and the benchmarks
   python3 curl gnutls-bin redis-server nginx-light haproxy gnuplot-nox procps iproute2

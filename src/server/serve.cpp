@@ -26,6 +26,7 @@
 #include "server/log.hpp"
 #include "server/metrics.hpp"
 #include "server/net.hpp"
+#include "server/service_notify.hpp"
 #include "server/worker.hpp"
 #include "tlsresume/keyring.hpp"
 #include "tlsresume/memory_store.hpp"
@@ -331,6 +332,7 @@ int serve(const Config& config) {
                        config.backend + "; admin " + (config.admin ? config.admin->str() : std::string("off")) + "; " +
                        std::to_string(tls.hostCount()) + " virtual host(s)");
   std::fflush(stderr);
+  notifyReady();  // systemd Type=notify: the listeners are up and the workers started
 
   for (;;) {
     // Four times a second: a key's scheduled state change (and, in a fleet, the switch from
@@ -339,6 +341,7 @@ int serve(const Config& config) {
     const int sig = sigtimedwait(&signals, nullptr, &tick);
     if (sig == SIGTERM || sig == SIGINT) {
       log(Level::info, std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ", draining");
+      notifyStopping();
       break;
     }
     if (sig == SIGHUP) log(Level::info, "SIGHUP: reload is not supported yet; restart to apply a new config");

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 
 #include "tools/probe_report.hpp"
@@ -82,8 +83,12 @@ void classify(Outcome& o, SSL* ssl, int ret, const Seen& seen, const Target& t, 
                          (err == SSL_ERROR_SYSCALL && (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK));
   if (timed_out) {
     o.failure = Failure::timeout;
-    o.error = "timed out after " + std::to_string(t.timeout_ms / 1000.0).substr(0, 3) + " s waiting for " +
-              (seen.first_bytes.empty() ? "an answer to the ClientHello (not TLS?)" : "the TLS handshake");
+    char secs[32];
+    std::snprintf(secs, sizeof secs, "%.1f", t.timeout_ms / 1000.0);
+    o.error = "timed out after ";
+    o.error += secs;
+    o.error += seen.first_bytes.empty() ? " s waiting for an answer to the ClientHello (not TLS?)"
+                                        : " s waiting for the TLS handshake";
     return;
   }
   if (seen.first_bytes.empty() && (err == SSL_ERROR_SYSCALL || reason == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
