@@ -10,6 +10,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # real clients and peers used by the integration tests, the demo and the benchmarks
   python3 curl gnutls-bin redis-server nginx-light haproxy gnuplot-nox procps iproute2
+  # test_status_page.py: a real browser (headless) runs the admin status page's script
+  chromium
   # bench/handshake_profile.py: instructions (callgrind) and system calls per handshake
   valgrind strace util-linux
 )

@@ -15,6 +15,7 @@
 #include "server/log.hpp"
 #include "server/metrics.hpp"
 #include "server/net.hpp"
+#include "server/status_page.hpp"
 #include "tlsresume/hex.hpp"
 #include "tlsresume/revocation_list.hpp"
 #include "tlsresume/session_store.hpp"
@@ -150,6 +151,12 @@ AdminResponse handleAdminRequest(const HttpRequest& req, const std::string&, Adm
   const std::string path = req.path();
   const bool get = req.method == "GET" || req.method == "HEAD";
   const bool post = req.method == "POST";
+  // A browser opening the endpoint gets the live status page (docs/admin.md); its script
+  // reads the GET routes below from the same origin, which sends no Origin header.
+  if (path == "/" && acceptsHtml(req.header("accept"))) {
+    if (!get) return error(405, "use GET");
+    return {200, "text/html; charset=utf-8", std::string(statusPageHtml())};
+  }
   if (path == "/healthz") {
     if (!get) return error(405, "use GET");
     return {200, "text/plain", "ok\n"};
