@@ -60,6 +60,19 @@ class AccessLogFormats:
         cls.server.stop()
         cls.tmp.cleanup()
 
+    def setUp(self):
+        # A line is written when the server closes its side, which can come just after the
+        # client of the previous test saw the end: start once the file has stopped growing.
+        last, stable_since = -1, time.time()
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            size = len(self.read())
+            if size != last:
+                last, stable_since = size, time.time()
+            elif time.time() - stable_since >= 0.3:
+                break
+            time.sleep(0.05)
+
     def read(self):
         try:
             with open(self.path) as f:
