@@ -370,6 +370,36 @@ TEST_F(RedisClusterTest, CommandsFollowASlotMovedWhileTheyRun) {
   EXPECT_EQ(admin(target, {"EXISTS", "{moving}:new"}).integer, 1);  // written there by way of ASK
 }
 
+TEST_F(RedisClusterTest, ARedirectionLoopEndsWithAnErrorAfterMaxRedirects) {
+  auto o = options();
+  o.max_redirects = 3;
+  RedisCluster cluster(o);
+  cluster.start();
+  ASSERT_TRUE(waitFor([&] { return cluster.up() && cluster.masters() == 3; })) << cluster.lastError();
+  const std::uint16_t slot = keySlot("{loop}");
+  const auto source = ownerOf(slot, ports_[0]);
+  std::uint16_t target = 0;
+  for (const auto port : ports_) {
+    const auto role = admin(port, {"ROLE"});
+    if (port != source && !role.elements.empty() && role.elements[0].str == "master") target = port;
+  }
+  ASSERT_NE(target, 0);
+  // Half a migration: the source sends new keys to the target, which does not import them
+  // and sends them back (ASK, MOVED, ASK, ...).
+  const auto target_id = admin(target, {"CLUSTER", "MYID"}).str;
+  ASSERT_EQ(admin(source, {"CLUSTER", "SETSLOT", std::to_string(slot), "MIGRATING", target_id}).str, "OK");
+  Outcome outcome;
+  const auto sent = Clock::now();
+  const auto r = run(cluster, {"SET", "{loop}:k", "v"}, &outcome);
+  EXPECT_EQ(outcome, Outcome::error);
+  EXPECT_NE(r.str.find("too many cluster redirections"), std::string::npos) << r.str;
+  EXPECT_LT(Clock::now() - sent, 1s);
+  const auto s = cluster.stats();
+  EXPECT_EQ(s.moved + s.asked, 3u);
+  ASSERT_EQ(admin(source, {"CLUSTER", "SETSLOT", std::to_string(slot), "STABLE"}).str, "OK");
+  EXPECT_EQ(run(cluster, {"SET", "{loop}:k", "v"}, &outcome).str, "OK");
+}
+
 TEST_F(RedisClusterTest, AKilledMasterFailsFastUntilItsReplicaTakesOver) {
   Recorder rec;
   RedisCluster cluster(options(), &rec);
