@@ -43,8 +43,7 @@ FleetKeySource::FleetKeySource(RedisCommands& link, FleetKeyOptions options, con
 FleetKeySource::~FleetKeySource() = default;
 
 void FleetKeySource::poll() {
-  if (polling_) return;  // the previous poll's commands are still on their way
-  polling_ = true;
+  if (polling_.exchange(true)) return;  // the previous poll's commands are still on their way
   try {
     link_.command({"EVAL", kLeaseScript, "1", options_.layout.lease(), options_.node,
                    std::to_string(options_.lease.count())},
@@ -62,10 +61,10 @@ void FleetKeySource::poll() {
       } catch (...) {
         // Out of memory: the next poll tries again.
       }
-      polling_ = false;
+      polling_.store(false);
     });
   } catch (...) {
-    polling_ = false;
+    polling_.store(false);
   }
 }
 

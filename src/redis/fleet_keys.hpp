@@ -88,7 +88,9 @@ class FleetKeySource final : public KeySource {
   std::vector<std::unique_ptr<Cached>> keys_;  // sorted by current_from
   std::string lease_holder_;
   std::atomic<WallClock::rep> last_read_{0};  // when the keys were last read (0: never)
-  bool polling_ = false;  // a poll's commands are in flight (link thread only)
+  // A poll's commands are in flight. Set by the poll (the timer thread), cleared by the
+  // last reply (a node link's thread, on a cluster).
+  std::atomic<bool> polling_{false};
   std::atomic<bool> changed_{false};
   std::atomic<std::uint64_t> created_{0}, rejected_{0}, local_fallbacks_{0};
 };

@@ -75,29 +75,28 @@ void FleetRevocations::flushPending() {
 
 void FleetRevocations::poll() {
   const bool up = link_.up();
-  if (up && !was_up_) version_ = -1;  // back from an outage: load the whole list first
-  was_up_ = up;
-  if (!up || polling_) return;
-  polling_ = true;
+  if (up && !was_up_.exchange(up)) version_.store(-1);  // back from an outage: load the whole list first
+  was_up_.store(up);
+  if (!up || polling_.exchange(true)) return;
   flushPending();
   link_.command({"GET", layout_.revocationsVersion()}, kCommandTimeout, [this](Outcome outcome, Reply&& reply) {
     long long version = 0;  // no counter yet: nothing was ever revoked
     if (outcome != Outcome::ok) {
-      polling_ = false;
+      polling_.store(false);
       return;
     }
     if (reply.type == Reply::Type::string) std::from_chars(reply.str.data(), reply.str.data() + reply.str.size(), version);
-    if (version == version_) {
-      polling_ = false;
+    if (version == version_.load()) {
+      polling_.store(false);
       return;
     }
     link_.command({"HGETALL", layout_.revocations()}, kCommandTimeout,
                   [this, version](Outcome o, Reply&& all) {
                     if (o == Outcome::ok && all.type == Reply::Type::array) {
                       apply(std::move(all));
-                      version_ = version;
+                      version_.store(version);
                     }
-                    polling_ = false;
+                    polling_.store(false);
                   });
   });
 }

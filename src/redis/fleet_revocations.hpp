@@ -49,10 +49,11 @@ class FleetRevocations {
   const Clock& clock_;
   mutable std::mutex mutex_;
   std::vector<std::pair<std::string, TimePoint>> pending_;  // not yet in Redis
-  // Link thread only.
-  bool polling_ = false;
-  bool was_up_ = false;
-  long long version_ = -1;  // unknown: load everything
+  // Written by the poll (the timer thread) and by replies (a node link's thread, on a
+  // cluster): atomics.
+  std::atomic<bool> polling_{false};
+  std::atomic<bool> was_up_{false};
+  std::atomic<long long> version_{-1};  // unknown: load everything
   std::atomic<bool> merged_{false};
   std::atomic<std::uint64_t> entries_merged_{0};
 };

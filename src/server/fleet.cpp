@@ -151,12 +151,11 @@ void Fleet::onLinkDown(std::string_view reason) noexcept {
 }
 
 void Fleet::heartbeat() {
-  if (heartbeating_ || !link_->up()) return;
-  heartbeating_ = true;
+  if (!link_->up() || heartbeating_.exchange(true)) return;
   const long long now = unixMillis(clock_.now());
   link_->command({"HSET", layout_.nodes(), node_, std::to_string(now)}, 1000ms, [](redis::Outcome, redis::Reply&&) {});
   link_->command({"HGETALL", layout_.nodes()}, 1000ms, [this, now](redis::Outcome outcome, redis::Reply&& reply) {
-    heartbeating_ = false;
+    heartbeating_.store(false);
     if (outcome != redis::Outcome::ok || reply.type != redis::Reply::Type::array) return;
     std::vector<std::pair<std::string, long long>> seen;
     std::vector<std::string> gone{"HDEL", layout_.nodes()};

@@ -85,7 +85,7 @@ class Fleet final : public redis::LinkObserver {
   std::atomic<std::uint64_t> downs_{0};
   mutable std::mutex nodes_mutex_;
   std::vector<std::pair<std::string, long long>> nodes_;  // name, last heartbeat (Unix ms)
-  bool heartbeating_ = false;                              // link thread only
+  std::atomic<bool> heartbeating_{false};  // set by the timer thread, cleared by a reply
 };
 
 }  // namespace tlsresume::server
