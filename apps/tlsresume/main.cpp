@@ -162,6 +162,8 @@ int main(int argc, char** argv) {
   CLI::App* ctl_revocations = ctl->add_subcommand("revocations", "List the revocation list");
   CLI::App* ctl_keys = ctl->add_subcommand("keys", "List ticket keys: ids, states and times (never key material)");
   CLI::App* ctl_rotate = ctl->add_subcommand("rotate", "Force a ticket key rotation");
+  CLI::App* ctl_reload = ctl->add_subcommand(
+      "reload", "Read the configuration and certificates again (as SIGHUP); a refused one keeps the old, exit 1");
   CLI::App* ctl_fleet = ctl->add_subcommand(
       "fleet", "Fleet mode: the Redis link, the servers seen, the key lease holder and the fleet's keys as this server sees them");
   bool fleet_json = false;
@@ -198,7 +200,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "tlsresume: %s\n", e.what());
       return kExitBadConfig;
     }
-    return sf.check_config ? checkConfig(config) : serve(config);
+    if (sf.check_config) return checkConfig(config);
+    return serve(config, [&sf, serve_cmd] { return buildConfig(sf, *serve_cmd); });
   }
   if (ctl->parsed()) {
     if (revoke->parsed()) {
@@ -218,6 +221,7 @@ int main(int argc, char** argv) {
     if (ctl_revocations->parsed()) return runCtl(admin, "GET", "/revocations");
     if (ctl_keys->parsed()) return runCtl(admin, "GET", "/keys");
     if (ctl_rotate->parsed()) return runCtl(admin, "POST", "/rotate");
+    if (ctl_reload->parsed()) return runCtl(admin, "POST", "/reload");
     if (ctl_fleet->parsed()) return runCtl(admin, "GET", fleet_json ? "/fleet" : "/fleet?format=text");
   }
   if (bench->parsed()) return tlsresume::tools::runBenchCommand();

@@ -12,6 +12,7 @@
 
 #include "openssl/tls_frontend.hpp"
 #include "server/json.hpp"
+#include "server/tls_holder.hpp"
 #include "server/log.hpp"
 #include "server/metrics.hpp"
 #include "server/net.hpp"
@@ -64,14 +65,15 @@ void waitOutCurrentSecond() {
 // Every revocation ends alike: the stored sessions it covers are erased now (their secrets
 // leave memory), an audit line says what was revoked, and the answer how many were erased.
 AdminResponse revoked(AdminContext& ctx, const std::string& what, const std::string& json_fields) {
-  const std::size_t erased = ctx.tls->forgetRevoked();
+  const std::size_t erased = ctx.tls->current()->frontend->forgetRevoked();
   log(Level::info, "revoked " + what + " (" + std::to_string(erased) + " session(s) erased from the store)");
   return {200, "application/json", "{" + json_fields + ",\"erased_from_store\":" + std::to_string(erased) + "}\n"};
 }
 
 AdminResponse revoke(const HttpRequest& req, AdminContext& ctx) {
   const TimePoint now = ctx.clock->now();
-  auto& tls = *ctx.tls;
+  const std::shared_ptr<TlsSetup> setup = ctx.tls->current();
+  auto& tls = *setup->frontend;
   std::chrono::seconds longest{0};
   for (std::size_t i = 0; i < tls.hostCount(); ++i)
     longest = std::max({longest, tls.policy(i).session_lifetime, tls.policy(i).max_resumption_age});
@@ -190,12 +192,17 @@ AdminResponse handleAdminRequest(const HttpRequest& req, const std::string&, Adm
     if (req.query("format").value_or("") == "text") return {200, "text/plain", ctx.fleet_text()};
     return {200, "application/json", ctx.fleet_json()};
   }
+  if (path == "/reload") {
+    if (!post) return error(405, "use POST");
+    if (!ctx.reload) return error(404, "reload is not available on this server");
+    return ctx.reload();
+  }
   if (path == "/rotate") {
     if (!post) return error(405, "use POST");
     if (!ctx.rotate) return error(404, "ticket keys are not managed by this server");
     return ctx.rotate();
   }
-  return error(404, "no such endpoint; try /healthz, /metrics, /keys, /revocations, /fleet, POST /revoke, POST /rotate");
+  return error(404, "no such endpoint; try /healthz, /metrics, /keys, /revocations, /fleet, POST /revoke, POST /rotate, POST /reload");
 }
 
 AdminServer::AdminServer(AdminContext ctx, int listen_fd) : ctx_(std::move(ctx)), listen_fd_(listen_fd) {}

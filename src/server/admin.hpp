@@ -25,6 +25,7 @@ class TlsFrontend;
 namespace tlsresume::server {
 
 class Metrics;
+class TlsHolder;
 
 struct AdminContext {
   // admin_token_file: every request must carry "Authorization: Bearer <token>" (401 otherwise).
@@ -32,13 +33,15 @@ struct AdminContext {
   Metrics* metrics = nullptr;
   SessionStore* store = nullptr;
   RevocationList* revocations = nullptr;
-  ossl::TlsFrontend* tls = nullptr;
+  TlsHolder* tls = nullptr;  // the current TLS setup (hosts, policies, the store's keys)
   const Clock* clock = nullptr;
   // Appends more metric families (store, keyring) to the scrape.
   std::vector<std::function<void(std::string&)>> extra_metrics;
   // Key listing (JSON) and forced rotation; empty when tickets are not keyed by us.
   std::function<std::string()> keys_json;
   std::function<struct AdminResponse()> rotate;
+  // POST /reload: read the configuration and certificates again (as SIGHUP does).
+  std::function<struct AdminResponse()> reload;
   // Fleet mode: GET /fleet, and every revocation made here goes to the other servers too
   // (kind "id" with the id's bytes, "host" with its name, "before" with an empty subject).
   std::function<std::string()> fleet_json;

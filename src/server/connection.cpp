@@ -16,6 +16,7 @@
 #include "server/log.hpp"
 #include "server/metrics.hpp"
 #include "server/net.hpp"
+#include "server/tls_holder.hpp"
 #include "server/worker.hpp"
 
 namespace tlsresume::server {
@@ -52,8 +53,9 @@ void clearErrors() noexcept {
 
 }  // namespace
 
-Connection::Connection(Worker& worker, const ServingContext& ctx, int client_fd, ossl::SslPtr ssl)
-    : worker_(worker), ctx_(ctx), client_fd_(client_fd), ssl_(std::move(ssl)) {
+Connection::Connection(Worker& worker, const ServingContext& ctx, int client_fd, ossl::SslPtr ssl,
+                       std::shared_ptr<TlsSetup> tls)
+    : worker_(worker), ctx_(ctx), client_fd_(client_fd), tls_(std::move(tls)), ssl_(std::move(ssl)) {
   started_ = last_activity_ = std::chrono::steady_clock::now();
 }
 
@@ -279,7 +281,7 @@ void Connection::handshake() {
 }
 
 void Connection::handshakeDone() {
-  const auto& tls = *ctx_.tls;
+  const auto& tls = *tls_->frontend;
   const auto* st = ossl::TlsFrontend::state(ssl_.get());
   const std::size_t host = st ? st->host : 0;
   const HandshakeKind kind = tls.handshakeKind(ssl_.get());
@@ -665,7 +667,7 @@ void Connection::writeAccessLine() noexcept {
     const auto* st = ossl::TlsFrontend::state(ssl);
     if (st) {
       r.sni = st->sni;
-      if (st->client_hellos > 0) r.vhost = ctx_.tls->hostName(st->host);
+      if (st->client_hellos > 0) r.vhost = tls_->frontend->hostName(st->host);
     }
     if (handshake_took_) {
       r.version = SSL_get_version(ssl);

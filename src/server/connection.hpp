@@ -18,6 +18,10 @@
 namespace tlsresume::ossl {
 class TlsFrontend;
 }
+namespace tlsresume::server {
+struct TlsSetup;
+class TlsHolder;
+}  // namespace tlsresume::server
 
 namespace tlsresume::server {
 
@@ -27,7 +31,7 @@ class Worker;
 
 // What every connection of the process shares, read-only after start.
 struct ServingContext {
-  ossl::TlsFrontend* tls = nullptr;
+  TlsHolder* tls = nullptr;  // the current TLS setup (a reload replaces it)
   Metrics* metrics = nullptr;
   bool builtin_backend = true;
   AddressList backend;  // every address the backend resolved to, tried in turn
@@ -40,7 +44,8 @@ struct ServingContext {
 
 class Connection final {
  public:
-  Connection(Worker& worker, const ServingContext& ctx, int client_fd, ossl::SslPtr ssl);
+  Connection(Worker& worker, const ServingContext& ctx, int client_fd, ossl::SslPtr ssl,
+             std::shared_ptr<TlsSetup> tls);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -116,6 +121,9 @@ class Connection final {
   int client_fd_;
   int backend_fd_ = -1;
   std::size_t backend_address_ = 0;  // the index in ctx_.backend being connected to or used
+  // The setup ssl_ was made from, kept to the end. Declared before ssl_ so that it goes
+  // after it: SSL_free may still call the setup's callbacks (a bad session's removal).
+  std::shared_ptr<TlsSetup> tls_;
   ossl::SslPtr ssl_;
   State state_ = State::handshaking;
   bool closed_ = false;

@@ -27,6 +27,7 @@
 #include "server/metrics.hpp"
 #include "server/net.hpp"
 #include "server/service_notify.hpp"
+#include "server/tls_holder.hpp"
 #include "server/worker.hpp"
 #include "tlsresume/keyring.hpp"
 #include "tlsresume/memory_store.hpp"
@@ -195,9 +196,51 @@ Prepared prepare(const Config& config, const Clock& clock) {
   return p;
 }
 
+// What a reload cannot change without a restart: the sockets and threads made at start,
+// and what the session store, the keyring and the fleet were built from. Named, never
+// silently ignored. Certificates, keys, server names, ALPN, per-host policy and the log
+// level are reloaded; a longer session_lifetime than the keyring's decrypt window is not
+// (a ticket would outlive its key).
+std::vector<std::string> restartOnlyChanges(const Config& was, const Config& next) {
+  std::vector<std::string> changed;
+  const auto endpoints = [](const std::vector<Endpoint>& v) {
+    std::string out;
+    for (const auto& e : v) out += e.str() + ",";
+    return out;
+  };
+  const auto fleetKey = [](const FleetConfig& f) {
+    std::string out = f.redis + "|" + f.user + "|" + f.password_file + "|" + f.tls_ca_file + "|" + f.key_prefix + "|" +
+                      std::to_string(f.lookup_timeout.count()) + "|" + f.node_name + "|" + f.key_wrap_file;
+    for (const auto& c : f.cluster) out += "|" + c;
+    return out;
+  };
+  const auto hostNames = [](const Config& c) {
+    std::string out;
+    for (const auto& h : c.hosts) out += h.name + ",";
+    return out;
+  };
+  if (endpoints(was.listen) != endpoints(next.listen)) changed.push_back("listen");
+  if ((was.admin ? was.admin->str() : "off") != (next.admin ? next.admin->str() : "off")) changed.push_back("admin");
+  if (was.admin_token_file != next.admin_token_file) changed.push_back("admin_token_file");
+  if (was.workers != next.workers) changed.push_back("workers");
+  if (was.backend != next.backend) changed.push_back("backend");
+  if (was.proxy_protocol != next.proxy_protocol) changed.push_back("proxy_protocol");
+  if (was.handshake_timeout != next.handshake_timeout) changed.push_back("handshake_timeout");
+  if (was.idle_timeout != next.idle_timeout) changed.push_back("idle_timeout");
+  if (was.session_cache_max_bytes != next.session_cache_max_bytes) changed.push_back("session_cache.max_bytes");
+  if (was.ticket_key_rotation != next.ticket_key_rotation) changed.push_back("tickets.key_rotation");
+  if (was.access_log != next.access_log) changed.push_back("access_log");
+  if (was.log_format != next.log_format) changed.push_back("log_format");
+  if (fleetKey(was.fleet) != fleetKey(next.fleet)) changed.push_back("fleet");
+  if (hostNames(was) != hostNames(next)) changed.push_back("the virtual hosts' names (hosts added, removed or renamed)");
+  if (keyringOptionsFor(next).decrypt_window > keyringOptionsFor(was).decrypt_window)
+    changed.push_back("a session_lifetime longer than the longest at start (the ticket keys' decrypt window)");
+  return changed;
+}
+
 }  // namespace
 
-int serve(const Config& config) {
+int serve(const Config& config, const std::function<Config()>& reread) {
   // Signals are taken synchronously by the main thread only (workers inherit the mask).
   // Blocked before any port is bound: a SIGTERM that arrives once clients can connect
   // must drain, never kill the process with the default action.
@@ -263,8 +306,53 @@ int serve(const Config& config) {
   std::unique_ptr<TieredStore> tiered;
   if (fleet) tiered = std::make_unique<TieredStore>(store, fleet->sessions());
   SessionStore& sessions = tiered ? static_cast<SessionStore&>(*tiered) : store;
-  ossl::TlsFrontend tls(hosts, sessions, revocations, metrics, clock);
-  ossl::TicketBinding tickets(tls, keyring);
+  // The TLS side (contexts, certificates, callbacks) is built from the hosts and replaced
+  // whole by a reload; the store, keyring, revocations and metrics above outlive it.
+  const auto makeTls = [&](const std::vector<ossl::HostSpec>& specs) {
+    auto setup = std::make_shared<TlsSetup>();
+    setup->frontend = std::make_unique<ossl::TlsFrontend>(specs, sessions, revocations, metrics, clock);
+    setup->tickets = std::make_unique<ossl::TicketBinding>(*setup->frontend, keyring);
+    return setup;
+  };
+  TlsHolder tls;
+  tls.replace(makeTls(hosts));
+
+  // SIGHUP, ctl reload, POST /reload: the configuration and certificates read again and
+  // new contexts swapped in; connections under way keep theirs. Refused whole (one log
+  // line, the old configuration keeps serving) when anything fails or a change needs a
+  // restart. Returns the error, empty on success.
+  std::mutex reload_mutex;
+  Config serving = config;
+  std::atomic<std::uint64_t> reloads_ok{0}, reloads_failed{0};
+  const auto reload = [&](const char* by) -> std::string {
+    std::lock_guard lock(reload_mutex);
+    notifyReloading();
+    std::string error;
+    try {
+      if (!reread) throw ConfigError("this server was started without a configuration source to read again");
+      Config next = reread();
+      validate(next);
+      const auto changed = restartOnlyChanges(serving, next);
+      if (!changed.empty()) {
+        std::string list;
+        for (const auto& c : changed) list += (list.empty() ? "" : ", ") + c;
+        throw ConfigError("these changes need a restart: " + list);
+      }
+      const std::vector<ossl::HostSpec> specs = loadHosts(next);
+      tls.replace(makeTls(specs));
+      setLogLevel(parseLevel(next.log_level));
+      serving = std::move(next);
+      reloads_ok.fetch_add(1, std::memory_order_relaxed);
+      log(Level::info, std::string("reloaded (") + by + "): " + std::to_string(specs.size()) +
+                           " virtual host(s), certificates read again; sessions, ticket keys and revocations kept");
+    } catch (const std::exception& e) {
+      error = e.what();
+      reloads_failed.fetch_add(1, std::memory_order_relaxed);
+      log(Level::error, std::string("reload (") + by + ") refused, still serving the previous configuration: " + error);
+    }
+    notifyReady();
+    return error;
+  };
 
   ctx.tls = &tls;
   ctx.metrics = &metrics;
@@ -295,16 +383,28 @@ int serve(const Config& config) {
       actx.fleet_json = [f = fleet.get(), &keyring] { return f->json(keyring); };
       actx.fleet_text = [f = fleet.get(), &keyring] { return f->text(keyring); };
       actx.on_revoke = [f = fleet.get(), &tls, &sessions](std::string_view kind, std::string_view subject, TimePoint t) {
+        const std::shared_ptr<TlsSetup> setup = tls.current();
         if (kind == "id") {
           f->revokedId(subject, t);
-          for (const auto& key : tls.storeKeysFor(subject)) sessions.erase(key);  // here and in Redis
+          for (const auto& key : setup->frontend->storeKeysFor(subject)) sessions.erase(key);  // here and in Redis
         } else if (kind == "host") {
-          f->revokedHost(subject, tls.storeKeyHostPrefix(subject), t);
+          f->revokedHost(subject, setup->frontend->storeKeyHostPrefix(subject), t);
         } else {
           f->revokedAllBefore(t);
         }
       };
     }
+    actx.reload = [&reload] {
+      const std::string error = reload("POST /reload");
+      return error.empty() ? AdminResponse{200, "application/json", "{\"reloaded\":true}\n"}
+                           : AdminResponse{400, "application/json", "{\"reloaded\":false,\"error\":" + jsonString(error) + "}\n"};
+    };
+    actx.extra_metrics.push_back([&reloads_ok, &reloads_failed](std::string& out) {
+      appendHelp(out, "tlsresume_reloads_total", "counter", "Configuration reloads, by result.");
+      appendSample(out, "tlsresume_reloads_total", labelPair("result", "ok"), static_cast<double>(reloads_ok.load()));
+      appendSample(out, "tlsresume_reloads_total", labelPair("result", "refused"),
+                   static_cast<double>(reloads_failed.load()));
+    });
     actx.rotate = [&keyring, &rotate_mutex] {
       // Every forced rotation keeps the retired key (a locked page, a metrics series) for
       // the decrypt window; unbounded, a loop of rotations exhausted the process's
@@ -330,7 +430,7 @@ int serve(const Config& config) {
   for (const auto& ep : listen) where += (where.empty() ? "" : ", ") + ep.str();
   log(Level::info, "serving TLS on " + where + " with " + std::to_string(workers) + " worker(s); backend " +
                        config.backend + "; admin " + (config.admin ? config.admin->str() : std::string("off")) + "; " +
-                       std::to_string(tls.hostCount()) + " virtual host(s)");
+                       std::to_string(hosts.size()) + " virtual host(s)");
   std::fflush(stderr);
   notifyReady();  // systemd Type=notify: the listeners are up and the workers started
 
@@ -344,7 +444,7 @@ int serve(const Config& config) {
       notifyStopping();
       break;
     }
-    if (sig == SIGHUP) log(Level::info, "SIGHUP: reload is not supported yet; restart to apply a new config");
+    if (sig == SIGHUP) reload("SIGHUP");
     if (sig == SIGUSR1 && ctx.access_log && ctx.access_log->toFile()) {
       if (ctx.access_log->reopen())
         log(Level::info, "SIGUSR1: access log " + ctx.access_log->path() + " reopened", {{"access_log", ctx.access_log->path()}});
@@ -355,7 +455,7 @@ int serve(const Config& config) {
     }
     revocations.expire();
     flushRateLimitedLogs();
-    if (fleet) fleet->tick(keyring, tls);
+    if (fleet) fleet->tick(keyring, *tls.current()->frontend);
     if (keyring.tick()) {
       const auto c = keyring.counts();
       log(Level::info, "ticket keys: " + std::to_string(c.current) + " current, " + std::to_string(c.introduced) +

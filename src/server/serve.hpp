@@ -1,6 +1,8 @@
 #pragma once
 // `tlsresume serve`: assembles the engine, the TLS frontend, the workers and the admin
 // endpoint from a Config, runs until SIGTERM/SIGINT, and drains.
+#include <functional>
+
 #include "server/config.hpp"
 
 namespace tlsresume::server {
@@ -8,7 +10,9 @@ namespace tlsresume::server {
 // Exit codes: 0 clean stop, 2 bad configuration / certificate / port (nothing started).
 inline constexpr int kExitBadConfig = 2;
 
-int serve(const Config& config);
+// `reread` builds the configuration again from where `config` came from (the file, then
+// the flags): SIGHUP, `ctl reload` and POST /reload call it. Empty: reload is refused.
+int serve(const Config& config, const std::function<Config()>& reread = {});
 
 // `serve --check-config`: loads every certificate and key, reads every secret file and
 // runs every check start-up runs (the same code), without starting a thread or binding a

@@ -12,6 +12,7 @@
 #include "server/access_log.hpp"
 #include "server/log.hpp"
 #include "server/metrics.hpp"
+#include "server/tls_holder.hpp"
 
 namespace tlsresume::server {
 
@@ -70,13 +71,14 @@ void Worker::acceptFrom(int fd) noexcept {
       return;
     }
     ctx_.metrics->onConnectionAccepted();
-    ossl::SslPtr ssl = ctx_.tls->newConnection();
+    std::shared_ptr<TlsSetup> tls = ctx_.tls->current();
+    ossl::SslPtr ssl = tls->frontend->newConnection();
     if (!ssl || SSL_set_fd(ssl.get(), client) != 1) {
       ::close(client);
       continue;
     }
     SSL_set_accept_state(ssl.get());
-    auto* c = new (std::nothrow) Connection(*this, ctx_, client, std::move(ssl));
+    auto* c = new (std::nothrow) Connection(*this, ctx_, client, std::move(ssl), std::move(tls));
     if (!c) {
       ::close(client);
       continue;
