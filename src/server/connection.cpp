@@ -16,6 +16,7 @@
 #include "server/log.hpp"
 #include "server/metrics.hpp"
 #include "server/net.hpp"
+#include "server/proxy_header.hpp"
 #include "server/tls_holder.hpp"
 #include "server/worker.hpp"
 
@@ -80,7 +81,7 @@ bool Connection::watch(int fd, std::uint32_t want, std::uint32_t& current, Event
 
 void Connection::start() {
   ctx_.metrics->onConnectionOpen(+1);
-  if (ctx_.access_log) {
+  if (ctx_.access_log || ctx_.proxy_protocol_v2) {
     peer_len_ = sizeof peer_;
     if (getpeername(client_fd_, reinterpret_cast<sockaddr*>(&peer_), &peer_len_) != 0) peer_len_ = 0;
   }
@@ -324,7 +325,39 @@ bool Connection::connectNextBackendAddress() noexcept {
 
 // Connects to the backend's addresses from `first_address` on: one that fails at once is
 // skipped here, one whose connect fails later in onBackendEvents.
+// proxy_protocol = "v2": the backend's first bytes say who the client is and how its TLS
+// session began. Queued ahead of anything the client sent; once, whichever of the
+// backend's addresses the connection ends up on (a failed connect wrote nothing).
+void Connection::queueProxyHeader() {
+  if (!ctx_.proxy_protocol_v2 || proxy_header_queued_) return;
+  proxy_header_queued_ = true;
+  ProxyInfo info;
+  std::memcpy(&info.client, &peer_, sizeof peer_);
+  socklen_t local_len = sizeof info.local;
+  if (getsockname(client_fd_, reinterpret_cast<sockaddr*>(&info.local), &local_len) != 0) info.local.ss_family = AF_UNSPEC;
+  SSL* ssl = ssl_.get();
+  if (const auto* st = ossl::TlsFrontend::state(ssl)) {
+    info.server_name = st->sni;
+    info.vhost = tls_->frontend->hostName(st->host);
+  }
+  const unsigned char* alpn = nullptr;
+  unsigned alpn_len = 0;
+  SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+  if (alpn) info.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_len);
+  info.tls_version = SSL_get_version(ssl);
+  if (const char* cipher = SSL_get_cipher_name(ssl)) info.cipher = cipher;
+  info.resumed = resumedLabel(kind_);
+  to_backend_.insert(0, encodeProxyV2(info));
+}
+
 void Connection::connectBackend(std::size_t first_address) {
+  try {
+    queueProxyHeader();
+  } catch (...) {
+    onBackendFailure("out of memory for the PROXY header", 0);
+    close(true);
+    return;
+  }
   bool connected = false;
   int err = 0;
   for (backend_address_ = first_address; backend_address_ < ctx_.backend.size(); ++backend_address_) {

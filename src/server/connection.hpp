@@ -40,6 +40,7 @@ struct ServingContext {
   // Fleet mode: the store has a remote tier, so a handshake may pause for a lookup.
   bool remote_lookups = false;
   AccessLog* access_log = nullptr;  // access_log: a line per connection as it closes
+  bool proxy_protocol_v2 = false;   // every backend connection starts with a PROXY v2 header
 };
 
 class Connection final {
@@ -88,6 +89,7 @@ class Connection final {
   void handshake();
   void handshakeDone();
   void onRemoteLookupDone() noexcept;
+  void queueProxyHeader();
   void connectBackend(std::size_t first_address);
   bool connectNextBackendAddress() noexcept;
   void pump();
@@ -165,6 +167,7 @@ class Connection final {
   const char* close_reason_ = nullptr;
   sockaddr_storage peer_{};
   socklen_t peer_len_ = 0;
+  bool proxy_header_queued_ = false;  // the PROXY v2 header is in to_backend_ (once per connection)
   std::optional<std::chrono::steady_clock::duration> handshake_took_;
   HandshakeKind kind_ = HandshakeKind::failed;
 };

@@ -360,6 +360,7 @@ int serve(const Config& config, const std::function<Config()>& reread) {
   ctx.idle_timeout = config.idle_timeout;
   ctx.remote_lookups = fleet != nullptr;
   ctx.access_log = prepared.access_log.get();
+  ctx.proxy_protocol_v2 = config.proxy_protocol == "v2";
   if (fleet) fleet->start(revocations);
 
   std::vector<std::unique_ptr<Worker>> pool;
