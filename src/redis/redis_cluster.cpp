@@ -175,7 +175,15 @@ void RedisCluster::Impl::sendToNode(const std::string& address, std::vector<std:
 // ---- public face -----------------------------------------------------------------------------
 
 RedisCluster::RedisCluster(ClusterOptions options, LinkObserver* observer)
-    : impl_(std::make_unique<Impl>(std::move(options), observer)) {}
+    : impl_(std::make_unique<Impl>(std::move(options), observer)) {
+  // What a link refuses to be built with (a CA file it cannot read) is refused here, at
+  // configuration time, as RedisLink's constructor does; nodes' links are built later.
+  for (const auto& seed : impl_->options.seeds) {
+    LinkOptions o = impl_->options.link;
+    o.endpoint = seed;
+    RedisLink check(std::move(o));
+  }
+}
 
 RedisCluster::~RedisCluster() {
   stop();

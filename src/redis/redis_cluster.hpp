@@ -42,6 +42,8 @@ class RedisCluster final : public RedisCommands {
  public:
   // The observer is called on the cluster's control thread: onLinkUp when the cluster becomes
   // up (above), onLinkDown once per transition to down, with the reason. Must not block.
+  // Throws std::runtime_error as RedisLink does (a TLS CA file that cannot be loaded, out of
+  // descriptors); connects nowhere before start().
   explicit RedisCluster(ClusterOptions options, LinkObserver* observer = nullptr);
   ~RedisCluster() override;  // stops every link; pending callbacks run with Outcome::error
   RedisCluster(const RedisCluster&) = delete;

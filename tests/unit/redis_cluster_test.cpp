@@ -468,5 +468,14 @@ TEST_F(RedisClusterTest, WithoutAReachableSeedItIsDownAndSaysWhy) {
   EXPECT_TRUE(waitFor([&] { return ticks >= 3; }));  // timers run with no node at all
 }
 
+TEST(RedisClusterOptions, AMissingCaFileIsRefusedWhenTheClusterIsBuilt) {
+  ClusterOptions o;
+  o.seeds.resize(1);
+  o.seeds[0].kind = Endpoint::Kind::tls;
+  o.seeds[0].host = "127.0.0.1";
+  o.link.tls_ca_file = "/nonexistent/ca.pem";
+  EXPECT_THROW(RedisCluster cluster(o), std::runtime_error);
+}
+
 }  // namespace
 }  // namespace tlsresume::redis
