@@ -11,7 +11,8 @@
 // sends ASKING and the command back to back to the named node, the table unchanged; at most
 // max_redirects of either, then error. -TRYAGAIN and -CLUSTERDOWN come back as errors (the
 // caller treats them as a miss). A command whose slot's master is down, or has no owner, fails
-// at once: nothing waits behind a dead master. The timeout given to command() covers every
+// at once: nothing waits behind a dead master. (A link to a node just named, not connected
+// yet, holds its commands until that first connection, within their deadline.) The timeout given to command() covers every
 // redirection.
 //
 // "Up" means: a slot table is known and at least one master's link is up. A cluster missing a
@@ -32,7 +33,7 @@ namespace tlsresume::redis {
 struct ClusterOptions {
   std::vector<Endpoint> seeds;  // asked for the slot table until a master answers (tcp or tls)
   // Template for every node's link (user, password, TLS, timeouts, backoff, max_pending); the
-  // endpoint is the node's, its kind (tcp or tls) taken from the first seed.
+  // endpoint is the node's, tls when any seed is (rediss://), else tcp.
   LinkOptions link;
   std::chrono::milliseconds refresh_period{5000};
   int max_redirects = 3;
