@@ -246,6 +246,31 @@ std::string gainOf(const std::vector<TradeOff>& trades, const RunResult& run, Sc
   return std::string(name) + ": not measured in this run";
 }
 
+// What the run's fleet target measured for a mode: resumed across servers, CPU against one
+// server, the lookup's added latency. Empty when the run had no fleet cell for it.
+std::string fleetGain(const RunResult& run, Scenario mode, const char* name) {
+  for (const auto& c : run.cells) {
+    if (c.target != "fleet" || c.scenario != mode || !c.fleet) continue;
+    char buf[320];
+    std::string text = std::string(name) + " across " + std::to_string(c.fleet->nodes) + " servers: ";
+    if (c.resumed_ratio) {
+      std::snprintf(buf, sizeof buf, "%.0f%% resumed on a server other than the issuer", *c.resumed_ratio * 100);
+      text += buf;
+    }
+    if (c.fleet->cpu_vs_self) {
+      std::snprintf(buf, sizeof buf, ", server CPU %.2fx one server's", *c.fleet->cpu_vs_self);
+      text += buf;
+    }
+    if (c.fleet->lookup_p99_us) {
+      std::snprintf(buf, sizeof buf, ", Redis lookup p50 %.2f ms / p99 %.2f ms", c.fleet->lookup_p50_us.value_or(0) / 1000,
+                    *c.fleet->lookup_p99_us / 1000);
+      text += buf;
+    }
+    return text;
+  }
+  return {};
+}
+
 }  // namespace
 
 std::vector<std::string> whatToEnable(const RunResult& run) {
@@ -272,24 +297,40 @@ std::vector<std::string> whatToEnable(const RunResult& run) {
       "server.** Measured on one server: " +
       gainOf(trades, run, Scenario::ticket_tls12, "TLS 1.2 tickets") + "; " +
       gainOf(trades, run, Scenario::ticket_tls13, "TLS 1.3 tickets") +
-      ". That a ticket issued by one server resumes on another is inferred (the same keys open it), not measured "
-      "here. Security cost: a ticket key; whoever steals it decrypts recorded TLS 1.2 ticket-resumed traffic for as "
+      ". " +
+      [&] {
+        std::string f = fleetGain(run, Scenario::ticket_tls13, "TLS 1.3 tickets");
+        const std::string f12 = fleetGain(run, Scenario::ticket_tls12, "TLS 1.2 tickets");
+        if (!f12.empty()) f += (f.empty() ? "" : "; ") + f12;
+        return f.empty() ? std::string("That a ticket issued by one server resumes on another is not measured in this run "
+                                       "(tlsresume bench --target self,fleet measures it)")
+                         : "Measured with tlsresume's fleet mode: " + f;
+      }() +
+      ". Security cost: a ticket key; whoever steals it decrypts recorded TLS 1.2 ticket-resumed traffic for as "
       "long as the key's tickets live (ours: a new key every " +
       rotation + ", exposure at most " + window +
       ") and can impersonate the server to TLS 1.3 ticket holders (recorded TLS 1.3 traffic stays secret: "
-      "psk_dhe_ke). Settings: tlsresume `tls12_tickets = true`, `tls13_tickets = \"stateless\"` (the defaults; "
-      "its keyring is per process in this version, so a ticket resumes only on the server that issued it); nginx "
+      "psk_dhe_ke). Settings: tlsresume `tls12_tickets = true`, `tls13_tickets = \"stateless\"` (the defaults), "
+      "with a `[fleet]` section so every server shares the same rotating keys through Redis; nginx "
       "`ssl_session_tickets on;` and `ssl_session_ticket_key` with the same key files on every server (the first "
       "encrypts; the operator rotates them and reloads); HAProxy tickets on (no `no-tls-tickets`) and "
       "`tls-ticket-keys FILE` on the `bind` line, the same file everywhere.");
   out.push_back(
       "**Several servers sharing one session cache: session ids and stateful TLS 1.3 tickets from the shared "
-      "store.** The gain per resumption is the one-server figure above less a round trip to the store: not measured "
-      "here. Security cost: as on one server, but the store holds every server's session secrets (keep it on a "
-      "private, encrypted link), and no ticket key. Settings: tlsresume keeps its session store in process in this "
-      "version; nginx's `ssl_session_cache shared:` and HAProxy's `tune.ssl.cachesize` are shared by the workers of "
-      "one machine only. Across machines with these servers: route each client back to the server it met (sticky "
-      "load balancing) and use the one-server settings.");
+      "store.** " +
+      [&] {
+        std::string f = fleetGain(run, Scenario::session_id, "Session ids");
+        const std::string st = fleetGain(run, Scenario::stateful_ticket, "stateful TLS 1.3 tickets");
+        if (!st.empty()) f += (f.empty() ? "" : "; ") + st;
+        return f.empty() ? std::string("The gain per resumption is the one-server figure above less a round trip to the "
+                                       "store: not measured in this run (tlsresume bench --target self,fleet measures it)")
+                         : "Measured with tlsresume's fleet mode on one Redis: " + f;
+      }() +
+      ". Security cost: as on one server, but the store holds every server's session secrets (a Redis without "
+      "persistence, an ACL user, TLS: docs/fleet.md), and no ticket key. Settings: tlsresume `[fleet] redis = "
+      "\"rediss://...\"` (or `cluster = [...]`); nginx's `ssl_session_cache shared:` and HAProxy's "
+      "`tune.ssl.cachesize` are shared by the workers of one machine only, so across machines with those servers: "
+      "route each client back to the server it met (sticky load balancing) and use the one-server settings.");
   return out;
 }
 
