@@ -167,10 +167,37 @@ TEST(BenchWhatToEnable, OneLinePerDeploymentWithTheMeasuredGainOrNotMeasured) {
     EXPECT_NE(lines[0].find(setting), std::string::npos) << setting;
   EXPECT_EQ(lines[1].rfind("**Several servers without a shared cache", 0), 0u) << lines[1];
   EXPECT_NE(lines[1].find("TLS 1.3 tickets: 14% less CPU"), std::string::npos) << lines[1];
-  EXPECT_NE(lines[1].find("not measured here"), std::string::npos) << lines[1];
+  // No fleet cell: across servers is not measured, and the line says which command does.
+  EXPECT_NE(lines[1].find("not measured in this run (tlsresume bench --target self,fleet"), std::string::npos)
+      << lines[1];
   EXPECT_NE(lines[1].find("ssl_session_ticket_key"), std::string::npos) << lines[1];
   EXPECT_EQ(lines[2].rfind("**Several servers sharing one session cache", 0), 0u) << lines[2];
-  EXPECT_NE(lines[2].find("not measured here"), std::string::npos) << lines[2];
+  EXPECT_NE(lines[2].find("not measured in this run (tlsresume bench --target self,fleet"), std::string::npos)
+      << lines[2];
+  EXPECT_NE(lines[2].find("[fleet]"), std::string::npos) << lines[2];
+}
+
+TEST(BenchWhatToEnable, SeveralServersQuoteTheFleetTargetWhenTheRunMeasuredIt) {
+  RunResult run;
+  CellResult fleet = cell(Scenario::session_id, {150});
+  fleet.target = "fleet";
+  fleet.resumed_ratio = 0.99;
+  FleetFigures f;
+  f.nodes = 3;
+  f.cpu_vs_self = 1.25;
+  f.lookup_p50_us = 240;
+  f.lookup_p99_us = 900;
+  fleet.fleet = f;
+  run.cells = {cell(Scenario::full_tls12, {500}), cell(Scenario::session_id, {120}), fleet};
+  const auto lines = whatToEnable(run);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_NE(lines[2].find("Measured with tlsresume's fleet mode on one Redis: Session ids across 3 servers: 99% resumed "
+                          "on a server other than the issuer, server CPU 1.25x one server's, Redis lookup p50 0.24 ms / "
+                          "p99 0.90 ms"),
+            std::string::npos)
+      << lines[2];
+  // The stateless-ticket line has no fleet cell for tickets in this run.
+  EXPECT_NE(lines[1].find("not measured in this run"), std::string::npos) << lines[1];
 }
 
 TEST(BenchConclusions, RsaIsSetAgainstEcdsaWhenBothRan) {
