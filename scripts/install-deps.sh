@@ -12,6 +12,8 @@ packages=(
   python3 curl gnutls-bin redis-server nginx-light haproxy gnuplot-nox procps iproute2
   # test_status_page.py: a real browser (headless) runs the admin status page's script
   chromium
+  # test_install.py: systemd-analyze verify on the unit, which also opens its man page
+  systemd man-db
   # bench/handshake_profile.py: instructions (callgrind) and system calls per handshake
   valgrind strace util-linux
 )

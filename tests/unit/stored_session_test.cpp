@@ -30,7 +30,8 @@ TEST(StoredSession, RoundTripsEveryField) {
 }
 
 TEST(StoredSession, AnEmptyIdIsAllowed) {
-  const auto v = decodeStoredSession(record(StoredKind::tls13, "", "D"));
+  const std::string bytes = record(StoredKind::tls13, "", "D");  // the view points into it
+  const auto v = decodeStoredSession(bytes);
   ASSERT_TRUE(v.has_value());
   EXPECT_TRUE(v->id.empty());
   EXPECT_EQ(v->der, "D");
