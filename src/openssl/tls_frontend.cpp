@@ -5,6 +5,7 @@
 #include <openssl/tls1.h>
 
 #include <algorithm>
+#include <array>
 #include <stdexcept>
 
 #include "tlsresume/client_hello_fields.hpp"
@@ -141,35 +142,45 @@ struct FrontendCallbacks {
   // longer ones are stateless tickets.
   static bool prefetchStateful(TlsFrontend* fe, SSL* ssl, ConnectionTls& st, const PskIdentityLengths& psk) noexcept {
     const TlsFrontend::Host& host = fe->hosts_[st.host];
-    bool waiting = false;
-    // One wake-up for however many lookups this ClientHello starts: the last to end calls it.
-    auto pending = std::make_shared<std::atomic<int>>(1);
-    const auto done = [pending, wake = st.wake] {
-      if (pending->fetch_sub(1) == 1) wake();
+    // What OpenSSL will look up, gathered first: most ClientHellos offer nothing stateful,
+    // and those cost no allocation here.
+    std::array<std::string_view, PskIdentityLengths::kMax> ids{};
+    std::size_t count = 0;
+    const auto consider = [&](std::string_view id) {
+      if (!id.empty() && id.size() <= SSL_MAX_SSL_SESSION_ID_LENGTH && count < ids.size()) ids[count++] = id;
     };
-    const auto ask = [&](const unsigned char* id, std::size_t len) {
-      if (len == 0 || len > SSL_MAX_SSL_SESSION_ID_LENGTH) return;
-      pending->fetch_add(1);
-      if (fe->store_.prefetch(TlsFrontend::storeKey(host.sid_ctx, id, static_cast<unsigned>(len)), done))
-        waiting = true;
-      else
-        pending->fetch_sub(1);
-    };
-    try {
-      if (st.offered_tls13) {
-        if (host.policy.tls13_tickets == Tls13Tickets::stateful)
-          for (std::size_t i = 0; i < psk.count; ++i)
-            ask(reinterpret_cast<const unsigned char*>(psk.identity[i].data()), psk.identity[i].size());
-      } else if (host.policy.session_ids && st.tls12_ticket_length == 0) {
-        const unsigned char* id = nullptr;
-        ask(id, SSL_client_hello_get0_session_id(ssl, &id));
-      }
-    } catch (...) {
-      // Out of memory for a key: no lookup, a full handshake if the session is not local.
+    if (st.offered_tls13) {
+      if (host.policy.tls13_tickets == Tls13Tickets::stateful)
+        for (std::size_t i = 0; i < psk.count; ++i) consider(psk.identity[i]);
+    } else if (host.policy.session_ids && st.tls12_ticket_length == 0) {
+      const unsigned char* id = nullptr;
+      const std::size_t len = SSL_client_hello_get0_session_id(ssl, &id);
+      consider({reinterpret_cast<const char*>(id), len});
     }
-    // Drop our own reference: if every lookup already ended, nobody else will wake us.
-    if (pending->fetch_sub(1) == 1) return false;
-    return waiting;
+    if (count == 0) return false;
+    try {
+      // One wake-up for however many lookups this ClientHello starts: the last to end
+      // calls it. Our own reference is dropped at the end: if every lookup already ended,
+      // nobody else will wake us.
+      auto pending = std::make_shared<std::atomic<int>>(1);
+      const std::function<void()> done = [pending, wake = st.wake] {
+        if (pending->fetch_sub(1) == 1) wake();
+      };
+      bool waiting = false;
+      for (std::size_t i = 0; i < count; ++i) {
+        pending->fetch_add(1);
+        const auto* id = reinterpret_cast<const unsigned char*>(ids[i].data());
+        if (fe->store_.prefetch(TlsFrontend::storeKey(host.sid_ctx, id, static_cast<unsigned>(ids[i].size())), done))
+          waiting = true;
+        else
+          pending->fetch_sub(1);
+      }
+      return pending->fetch_sub(1) != 1 && waiting;
+    } catch (...) {
+      // Out of memory: go on without waiting (a lookup already started never wakes the
+      // connection: our reference is kept), a full handshake if the session is not local.
+      return false;
+    }
   }
 
   // The session callbacks allocate (store keys, DER buffers); an exception must not reach

@@ -168,27 +168,31 @@ Transport::Io Transport::handshake(std::string* error) {
   return Io::failed;
 }
 
+// What a TLS read or write that did not complete means for the caller.
+Transport::Io Transport::tlsFailure(int rc, std::string* error) {
+  switch (SSL_get_error(ssl_.get(), rc)) {
+    case SSL_ERROR_WANT_READ:
+      return Io::want_read;
+    case SSL_ERROR_WANT_WRITE:
+      return Io::want_write;
+    case SSL_ERROR_ZERO_RETURN:
+      return Io::closed;
+    case SSL_ERROR_SYSCALL:
+      if (errno == 0) return Io::closed;
+      *error = errnoText(errno);
+      return Io::failed;
+    default:
+      *error = "TLS: " + opensslError();
+      return Io::failed;
+  }
+}
+
 Transport::Io Transport::read(char* buffer, std::size_t capacity, std::size_t* got, std::string* error) {
   *got = 0;
   if (ssl_) {
     ERR_clear_error();
     const int rc = SSL_read_ex(ssl_.get(), buffer, capacity, got);
-    if (rc == 1) return Io::done;
-    switch (SSL_get_error(ssl_.get(), rc)) {
-      case SSL_ERROR_WANT_READ:
-        return Io::want_read;
-      case SSL_ERROR_WANT_WRITE:
-        return Io::want_write;
-      case SSL_ERROR_ZERO_RETURN:
-        return Io::closed;
-      case SSL_ERROR_SYSCALL:
-        if (errno == 0) return Io::closed;
-        *error = errnoText(errno);
-        return Io::failed;
-      default:
-        *error = "TLS: " + opensslError();
-        return Io::failed;
-    }
+    return rc == 1 ? Io::done : tlsFailure(rc, error);
   }
   for (;;) {
     const ssize_t n = ::read(fd_, buffer, capacity);
@@ -209,22 +213,7 @@ Transport::Io Transport::write(const char* data, std::size_t size, std::size_t* 
   if (ssl_) {
     ERR_clear_error();
     const int rc = SSL_write_ex(ssl_.get(), data, size, wrote);
-    if (rc == 1) return Io::done;
-    switch (SSL_get_error(ssl_.get(), rc)) {
-      case SSL_ERROR_WANT_READ:
-        return Io::want_read;
-      case SSL_ERROR_WANT_WRITE:
-        return Io::want_write;
-      case SSL_ERROR_ZERO_RETURN:
-        return Io::closed;
-      case SSL_ERROR_SYSCALL:
-        if (errno == 0) return Io::closed;
-        *error = errnoText(errno);
-        return Io::failed;
-      default:
-        *error = "TLS: " + opensslError();
-        return Io::failed;
-    }
+    return rc == 1 ? Io::done : tlsFailure(rc, error);
   }
   for (;;) {
     const ssize_t n = ::send(fd_, data, size, MSG_NOSIGNAL);

@@ -50,6 +50,7 @@ class Transport {
   void close() noexcept;
 
  private:
+  Io tlsFailure(int rc, std::string* error);
   int fd_ = -1;
   ossl::SslPtr ssl_;
 };
