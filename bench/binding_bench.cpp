@@ -1,5 +1,5 @@
 // What a ticket costs on the path that ships: real handshakes between two OpenSSL
-// endpoints over a memory BIO pair, through our TlsFrontend and TicketBinding (OpenSSL
+// endpoints over a memory BIO pair, through our TlsFrontend (OpenSSL
 // seals and opens the ticket; the binding picks the per-host key from the keyring and checks
 // the ticket's app data), the same harness the unit tests drive
 // (tests/unit/handshake_harness.*). Each figure is one whole connection, client and server
@@ -27,7 +27,7 @@ ServerFixture& fixture() {
 }
 
 // A session to offer, from one full handshake with these options.
-ossl::SessionPtr sessionFor(ClientOptions o) {
+tls::SessionPtr sessionFor(ClientOptions o) {
   HandshakeResult r = fixture().connect(o);
   return std::move(r.session);
 }
@@ -36,7 +36,7 @@ ossl::SessionPtr sessionFor(ClientOptions o) {
 // client does (RFC 8446 appendix C.4: a ticket is used once).
 void run(benchmark::State& state, ClientOptions o, bool want_reused, bool chain = false) {
   std::int64_t wrong = 0;
-  ossl::SessionPtr latest;
+  tls::SessionPtr latest;
   for (auto _ : state) {
     HandshakeResult r = fixture().connect(o);
     if (!r.ok) {
@@ -100,7 +100,7 @@ void BM_TamperedTls12Ticket(benchmark::State& state) {
   }
   at[static_cast<std::ptrdiff_t>(len / 2)] ^= 1;
   const unsigned char* r = der.data();
-  const ossl::SessionPtr tampered(d2i_SSL_SESSION(nullptr, &r, der_len));
+  const tls::SessionPtr tampered(d2i_SSL_SESSION(nullptr, &r, der_len));
   o.session = tampered.get();
   run(state, o, false);
 }

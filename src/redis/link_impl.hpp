@@ -119,7 +119,7 @@ struct RedisLink::Impl {
   // ---- shared with callers (mutex or atomics) ------------------------------------------------
   LinkOptions options;
   LinkObserver* observer;
-  ossl::SslCtxPtr ssl_ctx;
+  tls::SslCtxPtr ssl_ctx;
   int epoll_fd = -1;
   int wake_fd = -1;
   std::thread thread;

@@ -77,8 +77,8 @@ std::vector<Address> resolve(const Endpoint& endpoint, std::string* error) {
   return out;
 }
 
-ossl::SslCtxPtr makeClientContext(const std::string& ca_file) {
-  ossl::SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
+tls::SslCtxPtr makeClientContext(const std::string& ca_file) {
+  tls::SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
   if (!ctx) throw std::runtime_error("redis TLS: cannot create a context: " + opensslError());
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);

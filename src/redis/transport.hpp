@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "openssl/ossl_ptr.hpp"
+#include "tls/ossl_ptr.hpp"
 #include "redis/redis_link.hpp"
 
 namespace tlsresume::redis {
@@ -23,7 +23,7 @@ std::vector<Address> resolve(const Endpoint& endpoint, std::string* error);
 
 // The TLS client context, built once per link: TLS 1.2+, the peer verified against ca_file
 // (or the system's default paths when empty). Throws std::runtime_error with a reason.
-ossl::SslCtxPtr makeClientContext(const std::string& ca_file);
+tls::SslCtxPtr makeClientContext(const std::string& ca_file);
 
 class Transport {
  public:
@@ -52,7 +52,7 @@ class Transport {
  private:
   Io tlsFailure(int rc, std::string* error);
   int fd_ = -1;
-  ossl::SslPtr ssl_;
+  tls::SslPtr ssl_;
 };
 
 }  // namespace tlsresume::redis

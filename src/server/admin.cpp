@@ -10,7 +10,7 @@
 #include <chrono>
 #include <thread>
 
-#include "openssl/tls_frontend.hpp"
+#include "tls/tls_frontend.hpp"
 #include "server/json.hpp"
 #include "server/tls_holder.hpp"
 #include "server/log.hpp"

@@ -17,7 +17,7 @@
 namespace tlsresume {
 class RevocationList;
 class SessionStore;
-namespace ossl {
+namespace tls {
 class TlsFrontend;
 }
 }  // namespace tlsresume

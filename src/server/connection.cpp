@@ -10,8 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "openssl/tls_frontend.hpp"
-#include "openssl/write_batch.hpp"
+#include "tls/tls_frontend.hpp"
+#include "tls/write_batch.hpp"
 #include "server/access_log.hpp"
 #include "server/log.hpp"
 #include "server/metrics.hpp"
@@ -54,7 +54,7 @@ void clearErrors() noexcept {
 
 }  // namespace
 
-Connection::Connection(Worker& worker, const ServingContext& ctx, int client_fd, ossl::SslPtr ssl,
+Connection::Connection(Worker& worker, const ServingContext& ctx, int client_fd, tls::SslPtr ssl,
                        std::shared_ptr<TlsSetup> tls)
     : worker_(worker), ctx_(ctx), client_fd_(client_fd), tls_(std::move(tls)), ssl_(std::move(ssl)) {
   started_ = last_activity_ = std::chrono::steady_clock::now();
@@ -86,7 +86,7 @@ void Connection::start() {
     if (getpeername(client_fd_, reinterpret_cast<sockaddr*>(&peer_), &peer_len_) != 0) peer_len_ = 0;
   }
   if (ctx_.remote_lookups) {
-    auto* st = ossl::TlsFrontend::state(ssl_.get());
+    auto* st = tls::TlsFrontend::state(ssl_.get());
     try {
       wake_token_ = std::make_shared<WakeToken>(WakeToken{this});
       // Called on the remote tier's thread: only posts to this worker's loop, which runs
@@ -146,7 +146,7 @@ void Connection::onTimeout() noexcept {
   if (state_ == State::handshaking) {
     closeReason("handshake timeout");
     ctx_.metrics->onHandshakeTimeout();
-    const auto* st = ossl::TlsFrontend::state(ssl_.get());
+    const auto* st = tls::TlsFrontend::state(ssl_.get());
     ctx_.metrics->onHandshake(st ? st->host : 0, TlsVersion::unknown, HandshakeKind::failed, {});
     close(false);
     return;
@@ -163,19 +163,19 @@ void Connection::onTimeout() noexcept {
 void Connection::onClientEvents(std::uint32_t events) noexcept {
   if (state_ == State::flushing) {
     touch();
-    ossl::FlushResult flushed = ossl::flushWrites(ssl_.get());
-    if (flushed == ossl::FlushResult::done) {
+    tls::FlushResult flushed = tls::flushWrites(ssl_.get());
+    if (flushed == tls::FlushResult::done) {
       // A close_notify that did not fit behind the batch is still inside OpenSSL: a
       // second SSL_shutdown dispatches it (otherwise it reads, and may drop, what the
       // client sent: harmless, we are closing).
       clearErrors();
       SSL_shutdown(ssl_.get());
-      flushed = ossl::flushWrites(ssl_.get());
+      flushed = tls::flushWrites(ssl_.get());
       clearErrors();
     }
-    if (flushed == ossl::FlushResult::done)
+    if (flushed == tls::FlushResult::done)
       afterFinalFlush();
-    else if (flushed == ossl::FlushResult::failed)
+    else if (flushed == tls::FlushResult::failed)
       finish();
     return;
   }
@@ -246,7 +246,7 @@ void Connection::handshake() {
     want = EPOLLIN;
   else if (err == SSL_ERROR_WANT_WRITE)
     want = EPOLLOUT;
-  else if (err == SSL_ERROR_WANT_CLIENT_HELLO_CB && wake_token_) {
+  else if (tls::TlsFrontend::pausedForRemoteLookup(err) && wake_token_) {
     // The binding started a remote lookup and will wake us (onRemoteLookupDone). Until then
     // the socket is watched for a reset only (edge-triggered: bytes the client sends
     // meanwhile must not spin the loop); the handshake time-out still runs.
@@ -264,7 +264,7 @@ void Connection::handshake() {
       return;
     }
     if (logs(Level::debug)) logHandshakeFailure(err);
-    const auto* st = ossl::TlsFrontend::state(ssl_.get());
+    const auto* st = tls::TlsFrontend::state(ssl_.get());
     // A failure before a ClientHello was parsed (garbage, plain HTTP) or in the version
     // negotiation itself has no version; SSL_version() would still name one (plain HTTP
     // showed up as a TLS 1.3 failure).
@@ -283,7 +283,7 @@ void Connection::handshake() {
 
 void Connection::handshakeDone() {
   const auto& tls = *tls_->frontend;
-  const auto* st = ossl::TlsFrontend::state(ssl_.get());
+  const auto* st = tls::TlsFrontend::state(ssl_.get());
   const std::size_t host = st ? st->host : 0;
   const HandshakeKind kind = tls.handshakeKind(ssl_.get());
   const auto took = std::chrono::steady_clock::now() - started_;
@@ -299,11 +299,11 @@ void Connection::handshakeDone() {
     facts_.vhost = tls.hostName(host);
     facts_.resumed = resumedLabel(kind);
     if (st && st->chain) {
-      facts_.session = ossl::hexId(st->chain->resumption_id);  // the id that revokes the chain
+      facts_.session = tls::hexId(st->chain->resumption_id);  // the id that revokes the chain
     } else if (const SSL_SESSION* s = SSL_get_session(ssl_.get())) {
       unsigned len = 0;
       const unsigned char* id = SSL_SESSION_get_id(s, &len);
-      facts_.session = ossl::hexId({id, len});
+      facts_.session = tls::hexId({id, len});
     }
     state_ = State::streaming;
     pump();
@@ -336,7 +336,7 @@ void Connection::queueProxyHeader() {
   socklen_t local_len = sizeof info.local;
   if (getsockname(client_fd_, reinterpret_cast<sockaddr*>(&info.local), &local_len) != 0) info.local.ss_family = AF_UNSPEC;
   SSL* ssl = ssl_.get();
-  if (const auto* st = ossl::TlsFrontend::state(ssl)) {
+  if (const auto* st = tls::TlsFrontend::state(ssl)) {
     info.server_name = st->sni;
     info.vhost = tls_->frontend->hostName(st->host);
   }
@@ -589,7 +589,7 @@ void Connection::batchFinalWrites() noexcept {
   // The last response and our close_notify leave in one write() and one segment: on
   // loopback every segment costs the sender the receiver's processing too (measured:
   // ~10% of server CPU per resumed TLS 1.2 connection), and every write() a syscall.
-  if (!writes_batched_) writes_batched_ = ossl::batchWrites(ssl_.get());
+  if (!writes_batched_) writes_batched_ = tls::batchWrites(ssl_.get());
 }
 
 bool Connection::roomForClientData() const noexcept {
@@ -643,9 +643,9 @@ void Connection::close(bool send_close_notify) noexcept {
     setsockopt(client_fd_, IPPROTO_TCP, TCP_CORK, &one, sizeof one);
     clearErrors();
     SSL_shutdown(ssl_.get());  // best effort, non-blocking: one close_notify
-    const ossl::FlushResult flushed = ossl::flushWrites(ssl_.get());
+    const tls::FlushResult flushed = tls::flushWrites(ssl_.get());
     clearErrors();
-    if (flushed == ossl::FlushResult::again) {
+    if (flushed == tls::FlushResult::again) {
       // Batched records still wait (the client's receive window is full): keep the
       // socket until it takes them or the client stays stuck past the handshake timeout.
       state_ = State::flushing;
@@ -654,7 +654,7 @@ void Connection::close(bool send_close_notify) noexcept {
       finish();
       return;
     }
-    if (flushed == ossl::FlushResult::done) {
+    if (flushed == tls::FlushResult::done) {
       afterFinalFlush();
       return;
     }
@@ -697,7 +697,7 @@ void Connection::writeAccessLine() noexcept {
     r.time = std::chrono::system_clock::now();
     setClient(r, peer_len_ ? reinterpret_cast<const sockaddr*>(&peer_) : nullptr, peer_len_);
     SSL* ssl = ssl_.get();
-    const auto* st = ossl::TlsFrontend::state(ssl);
+    const auto* st = tls::TlsFrontend::state(ssl);
     if (st) {
       r.sni = st->sni;
       if (st->client_hellos > 0) r.vhost = tls_->frontend->hostName(st->host);

@@ -9,13 +9,13 @@
 #include <optional>
 #include <string>
 
-#include "openssl/ossl_ptr.hpp"
+#include "tls/ossl_ptr.hpp"
 #include "server/builtin_responder.hpp"
 #include "server/event_loop.hpp"
 #include "server/net.hpp"
 #include "tlsresume/stats_sink.hpp"
 
-namespace tlsresume::ossl {
+namespace tlsresume::tls {
 class TlsFrontend;
 }
 namespace tlsresume::server {
@@ -45,7 +45,7 @@ struct ServingContext {
 
 class Connection final {
  public:
-  Connection(Worker& worker, const ServingContext& ctx, int client_fd, ossl::SslPtr ssl,
+  Connection(Worker& worker, const ServingContext& ctx, int client_fd, tls::SslPtr ssl,
              std::shared_ptr<TlsSetup> tls);
   ~Connection();
   Connection(const Connection&) = delete;
@@ -78,7 +78,7 @@ class Connection final {
   };
 
   // flushing: closed for reading and writing, waiting for the socket to take the last
-  // batched records (see ossl::batchWrites) before the connection is freed.
+  // batched records (see tls::batchWrites) before the connection is freed.
   // lingering: our answer and close_notify are out and our side is shut; what the client
   // still sends is read and dropped, because closing a socket with unread bytes makes the
   // kernel send a reset that can destroy the answer still in flight.
@@ -126,7 +126,7 @@ class Connection final {
   // The setup ssl_ was made from, kept to the end. Declared before ssl_ so that it goes
   // after it: SSL_free may still call the setup's callbacks (a bad session's removal).
   std::shared_ptr<TlsSetup> tls_;
-  ossl::SslPtr ssl_;
+  tls::SslPtr ssl_;
   State state_ = State::handshaking;
   bool closed_ = false;
   ClientSide client_side_{this};

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <ctime>
 
-#include "openssl/tls_frontend.hpp"
+#include "tls/tls_frontend.hpp"
 #include "redis/redis_cluster.hpp"
 #include "server/json.hpp"
 #include "server/log.hpp"
@@ -173,7 +173,7 @@ void Fleet::heartbeat() {
   });
 }
 
-void Fleet::tick(Keyring& keyring, ossl::TlsFrontend& tls) {
+void Fleet::tick(Keyring& keyring, tls::TlsFrontend& tls) {
   if (keys_->takeChanged() && keyring.sync()) {
     const auto c = keyring.counts();
     log(Level::info, "ticket keys (fleet): " + std::to_string(c.current) + " current, " + std::to_string(c.introduced) +

@@ -24,7 +24,7 @@
 #include "tlsresume/fleet_key_record.hpp"
 #include "tlsresume/keyring.hpp"
 
-namespace tlsresume::ossl {
+namespace tlsresume::tls {
 class TlsFrontend;
 }
 
@@ -45,7 +45,7 @@ class Fleet final : public redis::LinkObserver {
   void start(RevocationList& revocations);
   void stop() noexcept;
   // Main loop, about once a second: adopts new fleet keys, erases what the fleet revoked.
-  void tick(Keyring& keyring, ossl::TlsFrontend& tls);
+  void tick(Keyring& keyring, tls::TlsFrontend& tls);
 
   // A revocation made here, for every server.
   void revokedId(std::string_view resumption_id, TimePoint until);

@@ -15,9 +15,8 @@
 #include <optional>
 #include <thread>
 
-#include "openssl/certificate.hpp"
-#include "openssl/ticket_binding.hpp"
-#include "openssl/tls_frontend.hpp"
+#include "tls/certificate.hpp"
+#include "tls/tls_frontend.hpp"
 #include "server/admin.hpp"
 #include "server/access_log.hpp"
 #include "server/admin_auth.hpp"
@@ -42,30 +41,30 @@ constexpr std::chrono::seconds kDrainGrace{10};
 // derives one key per host): scheduled rotation keeps 2-3, the rest is room for forced ones.
 constexpr std::size_t kMaxTicketKeys = 64;
 
-std::vector<ossl::HostSpec> loadHosts(const Config& config) {
-  std::vector<ossl::HostSpec> hosts;
+std::vector<tls::HostSpec> loadHosts(const Config& config) {
+  std::vector<tls::HostSpec> hosts;
   for (const auto& h : config.hosts) {
-    ossl::HostSpec spec;
+    tls::HostSpec spec;
     spec.name = h.name;
     spec.server_names = h.server_names;
     spec.policy = h.policy;
     spec.alpn = h.alpn;
     if (h.cert_file.empty()) {
       const std::string cn = h.server_names.empty() ? "localhost" : h.server_names.front();
-      spec.cert = ossl::makeSelfSigned(cn.starts_with("*.") ? cn.substr(2) : cn);
+      spec.cert = tls::makeSelfSigned(cn.starts_with("*.") ? cn.substr(2) : cn);
     } else {
       try {
-        spec.cert = ossl::loadCertifiedKey(h.cert_file, h.key_file);
-      } catch (const ossl::CertificateError& e) {
+        spec.cert = tls::loadCertifiedKey(h.cert_file, h.key_file);
+      } catch (const tls::CertificateError& e) {
         // The file names alone do not say which setting to fix when several hosts share a
         // directory of certificates.
         std::string where = h.cert_origin.empty() ? "host \"" + h.name + "\"" : h.cert_origin;
         if (!h.cert_origin.empty()) where.append(" (host \"").append(h.name).append("\")");
-        throw ossl::CertificateError(where + ": " + e.what());
+        throw tls::CertificateError(where + ": " + e.what());
       }
       // Served anyway, as nginx does: the operator may be replacing it right now, and
       // refusing to start would take every other host down with it.
-      for (const auto& problem : ossl::chainValidityProblems(spec.cert, std::time(nullptr)))
+      for (const auto& problem : tls::chainValidityProblems(spec.cert, std::time(nullptr)))
         log(Level::warn, "certificate " + h.cert_file + " of host \"" + h.name + "\" " + problem +
                              "; clients will refuse it");
     }
@@ -155,7 +154,7 @@ void raiseOpenFilesLimit() {
 // held: every check that can refuse a configuration runs here, so that start-up and
 // `serve --check-config` refuse exactly the same files, with the same message.
 struct Prepared {
-  std::vector<ossl::HostSpec> hosts;
+  std::vector<tls::HostSpec> hosts;
   std::vector<std::string> names;
   std::unique_ptr<Fleet> fleet;  // constructed (secret files read), not started
   std::unique_ptr<Keyring> keyring;
@@ -266,7 +265,7 @@ int serve(const Config& config, const std::function<Config()>& reread) {
     std::fprintf(stderr, "tlsresume: %s\n", e.what());
     return kExitBadConfig;
   }
-  std::vector<ossl::HostSpec>& hosts = prepared.hosts;
+  std::vector<tls::HostSpec>& hosts = prepared.hosts;
   const std::vector<std::string>& names = prepared.names;
   std::unique_ptr<Keyring>& keyring_owner = prepared.keyring;
   std::unique_ptr<Fleet>& fleet = prepared.fleet;
@@ -308,10 +307,9 @@ int serve(const Config& config, const std::function<Config()>& reread) {
   SessionStore& sessions = tiered ? static_cast<SessionStore&>(*tiered) : store;
   // The TLS side (contexts, certificates, callbacks) is built from the hosts and replaced
   // whole by a reload; the store, keyring, revocations and metrics above outlive it.
-  const auto makeTls = [&](const std::vector<ossl::HostSpec>& specs) {
+  const auto makeTls = [&](const std::vector<tls::HostSpec>& specs) {
     auto setup = std::make_shared<TlsSetup>();
-    setup->frontend = std::make_unique<ossl::TlsFrontend>(specs, sessions, revocations, metrics, clock);
-    setup->tickets = std::make_unique<ossl::TicketBinding>(*setup->frontend, keyring);
+    setup->frontend = std::make_unique<tls::TlsFrontend>(specs, sessions, revocations, metrics, clock, keyring);
     return setup;
   };
   TlsHolder tls;
@@ -338,7 +336,7 @@ int serve(const Config& config, const std::function<Config()>& reread) {
         for (const auto& c : changed) list += (list.empty() ? "" : ", ") + c;
         throw ConfigError("these changes need a restart: " + list);
       }
-      const std::vector<ossl::HostSpec> specs = loadHosts(next);
+      const std::vector<tls::HostSpec> specs = loadHosts(next);
       tls.replace(makeTls(specs));
       setLogLevel(parseLevel(next.log_level));
       serving = std::move(next);

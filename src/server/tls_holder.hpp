@@ -1,7 +1,7 @@
 #pragma once
 // TlsHolder: the TLS side of serving that a reload replaces whole: the frontend (one
-// SSL_CTX per virtual host, certificates, the resumption callbacks) and the ticket binding
-// installed on it. Everything a session resumes from lives outside it (the session store,
+// SSL_CTX per virtual host, certificates, the resumption hooks, tickets included).
+// Everything a session resumes from lives outside it (the session store,
 // the keyring, the revocation list, the metrics), so a session or ticket issued under one
 // TlsSetup resumes under the next.
 //
@@ -11,16 +11,13 @@
 // its last connection does.
 #include <memory>
 
-#include "openssl/ticket_binding.hpp"
-#include "openssl/tls_frontend.hpp"
+#include "tls/tls_frontend.hpp"
 #include "tlsresume/shared_cell.hpp"
 
 namespace tlsresume::server {
 
 struct TlsSetup {
-  std::unique_ptr<ossl::TlsFrontend> frontend;
-  std::unique_ptr<ossl::TicketBinding> tickets;  // installed on *frontend; destroyed first
-  ~TlsSetup() { tickets.reset(); }
+  std::unique_ptr<tls::TlsFrontend> frontend;
 };
 
 class TlsHolder {

@@ -8,7 +8,7 @@
 
 #include <cerrno>
 
-#include "openssl/tls_frontend.hpp"
+#include "tls/tls_frontend.hpp"
 #include "server/access_log.hpp"
 #include "server/log.hpp"
 #include "server/metrics.hpp"
@@ -72,7 +72,7 @@ void Worker::acceptFrom(int fd) noexcept {
     }
     ctx_.metrics->onConnectionAccepted();
     std::shared_ptr<TlsSetup> tls = ctx_.tls->current();
-    ossl::SslPtr ssl = tls->frontend->newConnection();
+    tls::SslPtr ssl = tls->frontend->newConnection();
     if (!ssl || SSL_set_fd(ssl.get(), client) != 1) {
       ::close(client);
       continue;

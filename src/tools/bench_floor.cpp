@@ -29,9 +29,9 @@ constexpr int kMinHandshakes = 30;
 constexpr int kMaxRounds = 64;
 
 // OpenSSL's server with its internal cache and its own ticket keys: nothing of ours.
-ossl::SslCtxPtr makeServerContext(const CertMaterial& cert, bool stateful_tls13) {
-  ossl::SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
-  if (!ctx) throw BenchError("SSL_CTX_new: " + ossl::lastError());
+tls::SslCtxPtr makeServerContext(const CertMaterial& cert, bool stateful_tls13) {
+  tls::SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
+  if (!ctx) throw BenchError("SSL_CTX_new: " + tls::lastError());
   SSL_CTX* c = ctx.get();
   SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
   SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION |
@@ -41,7 +41,7 @@ ossl::SslCtxPtr makeServerContext(const CertMaterial& cert, bool stateful_tls13)
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);
   if (SSL_CTX_set_cipher_list(c, kTls12Ciphers) != 1 || SSL_CTX_set1_groups_list(c, kGroups) != 1 ||
       SSL_CTX_use_certificate(c, cert.key.cert.get()) != 1 || SSL_CTX_use_PrivateKey(c, cert.key.key.get()) != 1)
-    throw BenchError("floor server context: " + ossl::lastError());
+    throw BenchError("floor server context: " + tls::lastError());
   return ctx;
 }
 
@@ -60,10 +60,10 @@ int timed(SSL* ssl, std::chrono::nanoseconds& spent) {
 }
 
 // One handshake over a BIO pair; returns the client's newest session (nullptr on failure).
-ossl::SessionPtr handshake(SSL_CTX* cctx, SSL_CTX* sctx, SSL_SESSION* offer, Timing& timing, bool& reused) {
-  ossl::SslPtr c(SSL_new(cctx)), s(SSL_new(sctx));
+tls::SessionPtr handshake(SSL_CTX* cctx, SSL_CTX* sctx, SSL_SESSION* offer, Timing& timing, bool& reused) {
+  tls::SslPtr c(SSL_new(cctx)), s(SSL_new(sctx));
   BIO *cb = nullptr, *sb = nullptr;
-  if (!c || !s || BIO_new_bio_pair(&cb, 0, &sb, 0) != 1) throw BenchError("floor: " + ossl::lastError());
+  if (!c || !s || BIO_new_bio_pair(&cb, 0, &sb, 0) != 1) throw BenchError("floor: " + tls::lastError());
   SSL_set_bio(c.get(), cb, cb);
   SSL_set_bio(s.get(), sb, sb);
   SSL_set_connect_state(c.get());
@@ -90,17 +90,17 @@ ossl::SessionPtr handshake(SSL_CTX* cctx, SSL_CTX* sctx, SSL_SESSION* offer, Tim
   // as broken, drops it from the server cache and makes it non-resumable.
   SSL_set_shutdown(c.get(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
   SSL_set_shutdown(s.get(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
-  return ossl::SessionPtr(SSL_get1_session(c.get()));
+  return tls::SessionPtr(SSL_get1_session(c.get()));
 }
 
 FloorResult measureOne(const CertMaterial& cert, Scenario scenario, double mix_no_ticket,
                        std::chrono::milliseconds budget, const std::atomic<bool>& stop) {
   const ScenarioClients clients = clientsFor(scenario, mix_no_ticket);
-  const ossl::SslCtxPtr sctx = makeServerContext(cert, scenario == Scenario::stateful_ticket);
-  ossl::SslCtxPtr cctx[2] = {makeClientContext(clients.primary), nullptr};
+  const tls::SslCtxPtr sctx = makeServerContext(cert, scenario == Scenario::stateful_ticket);
+  tls::SslCtxPtr cctx[2] = {makeClientContext(clients.primary), nullptr};
   ClientProfile profiles[2] = {clients.primary, clients.alternate.value_or(clients.primary)};
   if (clients.alternate) cctx[1] = makeClientContext(*clients.alternate);
-  ossl::SessionPtr sessions[2];
+  tls::SessionPtr sessions[2];
   std::mt19937_64 rng(42);
 
   // Warm-up, not counted: a first session per profile.
@@ -120,7 +120,7 @@ FloorResult measureOne(const CertMaterial& cert, Scenario scenario, double mix_n
     const int p = cctx[1] && std::bernoulli_distribution(clients.alternate_share)(rng) ? 1 : 0;
     bool reused = false;
     SSL_SESSION* offer = profiles[p].resume ? sessions[p].get() : nullptr;
-    ossl::SessionPtr next = handshake(cctx[p].get(), sctx.get(), offer, timing, reused);
+    tls::SessionPtr next = handshake(cctx[p].get(), sctx.get(), offer, timing, reused);
     if (!next) throw BenchError(std::string("floor: in-memory handshake failed for ") + toString(scenario));
     ++r.handshakes;
     resumed += reused;

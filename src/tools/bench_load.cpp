@@ -68,14 +68,14 @@ enum class Phase { idle, connecting, handshaking, writing, reading };
 
 struct Slot {
   int fd = -1;
-  ossl::SslPtr ssl;
+  tls::SslPtr ssl;
   Phase phase = Phase::idle;
   Clock::time_point started, deadline;
   int profile = 0;
   bool warmup = false;
   bool offered_ticket = false;    // the session offered carries a ticket
   std::vector<int> warmups_left;  // profiles still to warm up on this slot
-  ossl::SessionPtr sessions[2];   // latest session per profile
+  tls::SessionPtr sessions[2];   // latest session per profile
   WireCounter wire;
   std::string response;
   std::size_t sent = 0;
@@ -268,7 +268,7 @@ class Generator {
 
   void startTls(Slot& s) {
     s.ssl.reset(SSL_new(ctx_[s.profile].get()));
-    if (!s.ssl || SSL_set_fd(s.ssl.get(), s.fd) != 1) return finish(s, "SSL_new: " + ossl::lastError());
+    if (!s.ssl || SSL_set_fd(s.ssl.get(), s.fd) != 1) return finish(s, "SSL_new: " + tls::lastError());
     if (!spec_.sni.empty()) SSL_set_tlsext_host_name(s.ssl.get(), spec_.sni.c_str());
     SSL_set_msg_callback(s.ssl.get(), &WireCounter::callback);
     SSL_set_msg_callback_arg(s.ssl.get(), &s.wire);
@@ -383,7 +383,7 @@ class Generator {
     // session for a broken one and makes it non-resumable.
     SSL_set_shutdown(s.ssl.get(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
     // After the response, TLS 1.3 tickets have arrived: this is the newest session.
-    ossl::SessionPtr session(SSL_get1_session(s.ssl.get()));
+    tls::SessionPtr session(SSL_get1_session(s.ssl.get()));
     if (s.warmup)
       ++warm_ok_;
     else
@@ -433,7 +433,7 @@ class Generator {
   const std::string request_;
   int epfd_ = -1;
   ClientProfile profiles_[2];
-  ossl::SslCtxPtr ctx_[2];
+  tls::SslCtxPtr ctx_[2];
   std::vector<Slot> slots_;  // never resized: epoll holds pointers into it
   unsigned active_ = 0;
   LoadResult result_;
@@ -477,9 +477,9 @@ ScenarioClients clientsFor(Scenario s, double mix_no_ticket) {
   return {};
 }
 
-ossl::SslCtxPtr makeClientContext(const ClientProfile& p) {
-  ossl::SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
-  if (!ctx) throw BenchError("SSL_CTX_new: " + ossl::lastError());
+tls::SslCtxPtr makeClientContext(const ClientProfile& p) {
+  tls::SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
+  if (!ctx) throw BenchError("SSL_CTX_new: " + tls::lastError());
   SSL_CTX_set_min_proto_version(ctx.get(), p.version);
   SSL_CTX_set_max_proto_version(ctx.get(), p.version);
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "openssl/ossl_ptr.hpp"
+#include "tls/ossl_ptr.hpp"
 #include "server/net.hpp"
 #include "tools/bench_types.hpp"
 
@@ -36,7 +36,7 @@ ScenarioClients clientsFor(Scenario s, double mix_no_ticket);
 
 // A client SSL_CTX for one profile. Certificates are not verified: we measure the
 // server, and every target here is one we started or the user named.
-ossl::SslCtxPtr makeClientContext(const ClientProfile& p);
+tls::SslCtxPtr makeClientContext(const ClientProfile& p);
 
 struct LoadSpec {
   server::AddressList addresses;  // each tried in turn until one accepts (localhost: ::1, 127.0.0.1)

@@ -46,9 +46,9 @@ std::uint16_t freePort() {
 }
 
 std::string pemOfKey(EVP_PKEY* key) {
-  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
+  tls::BioPtr bio(BIO_new(BIO_s_mem()));
   if (!PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr))
-    throw BenchError("cannot encode the test key: " + ossl::lastError());
+    throw BenchError("cannot encode the test key: " + tls::lastError());
   char* data = nullptr;
   const long len = BIO_get_mem_data(bio.get(), &data);
   return std::string(data, static_cast<std::size_t>(len));
@@ -94,8 +94,8 @@ CertMaterial makeCertMaterial(CertType type) {
   CertMaterial m;
   m.type = type;
   m.key =
-      ossl::makeSelfSigned("localhost", type == CertType::ecdsa ? ossl::KeyType::ecdsa_p256 : ossl::KeyType::rsa2048);
-  m.cert_pem = ossl::certificatePem(m.key.cert.get());
+      tls::makeSelfSigned("localhost", type == CertType::ecdsa ? tls::KeyType::ecdsa_p256 : tls::KeyType::rsa2048);
+  m.cert_pem = tls::certificatePem(m.key.cert.get());
   m.key_pem = pemOfKey(m.key.key.get());
   return m;
 }

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "openssl/certificate.hpp"
+#include "tls/certificate.hpp"
 #include "server/config.hpp"
 #include "tools/bench_process.hpp"
 #include "tools/bench_types.hpp"
@@ -19,7 +19,7 @@ namespace tlsresume::tools::bench {
 // send the same bytes and sign with the same key.
 struct CertMaterial {
   CertType type = CertType::ecdsa;
-  ossl::CertifiedKey key;
+  tls::CertifiedKey key;
   std::string cert_pem;
   std::string key_pem;  // a throw-away test key; written to disk only for peers
 };

@@ -49,7 +49,7 @@ std::string describe(const Outcome& r) {
 }
 
 // --- TLS 1.2 session ids, and a session id offered with another cipher list -------
-SSL_SESSION* checkSessionIds(Checker& c, ossl::SessionPtr& keep, bool& tls12) {
+SSL_SESSION* checkSessionIds(Checker& c, tls::SessionPtr& keep, bool& tls12) {
   Outcome a = c.connect(c.spec(TLS1_2_VERSION, true));
   tls12 = a.ok();
   if (!a.ok()) {
@@ -106,7 +106,7 @@ void checkCipherChange(Checker& c, SSL_SESSION* s) {
 
 // --- TLS 1.2 tickets ------------------------------------------------------------
 struct Tls12Tickets {
-  ossl::SessionPtr session;  // resumable, with a ticket
+  tls::SessionPtr session;  // resumable, with a ticket
   bool resumes = false;
   bool stable_layout = false;
 };
@@ -151,7 +151,7 @@ Tls12Tickets checkTls12Tickets(Checker& c) {
 
 // --- TLS 1.3 tickets ------------------------------------------------------------
 struct Tls13Tickets {
-  ossl::SessionPtr session;  // an unused one, with a ticket
+  tls::SessionPtr session;  // an unused one, with a ticket
   bool resumes = false;
 };
 
@@ -283,7 +283,7 @@ void checkTamper(Checker& c, const std::string& name, int version, SSL_SESSION* 
   const auto points = flipPoints(ticketOf(s).size());
   std::string regions;
   for (const auto& p : points) {
-    ossl::SessionPtr flipped = withFlippedTicketByte(s, p.offset);
+    tls::SessionPtr flipped = withFlippedTicketByte(s, p.offset);
     if (!flipped) {
       c.add(notMeasured(name, std::string("cannot re-encode the session with its ") + p.region + " byte flipped"));
       return;
@@ -381,7 +381,7 @@ void checkIsolation(Checker& c) {
 // --- watching the ticket key ------------------------------------------------------
 struct Sample {
   double at = 0;
-  ossl::SessionPtr session;
+  tls::SessionPtr session;
 };
 
 std::string secondsText(double s) {
@@ -484,7 +484,7 @@ std::vector<Finding> runChecks(const Options& o) {
   if (!first.ok()) throw ProbeError(first.error);
   c.add("tls", Verdict::info, first.version_name + " " + first.cipher);
 
-  ossl::SessionPtr sid_keep;
+  tls::SessionPtr sid_keep;
   bool tls12 = false;
   SSL_SESSION* sid = checkSessionIds(c, sid_keep, tls12);
   Tls12Tickets t12;

@@ -25,7 +25,7 @@ using Clock = std::chrono::steady_clock;
 constexpr int kQuietMs = 250;
 
 struct Seen {
-  std::vector<ossl::SessionPtr>* sessions = nullptr;
+  std::vector<tls::SessionPtr>* sessions = nullptr;
   std::string first_bytes;  // the first bytes the server sent, to tell TLS from anything else
 };
 
@@ -118,15 +118,15 @@ std::string numericHost(int fd) {
 
 Outcome connectOnce(const Target& t, const ClientSpec& spec, SSL_SESSION* offer) {
   Outcome o;
-  ossl::SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
-  if (!ctx) throw ProbeError("cannot make a TLS client context: " + ossl::lastError());
+  tls::SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
+  if (!ctx) throw ProbeError("cannot make a TLS client context: " + tls::lastError());
   // Certificates are not verified: the probe audits resumption, not the chain.
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
   SSL_CTX_set_min_proto_version(ctx.get(), spec.version ? spec.version : TLS1_2_VERSION);
   SSL_CTX_set_max_proto_version(ctx.get(), spec.version ? spec.version : TLS1_3_VERSION);
   if (spec.no_ticket) SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
   if (!spec.ciphers.empty() && SSL_CTX_set_cipher_list(ctx.get(), spec.ciphers.c_str()) != 1)
-    throw ProbeError("cipher list " + spec.ciphers + ": " + ossl::lastError());
+    throw ProbeError("cipher list " + spec.ciphers + ": " + tls::lastError());
   // Every session the server hands out reaches onNewSession (TLS 1.3: once per ticket).
   SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   SSL_CTX_sess_set_new_cb(ctx.get(), onNewSession);
@@ -143,12 +143,12 @@ Outcome connectOnce(const Target& t, const ClientSpec& spec, SSL_SESSION* offer)
   const auto connect_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
   o.peer_address = numericHost(fd);
 
-  ossl::SslPtr ssl(SSL_new(ctx.get()));
+  tls::SslPtr ssl(SSL_new(ctx.get()));
   Seen seen;
   seen.sessions = &o.sessions;
   if (!ssl || SSL_set_fd(ssl.get(), fd) != 1) {
     ::close(fd);
-    throw ProbeError("cannot make a TLS client: " + ossl::lastError());
+    throw ProbeError("cannot make a TLS client: " + tls::lastError());
   }
   SSL_set_app_data(ssl.get(), &seen);
   BIO* rbio = SSL_get_rbio(ssl.get());
@@ -218,7 +218,7 @@ SSL_SESSION* lastWithTicket(const Outcome& o) {
   return nullptr;
 }
 
-ossl::SessionPtr withFlippedTicketByte(SSL_SESSION* s, std::size_t offset) {
+tls::SessionPtr withFlippedTicketByte(SSL_SESSION* s, std::size_t offset) {
   const std::vector<unsigned char> ticket = ticketOf(s);
   if (offset >= ticket.size()) return nullptr;
   const int len = i2d_SSL_SESSION(s, nullptr);
@@ -232,7 +232,7 @@ ossl::SessionPtr withFlippedTicketByte(SSL_SESSION* s, std::size_t offset) {
   if (at == der.end()) return nullptr;
   at[static_cast<std::ptrdiff_t>(offset)] ^= 0xff;
   const unsigned char* r = der.data();
-  ossl::SessionPtr copy(d2i_SSL_SESSION(nullptr, &r, len));
+  tls::SessionPtr copy(d2i_SSL_SESSION(nullptr, &r, len));
   OPENSSL_cleanse(der.data(), der.size());  // the encoding holds the master secret
   if (!copy || ticketOf(copy.get()).size() != ticket.size()) return nullptr;
   return copy;

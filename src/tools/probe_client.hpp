@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "openssl/ossl_ptr.hpp"
+#include "tls/ossl_ptr.hpp"
 #include "server/net.hpp"
 
 namespace tlsresume::tools::probe {
@@ -40,7 +40,7 @@ struct Outcome {
   int version = 0;
   std::string version_name, cipher;
   bool reused = false;
-  std::vector<ossl::SessionPtr> sessions;  // in the order the server issued them
+  std::vector<tls::SessionPtr> sessions;  // in the order the server issued them
   std::string peer_cert_sha256;            // hex; empty without a certificate
   std::string peer_address;                // numeric host of the address that answered
   bool ok() const { return failure == Failure::none; }
@@ -59,6 +59,6 @@ SSL_SESSION* lastWithTicket(const Outcome& o);
 // A copy of `s` whose ticket has the byte at `offset` flipped (XOR 0xff), made through
 // the session's DER encoding (i2d/d2i: OpenSSL 3.0 has no setter for a session's
 // ticket). Null if the session has no ticket that long.
-ossl::SessionPtr withFlippedTicketByte(SSL_SESSION* s, std::size_t offset);
+tls::SessionPtr withFlippedTicketByte(SSL_SESSION* s, std::size_t offset);
 
 }  // namespace tlsresume::tools::probe

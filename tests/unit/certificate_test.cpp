@@ -1,12 +1,12 @@
 // Certificate dates: the warning `serve` logs for a certificate clients will refuse.
-#include "openssl/certificate.hpp"
+#include "tls/certificate.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/x509.h>
 
 #include <ctime>
 
-namespace tlsresume::ossl {
+namespace tlsresume::tls {
 namespace {
 
 constexpr std::time_t kDay = 24 * 3600;
@@ -77,4 +77,4 @@ TEST(CertificateValidity, InDateChainHasNoProblem) {
 }
 
 }  // namespace
-}  // namespace tlsresume::ossl
+}  // namespace tlsresume::tls

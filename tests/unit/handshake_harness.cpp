@@ -5,7 +5,7 @@
 namespace tlsresume::testing {
 namespace {
 thread_local int t_client_sessions = 0;
-thread_local std::vector<ossl::SessionPtr>* t_received = nullptr;
+thread_local std::vector<tls::SessionPtr>* t_received = nullptr;
 int countClientSession(SSL*, SSL_SESSION* session) {
   ++t_client_sessions;
   if (t_received && SSL_SESSION_up_ref(session) == 1) t_received->emplace_back(session);
@@ -19,7 +19,7 @@ int offerExternalPsk(SSL* ssl, const EVP_MD*, const unsigned char** id, size_t* 
   static const unsigned char kAes128GcmSha256[] = {0x13, 0x01};
   const SSL_CIPHER* cipher = SSL_CIPHER_find(ssl, kAes128GcmSha256);
   const unsigned char key[32] = {1, 2, 3};  // a test PSK no server knows
-  ossl::SessionPtr psk(SSL_SESSION_new());
+  tls::SessionPtr psk(SSL_SESSION_new());
   if (!cipher || !psk || SSL_SESSION_set1_master_key(psk.get(), key, sizeof key) != 1 ||
       SSL_SESSION_set_cipher(psk.get(), cipher) != 1 ||
       SSL_SESSION_set_protocol_version(psk.get(), TLS1_3_VERSION) != 1)
@@ -32,20 +32,19 @@ int offerExternalPsk(SSL* ssl, const EVP_MD*, const unsigned char** id, size_t* 
 }  // namespace
 
 ServerFixture::ServerFixture(std::vector<std::pair<std::string, ResumptionPolicy>> hosts, KeyringOptions key_options) {
-  std::vector<ossl::HostSpec> specs;
+  std::vector<tls::HostSpec> specs;
   std::vector<std::string> names;
   for (auto& [name, policy] : hosts) {
-    ossl::HostSpec spec;
+    tls::HostSpec spec;
     spec.name = name;
     if (name != "default") spec.server_names = {name};
     spec.policy = policy;
-    spec.cert = ossl::makeSelfSigned(name == "default" ? "localhost" : name);
+    spec.cert = tls::makeSelfSigned(name == "default" ? "localhost" : name);
     names.push_back(name);
     specs.push_back(std::move(spec));
   }
   keyring = std::make_unique<Keyring>(key_options, names, clock, std::make_unique<LocalKeySource>());
-  frontend = std::make_unique<ossl::TlsFrontend>(std::move(specs), store, revocations, stats, clock);
-  tickets = std::make_unique<ossl::TicketBinding>(*frontend, *keyring);
+  frontend = std::make_unique<tls::TlsFrontend>(std::move(specs), store, revocations, stats, clock, *keyring);
   client_ctx_.reset(SSL_CTX_new(TLS_client_method()));
   SSL_CTX_set_verify(client_ctx_.get(), SSL_VERIFY_NONE, nullptr);
   SSL_CTX_set_session_cache_mode(client_ctx_.get(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL);
@@ -56,8 +55,8 @@ HandshakeResult ServerFixture::connect(const ClientOptions& o) {
   HandshakeResult result;
   t_client_sessions = 0;
   t_received = &result.received;
-  ossl::SslPtr client(SSL_new(client_ctx_.get()));
-  ossl::SslPtr server = frontend->newConnection();
+  tls::SslPtr client(SSL_new(client_ctx_.get()));
+  tls::SslPtr server = frontend->newConnection();
   SSL_set_min_proto_version(client.get(), o.version);
   SSL_set_max_proto_version(client.get(), o.version);
   if (!o.tickets) SSL_set_options(client.get(), SSL_OP_NO_TICKET);
@@ -106,9 +105,9 @@ HandshakeResult ServerFixture::connect(const ClientOptions& o) {
   result.ok = true;
   result.reused = SSL_session_reused(server.get()) == 1;
   result.kind = frontend->handshakeKind(server.get());
-  if (const auto* st = ossl::TlsFrontend::state(server.get())) {
+  if (const auto* st = tls::TlsFrontend::state(server.get())) {
     result.host = st->host;
-    if (st->chain) result.resumption_id = ossl::hexId(st->chain->resumption_id);
+    if (st->chain) result.resumption_id = tls::hexId(st->chain->resumption_id);
   }
   result.session.reset(SSL_get1_session(client.get()));
   // A clean close on both sides: OpenSSL forgets (and calls remove_session on) a session

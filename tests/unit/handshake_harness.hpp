@@ -1,6 +1,6 @@
 #pragma once
 // Two OpenSSL endpoints joined by a memory BIO pair: real handshakes through the real
-// TlsFrontend and TicketBinding, no sockets, driven by a FakeClock. Fast and deterministic.
+// TlsFrontend (tickets included), no sockets, driven by a FakeClock. Fast and deterministic.
 #include <openssl/ssl.h>
 
 #include <memory>
@@ -8,9 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "openssl/certificate.hpp"
-#include "openssl/ticket_binding.hpp"
-#include "openssl/tls_frontend.hpp"
+#include "tls/certificate.hpp"
+#include "tls/tls_frontend.hpp"
 #include "tlsresume/keyring.hpp"
 #include "tlsresume/memory_store.hpp"
 #include "tlsresume/revocation_list.hpp"
@@ -48,10 +47,10 @@ struct HandshakeResult {
   bool reused = false;
   HandshakeKind kind = HandshakeKind::failed;
   std::size_t host = 0;
-  ossl::SessionPtr session;  // the client's newest session, tickets included
+  tls::SessionPtr session;  // the client's newest session, tickets included
   std::string resumption_id;
   int tickets_received = 0;  // NewSessionTicket messages (TLS 1.3) / session callbacks
-  std::vector<ossl::SessionPtr> received;  // every session the client was given, in order
+  std::vector<tls::SessionPtr> received;  // every session the client was given, in order
 };
 
 class ServerFixture {
@@ -66,11 +65,10 @@ class ServerFixture {
   MemoryStore store{MemoryStoreOptions{1 << 20, 16}, clock};
   RevocationList revocations{clock};
   std::unique_ptr<Keyring> keyring;
-  std::unique_ptr<ossl::TlsFrontend> frontend;
-  std::unique_ptr<ossl::TicketBinding> tickets;
+  std::unique_ptr<tls::TlsFrontend> frontend;
 
  private:
-  ossl::SslCtxPtr client_ctx_;
+  tls::SslCtxPtr client_ctx_;
 };
 
 }  // namespace tlsresume::testing

@@ -1,4 +1,4 @@
-// Real handshakes through TlsFrontend + TicketBinding over memory BIOs, with a fake clock.
+// Real handshakes through TlsFrontend (tickets included) over memory BIOs, with a fake clock.
 #include <gtest/gtest.h>
 
 #include "handshake_harness.hpp"
@@ -25,13 +25,13 @@ std::string rawId(const std::string& hex) {
 
 // A copy of `session` whose ticket is `ticket` (same length), through a DER round trip:
 // the public API has no ticket setter.
-tlsresume::ossl::SessionPtr withTicket(SSL_SESSION* session, const std::vector<unsigned char>& ticket) {
+tlsresume::tls::SessionPtr withTicket(SSL_SESSION* session, const std::vector<unsigned char>& ticket) {
   size_t len = 0;
   const unsigned char* tick = nullptr;
   SSL_SESSION_get0_ticket(session, &tick, &len);
   if (len != ticket.size()) return nullptr;
   const std::vector<unsigned char> original(tick, tick + len);
-  tlsresume::ossl::SessionPtr copy(SSL_SESSION_dup(session));
+  tlsresume::tls::SessionPtr copy(SSL_SESSION_dup(session));
   if (!copy) return nullptr;
   SSL_SESSION_set1_ticket_appdata(copy.get(), nullptr, 0);
   const int der_len = i2d_SSL_SESSION(copy.get(), nullptr);
@@ -42,7 +42,7 @@ tlsresume::ossl::SessionPtr withTicket(SSL_SESSION* session, const std::vector<u
   if (it == der.end()) return nullptr;
   std::copy(ticket.begin(), ticket.end(), it);
   const unsigned char* in = der.data();
-  return tlsresume::ossl::SessionPtr(d2i_SSL_SESSION(nullptr, &in, der_len));
+  return tlsresume::tls::SessionPtr(d2i_SSL_SESSION(nullptr, &in, der_len));
 }
 
 std::vector<unsigned char> ticketOf(SSL_SESSION* session) {
@@ -244,7 +244,7 @@ TEST(TlsFrontend, GarbageTicketsGiveAFullHandshakeNotAnAlert) {
   for (size_t pos : {size_t{3}, size_t{20}, len / 2, len - 5}) {
     std::vector<unsigned char> bad = original;
     bad[pos] ^= 0x5a;
-    ossl::SessionPtr tampered = withTicket(first.session.get(), bad);
+    tls::SessionPtr tampered = withTicket(first.session.get(), bad);
     ASSERT_TRUE(tampered);
     auto r = f.connect({TLS1_2_VERSION, true, "localhost", tampered.get()});
     EXPECT_TRUE(r.ok) << "byte " << pos;
@@ -264,7 +264,7 @@ TEST(TlsFrontend, EveryPskIdentityOfOneClientHelloIsJudgedAndCounted) {
   std::vector<unsigned char> bad = ticketOf(first.session.get());
   ASSERT_GT(bad.size(), 64u);
   bad[bad.size() / 2] ^= 0x5a;
-  ossl::SessionPtr tampered = withTicket(first.session.get(), bad);
+  tls::SessionPtr tampered = withTicket(first.session.get(), bad);
   ASSERT_TRUE(tampered);
   const std::size_t before = f.stats.tickets.size();
 
@@ -291,17 +291,17 @@ TEST(TlsFrontend, TicketsOfTheOtherVersionOrHashAreCountedAsSuch) {
   auto tls13 = f.connect({TLS1_3_VERSION});
   auto tls12 = f.connect({TLS1_2_VERSION});
   ASSERT_TRUE(tls13.ok && tls12.ok);
-  ossl::SslCtxPtr any(SSL_CTX_new(TLS_method()));
-  ossl::SslPtr probe(SSL_new(any.get()));
+  tls::SslCtxPtr any(SSL_CTX_new(TLS_method()));
+  tls::SslPtr probe(SSL_new(any.get()));
   static const unsigned char kAes128GcmSha256[] = {0x13, 0x01};
 
-  ossl::SessionPtr as12(SSL_SESSION_dup(tls13.session.get()));
+  tls::SessionPtr as12(SSL_SESSION_dup(tls13.session.get()));
   ASSERT_EQ(SSL_SESSION_set_protocol_version(as12.get(), TLS1_2_VERSION), 1);
   f.stats.tickets.clear();
   EXPECT_EQ(f.connect({TLS1_2_VERSION, true, "localhost", as12.get()}).kind, HandshakeKind::full);
   EXPECT_EQ(f.stats.count(TicketResult::wrong_version), 1);
 
-  ossl::SessionPtr as13(SSL_SESSION_dup(tls12.session.get()));
+  tls::SessionPtr as13(SSL_SESSION_dup(tls12.session.get()));
   ASSERT_EQ(SSL_SESSION_set_protocol_version(as13.get(), TLS1_3_VERSION), 1);
   ASSERT_EQ(SSL_SESSION_set_cipher(as13.get(), SSL_CIPHER_find(probe.get(), kAes128GcmSha256)), 1);
   f.stats.tickets.clear();

@@ -1,7 +1,7 @@
-// ossl::batchWrites / flushWrites over a real socket pair: the batch holds the last
+// tls::batchWrites / flushWrites over a real socket pair: the batch holds the last
 // records until the close_notify, a full socket answers `again` without losing a byte,
 // and the peer reads everything followed by a clean close_notify.
-#include "openssl/write_batch.hpp"
+#include "tls/write_batch.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/err.h>
@@ -13,10 +13,10 @@
 
 #include <string>
 
-#include "openssl/certificate.hpp"
-#include "openssl/ossl_ptr.hpp"
+#include "tls/certificate.hpp"
+#include "tls/ossl_ptr.hpp"
 
-namespace tlsresume::ossl {
+namespace tlsresume::tls {
 namespace {
 
 class WriteBatch : public ::testing::Test {
@@ -136,4 +136,4 @@ TEST_F(WriteBatch, BatchingTwiceKeepsOneBuffer) {
 }
 
 }  // namespace
-}  // namespace tlsresume::ossl
+}  // namespace tlsresume::tls

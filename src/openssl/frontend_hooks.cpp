@@ -1,4 +1,6 @@
-#include "openssl/tls_frontend.hpp"
+// OpenSSL's hooks for TlsFrontend: the client-hello callback (host choice, fleet
+// prefetch), the session cache, the servername and ALPN callbacks; the contexts they sit on.
+#include "openssl/hooks.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -12,7 +14,7 @@
 #include "tlsresume/hex.hpp"
 #include "tlsresume/stored_session.hpp"
 
-namespace tlsresume::ossl {
+namespace tlsresume::tls {
 namespace {
 
 // Modern suites only. TLS 1.2: forward-secret AEAD suites; TLS 1.3: OpenSSL's defaults.
@@ -28,23 +30,12 @@ int connectionIndex() {
   return index;
 }
 
-std::string hostSessionIdContext(const std::string& host_name) {
-  // Deterministic, so every node of a fleet derives the same context for a host.
-  const std::string label = "tlsresume host " + host_name;
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(label.data()), label.size(), digest);
-  static_assert(SHA256_DIGEST_LENGTH <= SSL_MAX_SID_CTX_LENGTH);
-  return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
-}
-
 std::string_view extension(SSL* ssl, unsigned type) {
   const unsigned char* data = nullptr;
   size_t len = 0;
   if (SSL_client_hello_get0_ext(ssl, type, &data, &len) != 1) return {};
   return {reinterpret_cast<const char*>(data), len};
 }
-
-TlsFrontend* frontendOf(SSL* ssl) { return static_cast<TlsFrontend*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl))); }
 
 }  // namespace
 
@@ -97,7 +88,7 @@ struct FrontendCallbacks {
     const unsigned char* ems = nullptr;
     size_t ems_len = 0;
     st->offers_extms = SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_extended_master_secret, &ems, &ems_len) == 1;
-    const TlsFrontend::Host& host = fe->hosts_[st->host];
+    const TlsFrontend::Host& host = fe->host(st->host);
     if (SSL_set_SSL_CTX(ssl, host.ctx.get()) == nullptr) return SSL_CLIENT_HELLO_ERROR;
 
     // Options are per SSL, not copied by SSL_set_SSL_CTX: apply the host's policy here.
@@ -141,7 +132,7 @@ struct FrontendCallbacks {
   // session. Stateful TLS 1.3 identities are at most 32 bytes (OpenSSL's session ids);
   // longer ones are stateless tickets.
   static bool prefetchStateful(TlsFrontend* fe, SSL* ssl, ConnectionTls& st, const PskIdentityLengths& psk) noexcept {
-    const TlsFrontend::Host& host = fe->hosts_[st.host];
+    const TlsFrontend::Host& host = fe->host(st.host);
     // What OpenSSL will look up, gathered first: most ClientHellos offer nothing stateful,
     // and those cost no allocation here.
     std::array<std::string_view, PskIdentityLengths::kMax> ids{};
@@ -170,7 +161,7 @@ struct FrontendCallbacks {
       for (std::size_t i = 0; i < count; ++i) {
         pending->fetch_add(1);
         const auto* id = reinterpret_cast<const unsigned char*>(ids[i].data());
-        if (fe->store_.prefetch(TlsFrontend::storeKey(host.sid_ctx, id, static_cast<unsigned>(ids[i].size())), done))
+        if (fe->store().prefetch(TlsFrontend::storeKey(host.sid_ctx, id, static_cast<unsigned>(ids[i].size())), done))
           waiting = true;
         else
           pending->fetch_sub(1);
@@ -206,7 +197,7 @@ struct FrontendCallbacks {
     TlsFrontend* fe = frontendOf(ssl);
     ConnectionTls* st = TlsFrontend::state(ssl);
     if (!fe || !st) return 0;
-    const TlsFrontend::Host& host = fe->hosts_[st->host];
+    const TlsFrontend::Host& host = fe->host(st->host);
     if (SSL_version(ssl) == TLS1_3_VERSION) {
       // OpenSSL calls this after every TLS 1.3 ticket, stateless ones included: a
       // stateless ticket carries the whole session, so there is nothing to store.
@@ -220,7 +211,7 @@ struct FrontendCallbacks {
     // OpenSSL's own expiry check and the store's TTL agree on the host's lifetime.
     SSL_SESSION_set_timeout(session, static_cast<long>(host.policy.session_lifetime.count()));
     // Issue time by our clock, so lifetime and "revoke before T" are judged on one clock.
-    const TimePoint issued = fe->clock_.now();
+    const TimePoint issued = fe->clock().now();
     SSL_SESSION_set_time(
         session,
         static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(issued.time_since_epoch()).count()));
@@ -246,7 +237,7 @@ struct FrontendCallbacks {
     value.resize(header + static_cast<size_t>(len));
     auto* out = reinterpret_cast<unsigned char*>(value.data() + header);
     i2d_SSL_SESSION(session, &out);
-    fe->store_.put(TlsFrontend::storeKey(host.sid_ctx, id, id_len), value, expires);
+    fe->store().put(TlsFrontend::storeKey(host.sid_ctx, id, id_len), value, expires);
     OPENSSL_cleanse(value.data(), value.size());  // it holds the master secret
     return 0;                                 // we did not keep a reference
   }
@@ -256,14 +247,14 @@ struct FrontendCallbacks {
     TlsFrontend* fe = frontendOf(ssl);
     ConnectionTls* st = TlsFrontend::state(ssl);
     if (!fe || !st || id_len <= 0) return nullptr;
-    const TlsFrontend::Host& host = fe->hosts_[st->host];
+    const TlsFrontend::Host& host = fe->host(st->host);
     const std::string key = TlsFrontend::storeKey(host.sid_ctx, id, static_cast<unsigned>(id_len));
     thread_local std::string stored;
-    if (!fe->store_.get(key, stored)) return nullptr;
+    if (!fe->store().get(key, stored)) return nullptr;
     const std::optional<StoredSessionView> view = decodeStoredSession(stored);
     if (!view) {
       OPENSSL_cleanse(stored.data(), stored.size());
-      fe->store_.erase(key);
+      fe->store().erase(key);
       return nullptr;
     }
     // RFC 7627 §5.3: a session made without the extended master secret is not resumed by
@@ -284,22 +275,22 @@ struct FrontendCallbacks {
     const unsigned char* got = session ? SSL_SESSION_get_id(session, &got_len) : nullptr;
     if (!session || got_len != static_cast<unsigned>(id_len) || CRYPTO_memcmp(got, id, got_len) != 0) {
       SSL_SESSION_free(session);
-      fe->store_.erase(key);
+      fe->store().erase(key);
       return nullptr;
     }
     if (fitsHandshake(ssl, session, *st) != TicketResult::ok) {
       SSL_SESSION_free(session);  // kept in the store: the client may offer it as it was made
       return nullptr;
     }
-    const TimePoint now = fe->clock_.now();
+    const TimePoint now = fe->clock().now();
     const TimePoint issued{std::chrono::seconds{SSL_SESSION_get_time(session)}};
     // The server enforces the lifetime itself, whatever the stored timeout says.
     const bool expired = now >= issued + host.policy.session_lifetime;
     const bool revoked =
-        !expired && fe->revocations_.isRevoked(host.name, {reinterpret_cast<const char*>(id), size_t(id_len)}, issued);
+        !expired && fe->revocations().isRevoked(host.name, {reinterpret_cast<const char*>(id), size_t(id_len)}, issued);
     if (expired || revoked) {
-      if (revoked && st->counts()) fe->stats_.onSessionRevokedAtResume();
-      fe->store_.erase(key);
+      if (revoked && st->counts()) fe->stats().onSessionRevokedAtResume();
+      fe->store().erase(key);
       SSL_SESSION_free(session);
       return nullptr;
     }
@@ -309,14 +300,14 @@ struct FrontendCallbacks {
     void* appdata = nullptr;
     size_t appdata_len = 0;
     if (SSL_SESSION_get0_ticket_appdata(session, &appdata, &appdata_len) == 1 && appdata_len > 0) {
-      const TicketResult verdict = fe->judgeAppData(*st, session);
+      const TicketResult verdict = judgeSessionChain(*fe, *st, session);
       if (verdict != TicketResult::ok && verdict != TicketResult::extms_dropped) {
-        fe->store_.erase(key);
+        fe->store().erase(key);
         SSL_SESSION_free(session);
         return nullptr;
       }
     } else if (st->counts() && !extms_dropped) {
-      fe->stats_.onResumptionAge(std::chrono::duration_cast<std::chrono::seconds>(now - issued));
+      fe->stats().onResumptionAge(std::chrono::duration_cast<std::chrono::seconds>(now - issued));
     }
     st->cache_hit = true;
     return session;
@@ -337,7 +328,7 @@ struct FrontendCallbacks {
   // stored id.)
   static int afterResumptionDecision(SSL* ssl, int*, void*) noexcept {
     const ConnectionTls* st = TlsFrontend::state(ssl);
-    // A stored session with our app data continues its chain (judgeAppData set it).
+    // A stored session with our app data continues its chain (judgeSessionChain recorded it).
     if (st && st->cache_hit && !st->chain && SSL_session_reused(ssl) && SSL_version(ssl) != TLS1_3_VERSION)
       SSL_set_options(ssl, SSL_OP_NO_TICKET);
     return SSL_TLSEXT_ERR_OK;
@@ -352,7 +343,7 @@ struct FrontendCallbacks {
     const auto* fe = static_cast<const TlsFrontend*>(arg);
     const ConnectionTls* st = TlsFrontend::state(ssl);
     if (!st) return SSL_TLSEXT_ERR_NOACK;
-    const std::string& ours = fe->hosts_[st->host].alpn_wire;
+    const std::string& ours = fe->host(st->host).alpn_wire;
     if (ours.empty()) return SSL_TLSEXT_ERR_NOACK;
     unsigned char* chosen = nullptr;
     if (SSL_select_next_proto(&chosen, out_len, reinterpret_cast<const unsigned char*>(ours.data()),
@@ -371,37 +362,11 @@ struct FrontendCallbacks {
     unsigned ctx_len = 0;
     const unsigned char* sid_ctx = SSL_SESSION_get0_id_context(session, &ctx_len);
     if (id_len == 0) return;
-    fe->store_.erase(TlsFrontend::storeKey({reinterpret_cast<const char*>(sid_ctx), ctx_len}, id, id_len));
+    fe->store().erase(TlsFrontend::storeKey({reinterpret_cast<const char*>(sid_ctx), ctx_len}, id, id_len));
   }
 };
 
-TlsFrontend::TlsFrontend(const std::vector<HostSpec>& hosts, SessionStore& store, RevocationList& revocations,
-                         StatsSink& stats, const Clock& clock)
-    : store_(store), revocations_(revocations), stats_(stats), clock_(clock) {
-  if (hosts.empty()) throw std::invalid_argument("TlsFrontend needs at least one host");
-  connectionIndex();  // allocate the ex_data slot before any thread races for it
-  for (const auto& spec : hosts) {
-    Host h;
-    h.name = spec.name;
-    h.server_names = spec.server_names;
-    for (auto& n : h.server_names) std::transform(n.begin(), n.end(), n.begin(), ::tolower);
-    h.policy = spec.policy;
-    h.sid_ctx = hostSessionIdContext(spec.name);
-    h.tag = tlsresume::hostTag(spec.name);
-    for (const auto& proto : spec.alpn) {
-      h.alpn_wire.push_back(static_cast<char>(proto.size()));
-      h.alpn_wire.append(proto);
-    }
-    h.ctx = makeContext(&spec.cert, h.sid_ctx);
-    SSL_CTX_set_app_data(h.ctx.get(), this);
-    hosts_.push_back(std::move(h));
-  }
-  installResumptionHooks();
-}
-
-TlsFrontend::~TlsFrontend() = default;
-
-SslCtxPtr TlsFrontend::makeContext(const CertifiedKey* cert, const std::string& sid_ctx) const {
+SslCtxPtr TlsFrontend::makeContext(const CertifiedKey& cert, const std::string& sid_ctx) {
   SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
   if (!ctx) throw std::runtime_error("SSL_CTX_new: " + lastError());
   SSL_CTX* c = ctx.get();
@@ -418,12 +383,12 @@ SslCtxPtr TlsFrontend::makeContext(const CertifiedKey* cert, const std::string& 
   SSL_CTX_set_read_ahead(c, 1);
   if (SSL_CTX_set_cipher_list(c, kTls12Ciphers) != 1 || SSL_CTX_set1_groups_list(c, kGroups) != 1)
     throw std::runtime_error("cipher configuration: " + lastError());
-  if (SSL_CTX_use_certificate(c, cert->cert.get()) != 1 || SSL_CTX_use_PrivateKey(c, cert->key.get()) != 1 ||
+  if (SSL_CTX_use_certificate(c, cert.cert.get()) != 1 || SSL_CTX_use_PrivateKey(c, cert.key.get()) != 1 ||
       SSL_CTX_check_private_key(c) != 1)
     throw std::runtime_error("certificate: " + lastError());
-  if (cert->chain) {
-    for (int i = 0; i < sk_X509_num(cert->chain.get()); ++i) {
-      X509* extra = sk_X509_value(cert->chain.get(), i);
+  if (cert.chain) {
+    for (int i = 0; i < sk_X509_num(cert.chain.get()); ++i) {
+      X509* extra = sk_X509_value(cert.chain.get(), i);
       X509_up_ref(extra);
       SSL_CTX_add0_chain_cert(c, extra);
     }
@@ -433,7 +398,8 @@ SslCtxPtr TlsFrontend::makeContext(const CertifiedKey* cert, const std::string& 
   return ctx;
 }
 
-void TlsFrontend::installResumptionHooks() {
+void TlsFrontend::installHooks() {
+  connectionIndex();  // allocate the ex_data slot before any thread races for it
   SSL_CTX* c = listenerContext();
   // On every host context, not only the listener's: after SSL_set_SSL_CTX OpenSSL calls the
   // callback of the SSL's current context, so a second ClientHello (after a
@@ -454,6 +420,7 @@ void TlsFrontend::installResumptionHooks() {
   auto longest = std::chrono::seconds{0};
   for (const auto& h : hosts_) longest = std::max(longest, h.policy.session_lifetime);
   SSL_CTX_set_timeout(c, static_cast<long>(longest.count()));
+  installTicketHooks(c);
 }
 
 SslPtr TlsFrontend::newConnection() const {
@@ -480,51 +447,20 @@ HandshakeKind TlsFrontend::handshakeKind(const SSL* ssl) const noexcept {
   return HandshakeKind::ticket;
 }
 
-std::size_t TlsFrontend::hostForServerName(std::string_view sni) const noexcept {
-  if (sni.empty()) return 0;
-  for (std::size_t i = 1; i < hosts_.size(); ++i) {
-    for (const auto& pattern : hosts_[i].server_names) {
-      if (pattern == sni) return i;
-      // "*.example.com" matches exactly one more label.
-      if (pattern.size() > 2 && pattern[0] == '*' && pattern[1] == '.') {
-        const std::string_view suffix = std::string_view(pattern).substr(1);
-        if (sni.size() > suffix.size() && sni.ends_with(suffix) &&
-            sni.substr(0, sni.size() - suffix.size()).find('.') == std::string_view::npos)
-          return i;
-      }
-    }
-  }
-  return 0;
-}
-
-TicketResult TlsFrontend::judgeAppData(ConnectionTls& st, SSL_SESSION* session) const noexcept {
+TicketResult judgeSessionChain(TlsFrontend& fe, ConnectionTls& st, SSL_SESSION* session) noexcept {
   void* raw = nullptr;
   size_t len = 0;
   if (SSL_SESSION_get0_ticket_appdata(session, &raw, &len) != 1) return TicketResult::malformed;
   const auto data = decodeTicketAppData({static_cast<const char*>(raw), len});
   if (!data) return TicketResult::malformed;
-  const Host& host = hosts_[st.host];
-  if (data->host_tag != host.tag) return TicketResult::foreign_host;
-  const TimePoint now = clock_.now();
-  if (now >= data->issued_at + host.policy.session_lifetime ||
-      now >= data->chain_started_at + host.policy.max_resumption_age)
-    return TicketResult::expired;
-  const std::string_view id{reinterpret_cast<const char*>(data->resumption_id.data()), data->resumption_id.size()};
-  // "Everything issued before T" is judged by the chain's start, not this ticket's issue:
-  // a renewal re-issues what the chain's first full handshake established (the same
-  // master secret in TLS 1.2, PSKs derived from it in TLS 1.3), so a chain that began
-  // before T is as exposed as its first ticket.
-  if (revocations_.isRevoked(host.name, id, data->chain_started_at)) {
-    if (st.counts()) stats_.onSessionRevokedAtResume();
-    return TicketResult::revoked;
-  }
-  // RFC 7627 §5.3 (see TicketResult::extms_mismatch and extms_dropped). After expiry and
-  // revocation, so that those are counted for what they are.
-  if (SSL_SESSION_get_protocol_version(session) != TLS1_3_VERSION && data->extms != st.offers_extms)
-    return data->extms ? TicketResult::extms_dropped : TicketResult::extms_mismatch;
+  const TimePoint now = fe.clock().now();
+  const TicketResult verdict = judgeChain(fe.hostView(st.host), *data,
+                                          SSL_SESSION_get_protocol_version(session) == TLS1_3_VERSION,
+                                          st.offers_extms, fe.revocations(), now);
+  if (verdict == TicketResult::revoked && st.counts()) fe.stats().onSessionRevokedAtResume();
+  if (verdict != TicketResult::ok) return verdict;
   st.chain = *data;
-  if (st.counts())
-    stats_.onResumptionAge(std::chrono::duration_cast<std::chrono::seconds>(now - data->issued_at));
+  if (st.counts()) fe.stats().onResumptionAge(std::chrono::duration_cast<std::chrono::seconds>(now - data->issued_at));
   return TicketResult::ok;
 }
 
@@ -573,45 +509,17 @@ bool clientOffersCipherOf(SSL* ssl, const SSL_SESSION* session) noexcept {
   return false;
 }
 
-std::string hexId(std::span<const unsigned char> bytes) { return toHex(bytes.data(), bytes.size()); }
+bool TlsFrontend::pausedForRemoteLookup(int ssl_error) noexcept { return ssl_error == SSL_ERROR_WANT_CLIENT_HELLO_CB; }
 
-std::size_t TlsFrontend::forgetRevoked() noexcept {
-  return store_.eraseIf([this](std::string_view key, std::string_view value) {
-    const std::optional<StoredSessionView> view = decodeStoredSession(value);
-    if (!view) return true;  // not ours to keep: no session can come of it
-    for (const Host& h : hosts_) {
-      if (!key.starts_with(std::string_view(h.sid_ctx).substr(0, kStoreKeyHostPrefix))) continue;
-      // The judgements findSession and judgeAppData make when the session is offered: by
-      // its session id (the key's tail) and by its chain's resumption id.
-      return revocations_.isRevoked(h.name, key.substr(kStoreKeyHostPrefix), view->start) ||
-             (!view->id.empty() && revocations_.isRevoked(h.name, view->id, view->start));
-    }
-    return false;
-  });
+std::string TlsFrontend::unsupported(const ResumptionPolicy&) { return {}; }
+
+TlsFrontend::Library* TlsFrontend::makeLibrary() {
+  auto lib = std::make_unique<Library>();
+  lib->ticket_cipher = EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr);
+  if (!lib->ticket_cipher) throw std::runtime_error("cannot fetch AES-256-CBC: " + lastError());
+  return lib.release();
 }
 
-std::vector<std::string> TlsFrontend::storeKeysFor(std::string_view id) const {
-  std::vector<std::string> keys;
-  for (const Host& h : hosts_)
-    keys.push_back(storeKey(h.sid_ctx, reinterpret_cast<const unsigned char*>(id.data()), static_cast<unsigned>(id.size())));
-  return keys;
-}
+void TlsFrontend::LibraryDeleter::operator()(Library* l) const noexcept { delete l; }
 
-std::string TlsFrontend::storeKeyHostPrefix(std::string_view name) const {
-  for (const Host& h : hosts_)
-    if (h.name == name) return h.sid_ctx.substr(0, kStoreKeyHostPrefix);
-  return {};
-}
-
-std::string TlsFrontend::storeKey(std::string_view sid_ctx, const unsigned char* id, unsigned id_len) {
-  std::string key;
-  // 8 bytes of the context's hash tell hosts apart; the full 32 would double the key size.
-  constexpr std::size_t kHostPrefix = kStoreKeyHostPrefix;
-  sid_ctx = sid_ctx.substr(0, kHostPrefix);
-  key.reserve(sid_ctx.size() + id_len);
-  key.append(sid_ctx);
-  key.append(reinterpret_cast<const char*>(id), id_len);
-  return key;
-}
-
-}  // namespace tlsresume::ossl
+}  // namespace tlsresume::tls

@@ -1,8 +1,8 @@
-#include "openssl/write_batch.hpp"
+#include "tls/write_batch.hpp"
 
 #include <openssl/bio.h>
 
-namespace tlsresume::ossl {
+namespace tlsresume::tls {
 
 bool batchWrites(SSL* ssl) noexcept {
   BIO* socket = SSL_get_wbio(ssl);
@@ -31,4 +31,4 @@ FlushResult flushWrites(SSL* ssl) noexcept {
   return BIO_should_retry(wbio) ? FlushResult::again : FlushResult::failed;
 }
 
-}  // namespace tlsresume::ossl
+}  // namespace tlsresume::tls

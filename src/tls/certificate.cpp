@@ -1,4 +1,4 @@
-#include "openssl/certificate.hpp"
+#include "tls/certificate.hpp"
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -12,7 +12,7 @@
 #include <ctime>
 #include <fstream>
 
-namespace tlsresume::ossl {
+namespace tlsresume::tls {
 
 void ChainDeleter::operator()(STACK_OF(X509) * chain) const noexcept { sk_X509_pop_free(chain, X509_free); }
 
@@ -190,4 +190,4 @@ std::string certificatePem(const X509* cert) {
   return std::string(data, static_cast<size_t>(len));
 }
 
-}  // namespace tlsresume::ossl
+}  // namespace tlsresume::tls

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "openssl/ossl_ptr.hpp"
+#include "tls/ossl_ptr.hpp"
 
-namespace tlsresume::ossl {
+namespace tlsresume::tls {
 
 struct ChainDeleter {
   void operator()(STACK_OF(X509) * chain) const noexcept;
@@ -45,4 +45,4 @@ std::vector<std::string> chainValidityProblems(const CertifiedKey& served, std::
 // PEM text of a certificate (for the bench tool and tests to trust it); never the key.
 std::string certificatePem(const X509* cert);
 
-}  // namespace tlsresume::ossl
+}  // namespace tlsresume::tls

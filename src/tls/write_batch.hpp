@@ -5,7 +5,7 @@
 // the receiver's path in the sender's context), so the server batches them.
 #include <openssl/ssl.h>
 
-namespace tlsresume::ossl {
+namespace tlsresume::tls {
 
 // From now on, records that `ssl` writes wait in a buffering BIO in front of the
 // socket until flushWrites() (or a full buffer) sends them. OpenSSL flushes on its own
@@ -19,4 +19,4 @@ enum class FlushResult { done, again, failed };
 // writable; `failed`: the peer is gone.
 FlushResult flushWrites(SSL* ssl) noexcept;
 
-}  // namespace tlsresume::ossl
+}  // namespace tlsresume::tls

@@ -1,8 +1,8 @@
-#include "openssl/ossl_ptr.hpp"
+#include "tls/ossl_ptr.hpp"
 
 #include <openssl/err.h>
 
-namespace tlsresume::ossl {
+namespace tlsresume::tls {
 
 std::string lastError() {
   unsigned long code = 0;
@@ -13,4 +13,4 @@ std::string lastError() {
   return reason ? reason : "OpenSSL error " + std::to_string(last);
 }
 
-}  // namespace tlsresume::ossl
+}  // namespace tlsresume::tls

@@ -1,25 +1,22 @@
-#include "openssl/ticket_binding.hpp"
+// OpenSSL's stateless ticket hooks: the key callback (RFC 5077 §4 construction, our
+// per-host keys) and the ticket app data callbacks that carry and judge our chain record.
+#include "openssl/hooks.hpp"
 
 #include <openssl/core_names.h>
 #include <openssl/rand.h>
 
 #include <cstring>
+#include <utility>
 #include <stdexcept>
 
 #include "tlsresume/ticket_app_data.hpp"
 
-namespace tlsresume::ossl {
+namespace tlsresume::tls {
 namespace {
 
 // A ticket of this many bytes or fewer holds no sealed state after its key name, IV and
 // HMAC-SHA256: OpenSSL refuses it (tls_decrypt_ticket) after our key callback ran.
 constexpr std::size_t kMinSealedBytes = 16 + 16 + 32;
-
-TicketBinding* bindingOf(SSL* ssl) {
-  // The listener context carries the frontend; the frontend knows its ticket binding.
-  auto* fe = static_cast<TlsFrontend*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
-  return fe ? fe->tickets() : nullptr;
-}
 
 bool setMacKey(EVP_MAC_CTX* hctx, const unsigned char* key) {
   char digest[] = "SHA256";
@@ -38,17 +35,17 @@ struct TicketCallbacks {
   // decrypts or parses anything; we only choose the keys.
   static int keyCallback(SSL* ssl, unsigned char* key_name, unsigned char* iv, EVP_CIPHER_CTX* cctx, EVP_MAC_CTX* hctx,
                          int enc) noexcept {
-    TicketBinding* tb = bindingOf(ssl);
+    TlsFrontend* fe = frontendOf(ssl);
     ConnectionTls* st = TlsFrontend::state(ssl);
-    if (!tb || !st) return 0;
-    const auto snap = tb->keyring().snapshot();
+    if (!fe || !st) return 0;
+    const auto snap = fe->keyring().snapshot();
     if (!snap) return 0;
     if (enc == 1) {
       const SealingKey* key = snap->current(st->host);
       if (!key) return 0;  // no current key: issue no ticket (session ids still work)
-      if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(tb->cipher())) != 1) return -1;
+      if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(fe->library().ticket_cipher)) != 1) return -1;
       std::memcpy(key_name, key->name.data(), kKeyNameBytes);
-      if (EVP_EncryptInit_ex(cctx, tb->cipher(), nullptr, key->aes_key, iv) != 1 || !setMacKey(hctx, key->hmac_key))
+      if (EVP_EncryptInit_ex(cctx, fe->library().ticket_cipher, nullptr, key->aes_key, iv) != 1 || !setMacKey(hctx, key->hmac_key))
         return -1;
       return 1;
     }
@@ -62,7 +59,9 @@ struct TicketCallbacks {
       return 0;
     }
     st->ticket_key_found = true;
-    if (EVP_DecryptInit_ex(cctx, tb->cipher(), nullptr, key->aes_key, iv) != 1 || !setMacKey(hctx, key->hmac_key))
+    st->key_snapshot = snap;  // keeps `key` alive until `decrypt` counts it
+    st->opened_key = key;
+    if (EVP_DecryptInit_ex(cctx, fe->library().ticket_cipher, nullptr, key->aes_key, iv) != 1 || !setMacKey(hctx, key->hmac_key))
       return -1;
     // The decrypt count is taken in `decrypt`, once OpenSSL has checked the MAC: key
     // names travel in clear, so counting here would let anyone inflate a key's count.
@@ -83,18 +82,18 @@ struct TicketCallbacks {
   }
 
   static int generateAppData(SSL* ssl, void*) {
-    TicketBinding* tb = bindingOf(ssl);
+    TlsFrontend* fe = frontendOf(ssl);
     ConnectionTls* st = TlsFrontend::state(ssl);
     SSL_SESSION* session = SSL_get_session(ssl);
-    if (!tb || !st || !session) return 1;
-    const ResumptionPolicy& policy = tb->frontend().policy(st->host);
-    const TimePoint now = tb->frontend().clock().now();
+    if (!fe || !st || !session) return 1;
+    const ResumptionPolicy& policy = fe->policy(st->host);
+    const TimePoint now = fe->clock().now();
     TicketAppData data;
     data.issued_at = now;
     // A TLS 1.2 session gets the extended master secret iff the client offered it, on
     // the full handshake and (OpenSSL refuses a mismatch) on every resumption since.
     data.extms = SSL_version(ssl) != TLS1_3_VERSION && st->offers_extms;
-    data.host_tag = tb->frontend().hostTag(st->host);
+    data.host_tag = fe->hostTag(st->host);
     // The chain continues if OpenSSL resumed it, or if this connection already started it
     // (a full TLS 1.3 handshake sends several tickets: all belong to one chain, so the id
     // the connection reports revokes every one of them).
@@ -125,14 +124,18 @@ struct TicketCallbacks {
     return 1;
   }
 
-  static SSL_TICKET_RETURN decrypt(SSL* ssl, SSL_SESSION* session, const unsigned char* key_name,
-                                   size_t key_name_len, SSL_TICKET_STATUS status, void*) noexcept {
-    TicketBinding* tb = bindingOf(ssl);
+  static SSL_TICKET_RETURN decrypt(SSL* ssl, SSL_SESSION* session, const unsigned char*, size_t,
+                                   SSL_TICKET_STATUS status, void*) noexcept {
+    TlsFrontend* fe = frontendOf(ssl);
     ConnectionTls* st = TlsFrontend::state(ssl);
-    if (!tb || !st) return SSL_TICKET_RETURN_IGNORE_RENEW;
+    if (!fe || !st) return SSL_TICKET_RETURN_IGNORE_RENEW;
+    // The key the key callback found for this ticket (OpenSSL calls it, then this, for each
+    // ticket in turn), taken for this call only; the snapshot keeps it alive meanwhile.
+    const SealingKey* const opened_key = std::exchange(st->opened_key, nullptr);
+    const std::shared_ptr<const KeySnapshot> opened_snapshot = std::move(st->key_snapshot);
     // After a HelloRetryRequest OpenSSL opens the same ticket again: counted once.
     NullStatsSink uncounted;
-    StatsSink& stats = st->counts() ? tb->frontend().stats() : static_cast<StatsSink&>(uncounted);
+    StatsSink& stats = st->counts() ? fe->stats() : static_cast<StatsSink&>(uncounted);
     // Which ticket this is, for its length: OpenSSL opens a ClientHello's in order.
     const std::size_t index = st->tickets_opened++;
     const std::size_t length = SSL_version(ssl) != TLS1_3_VERSION ? st->tls12_ticket_length
@@ -161,15 +164,14 @@ struct TicketCallbacks {
       default:
         return SSL_TICKET_RETURN_IGNORE_RENEW;
     }
-    if (st->counts() && key_name && key_name_len == kKeyNameBytes)
-      if (const auto snap = tb->keyring().snapshot())
-        if (const SealingKey* key = snap->find(st->host, key_name); key && key->decrypts)
-          key->decrypts->fetch_add(1, std::memory_order_relaxed);
+    // The key the key callback found for this ticket, counted now that the MAC is checked.
+    if (st->counts() && opened_key && opened_key->decrypts)
+      opened_key->decrypts->fetch_add(1, std::memory_order_relaxed);
     if (const TicketResult fits = fitsHandshake(ssl, session, *st); fits != TicketResult::ok) {
       stats.onTicketOpen(fits);
       return SSL_TICKET_RETURN_IGNORE_RENEW;
     }
-    const TicketResult verdict = tb->frontend().judgeAppData(*st, session);
+    const TicketResult verdict = judgeSessionChain(*fe, *st, session);
     if (verdict == TicketResult::extms_dropped) {
       // RFC 7627 §5.3: the server MUST abort. Handed to OpenSSL, which does (handshake_failure).
       stats.onTicketOpen(verdict);
@@ -188,18 +190,9 @@ struct TicketCallbacks {
   }
 };
 
-TicketBinding::TicketBinding(TlsFrontend& frontend, Keyring& keyring) : frontend_(frontend), keyring_(keyring) {
-  cipher_ = EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr);
-  if (!cipher_) throw std::runtime_error("cannot fetch AES-256-CBC: " + lastError());
-  SSL_CTX* ctx = frontend.listenerContext();
-  SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, &TicketCallbacks::keyCallback);
-  SSL_CTX_set_session_ticket_cb(ctx, &TicketCallbacks::generate, &TicketCallbacks::decrypt, this);
-  frontend.setTickets(this);
+void installTicketHooks(SSL_CTX* listener) {
+  SSL_CTX_set_tlsext_ticket_key_evp_cb(listener, &TicketCallbacks::keyCallback);
+  SSL_CTX_set_session_ticket_cb(listener, &TicketCallbacks::generate, &TicketCallbacks::decrypt, nullptr);
 }
 
-TicketBinding::~TicketBinding() {
-  frontend_.setTickets(nullptr);
-  EVP_CIPHER_free(cipher_);
-}
-
-}  // namespace tlsresume::ossl
+}  // namespace tlsresume::tls

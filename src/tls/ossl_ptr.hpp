@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-namespace tlsresume::ossl {
+namespace tlsresume::tls {
 
 template <auto Fn>
 struct Deleter {
@@ -28,4 +28,4 @@ using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
 // The newest error on this thread's OpenSSL error queue as one line, and the queue cleared.
 std::string lastError();
 
-}  // namespace tlsresume::ossl
+}  // namespace tlsresume::tls
