@@ -177,7 +177,13 @@ Prepared prepare(const Config& config, const Clock& clock) {
   Prepared p;
   validate(config);
   p.hosts = loadHosts(config);
-  for (const auto& h : p.hosts) p.names.push_back(h.name);
+  for (const auto& h : p.hosts) {
+    p.names.push_back(h.name);
+    // What this build's TLS library cannot do is refused here, by name, rather than
+    // served differently from what the file asks for.
+    if (const std::string why = tls::TlsFrontend::unsupported(h.policy); !why.empty())
+      throw ConfigError("host \"" + h.name + "\": " + why);
+  }
   // The config checks should refuse whatever the keyring would; an exception here is
   // a message and exit 2 either way, never an abort.
   if (config.fleet.enabled()) p.fleet = std::make_unique<Fleet>(config.fleet, keyringOptionsFor(config), clock);

@@ -9,11 +9,35 @@ import ssl
 import subprocess
 import tempfile
 import time
+import unittest
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 BIN = os.environ.get("TLSRESUME_BIN") or os.path.join(ROOT, "build", "tlsresume")
+
+_library = None
+
+
+def tls_library():
+    """The TLS library the binary under test links, "openssl" or "boringssl", from its
+    --version line (which names the library and its version)."""
+    global _library
+    if _library is None:
+        out = subprocess.run([BIN, "--version"], capture_output=True, text=True, timeout=15).stdout
+        _library = "boringssl" if "BoringSSL" in out else "openssl"
+    return _library
+
+
+# The prefix of every skip that a library's nature explains (run_tests.py lets these
+# through in CI: they hold on every machine, so they hide no lost coverage).
+LIBRARY_SKIP = "not on this TLS library"
+
+
+def only_on(library, why):
+    """Skips a test (or class) that cannot apply to the other TLS library, visibly and
+    with the reason: what the library does instead, or why the question does not arise."""
+    return unittest.skipUnless(tls_library() == library, f"{LIBRARY_SKIP} ({tls_library()}): {why}")
 
 
 def free_port():
