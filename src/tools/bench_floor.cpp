@@ -20,7 +20,8 @@ std::chrono::nanoseconds threadCpu() {
   return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
 }
 
-// Same algorithms as our server (src/openssl/tls_frontend.cpp) and the peers.
+// Same algorithms as our server (src/openssl/tls_frontend.cpp) and the peers. Groups are
+// set by SSL_CTX_set1_curves_list, the name both OpenSSL and BoringSSL know.
 constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
@@ -39,7 +40,7 @@ tls::SslCtxPtr makeServerContext(const CertMaterial& cert, bool stateful_tls13) 
   static const unsigned char kSidCtx[] = "tlsresume-floor";
   SSL_CTX_set_session_id_context(c, kSidCtx, sizeof kSidCtx - 1);
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);
-  if (SSL_CTX_set_cipher_list(c, kTls12Ciphers) != 1 || SSL_CTX_set1_groups_list(c, kGroups) != 1 ||
+  if (SSL_CTX_set_cipher_list(c, kTls12Ciphers) != 1 || SSL_CTX_set1_curves_list(c, kGroups) != 1 ||
       SSL_CTX_use_certificate(c, cert.key.cert.get()) != 1 || SSL_CTX_use_PrivateKey(c, cert.key.key.get()) != 1)
     throw BenchError("floor server context: " + tls::lastError());
   return ctx;

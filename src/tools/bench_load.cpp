@@ -2,7 +2,6 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/core_names.h>
 #include <openssl/x509.h>
 #include <openssl/err.h>
 #include <sys/epoll.h>
@@ -30,6 +29,14 @@ constexpr std::size_t kMaxResponseKept = 64 * 1024;
 // A target that fails this many connections in a row, with none succeeding since, is
 // given up on instead of being hammered until the deadline.
 constexpr std::uint64_t kMaxConsecutiveErrors = 200;
+// OpenSSL 3 takes an EOF without close_notify for a truncation unless told otherwise;
+// BoringSSL has no such option. Either way the read loop accepts such an EOF once the
+// answer has come (a server may close without its close_notify).
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+constexpr auto kIgnoreUnexpectedEof = SSL_OP_IGNORE_UNEXPECTED_EOF;
+#else
+constexpr decltype(SSL_OP_NO_TICKET) kIgnoreUnexpectedEof = 0;
+#endif
 
 std::string lowerFirst(std::string s) {
   if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
@@ -485,7 +492,7 @@ tls::SslCtxPtr makeClientContext(const ClientProfile& p) {
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
   // Sessions are kept per slot by hand, not in OpenSSL's client cache.
   SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_options(ctx.get(), SSL_OP_IGNORE_UNEXPECTED_EOF | (p.no_ticket ? SSL_OP_NO_TICKET : 0));
+  SSL_CTX_set_options(ctx.get(), kIgnoreUnexpectedEof | (p.no_ticket ? SSL_OP_NO_TICKET : 0));
   return ctx;
 }
 
@@ -496,19 +503,33 @@ LoadResult runLoad(const LoadSpec& spec, const std::atomic<bool>& stop) {
 }
 
 std::string describeServerKey(SSL* ssl) {
-  X509* cert = SSL_get0_peer_certificate(ssl);
-  EVP_PKEY* key = cert ? X509_get0_pubkey(cert) : nullptr;
-  if (!key) return "none";
-  const int bits = EVP_PKEY_get_bits(key);
-  if (EVP_PKEY_is_a(key, "RSA")) return bits == 2048 ? "rsa" : "rsa-" + std::to_string(bits);
-  if (EVP_PKEY_is_a(key, "EC")) {
-    char group[64] = {};
-    std::size_t len = 0;
-    if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &len) != 1)
-      return "ec";
-    return std::string_view(group) == "prime256v1" ? "ecdsa" : "ec-" + std::string(group);
+  // From the certificate's SubjectPublicKeyInfo (algorithm and named-curve OIDs), which
+  // OpenSSL and BoringSSL expose alike; a client's peer chain starts with the leaf in both.
+  STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);
+  X509* cert = chain && sk_X509_num(chain) > 0 ? sk_X509_value(chain, 0) : nullptr;
+  X509_PUBKEY* spki = cert ? X509_get_X509_PUBKEY(cert) : nullptr;
+  ASN1_OBJECT* algorithm = nullptr;
+  X509_ALGOR* parameters = nullptr;
+  if (!spki || X509_PUBKEY_get0_param(&algorithm, nullptr, nullptr, &parameters, spki) != 1 || !algorithm)
+    return "none";
+  const int type = OBJ_obj2nid(algorithm);
+  if (type == NID_rsaEncryption) {
+    tls::PkeyPtr key(X509_get_pubkey(cert));
+    const int bits = key ? EVP_PKEY_bits(key.get()) : 0;
+    return bits == 2048 ? "rsa" : "rsa-" + std::to_string(bits);
   }
-  const char* name = EVP_PKEY_get0_type_name(key);
+  if (type == NID_X9_62_id_ecPublicKey) {
+    const ASN1_OBJECT* curve = nullptr;
+    int curve_type = 0;
+    const void* value = nullptr;
+    if (parameters) X509_ALGOR_get0(&curve, &curve_type, &value, parameters);
+    if (curve_type != V_ASN1_OBJECT || !value) return "ec";
+    const int nid = OBJ_obj2nid(static_cast<const ASN1_OBJECT*>(value));
+    if (nid == NID_X9_62_prime256v1) return "ecdsa";
+    const char* name = OBJ_nid2sn(nid);
+    return std::string("ec-") + (name ? name : "unknown");
+  }
+  const char* name = type != NID_undef ? OBJ_nid2sn(type) : nullptr;
   std::string out = name ? name : "unknown";
   for (char& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   return out;
