@@ -3,12 +3,12 @@
 // and opening a ticket costs is measured where it happens, inside OpenSSL through our
 // binding: bench/binding_bench.cpp. Prints figures, asserts nothing.
 #include <benchmark/benchmark.h>
-#include <openssl/rand.h>
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "tlsresume/crypto.hpp"
 #include "tlsresume/keyring.hpp"
 
 namespace tlsresume {
@@ -22,7 +22,7 @@ Keyring& keyring() {
 
 void BM_DeriveHostKey(benchmark::State& state) {
   SecureBuffer master(kKeyMaterialBytes), out(kKeyMaterialBytes);
-  RAND_priv_bytes(master.data(), static_cast<int>(master.size()));
+  crypto::secretRandom(master.data(), master.size());
   for (auto _ : state) {
     bool ok = deriveHostKey(master.data(), "shop.example", out.data());
     benchmark::DoNotOptimize(ok);

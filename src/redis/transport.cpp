@@ -10,7 +10,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <stdexcept>
 
@@ -191,8 +193,11 @@ Transport::Io Transport::read(char* buffer, std::size_t capacity, std::size_t* g
   *got = 0;
   if (ssl_) {
     ERR_clear_error();
-    const int rc = SSL_read_ex(ssl_.get(), buffer, capacity, got);
-    return rc == 1 ? Io::done : tlsFailure(rc, error);
+    // SSL_read, not SSL_read_ex: both TLS libraries have it (BoringSSL has no _ex).
+    const int rc = SSL_read(ssl_.get(), buffer, static_cast<int>(std::min<std::size_t>(capacity, INT_MAX)));
+    if (rc <= 0) return tlsFailure(rc, error);
+    *got = static_cast<std::size_t>(rc);
+    return Io::done;
   }
   for (;;) {
     const ssize_t n = ::read(fd_, buffer, capacity);
@@ -211,9 +216,12 @@ Transport::Io Transport::read(char* buffer, std::size_t capacity, std::size_t* g
 Transport::Io Transport::write(const char* data, std::size_t size, std::size_t* wrote, std::string* error) {
   *wrote = 0;
   if (ssl_) {
+    if (size == 0) return Io::done;  // SSL_write reads 0 as a failure
     ERR_clear_error();
-    const int rc = SSL_write_ex(ssl_.get(), data, size, wrote);
-    return rc == 1 ? Io::done : tlsFailure(rc, error);
+    const int rc = SSL_write(ssl_.get(), data, static_cast<int>(std::min<std::size_t>(size, INT_MAX)));
+    if (rc <= 0) return tlsFailure(rc, error);
+    *wrote = static_cast<std::size_t>(rc);
+    return Io::done;
   }
   for (;;) {
     const ssize_t n = ::send(fd_, data, size, MSG_NOSIGNAL);

@@ -1,7 +1,9 @@
 #include "tls/certificate.hpp"
 
 #include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
+#include <openssl/rsa.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
@@ -44,15 +46,36 @@ std::string readFile(const std::string& path, const char* what) {
 }
 
 // "2020-02-01" (UTC); the time of day matters little to the operator reading a warning.
+// Measured from the epoch with ASN1_TIME_diff, which both TLS libraries have
+// (ASN1_TIME_to_tm is OpenSSL's only).
 std::string isoDate(const ASN1_TIME* t) {
-  std::tm tm{};
-  if (ASN1_TIME_to_tm(t, &tm) != 1) {
+  using AsnTimePtr = std::unique_ptr<ASN1_TIME, Deleter<ASN1_TIME_free>>;
+  const AsnTimePtr epoch(ASN1_TIME_set(nullptr, 0));
+  int days = 0, seconds = 0;
+  if (!epoch || ASN1_TIME_diff(&days, &seconds, epoch.get(), t) != 1) {
     ERR_clear_error();
     return "an unreadable date";
   }
+  const std::time_t when = static_cast<std::time_t>(days) * 86400 + seconds;
+  std::tm tm{};
+  if (!gmtime_r(&when, &tm)) return "an unreadable date";
   char out[16];
   std::strftime(out, sizeof out, "%Y-%m-%d", &tm);
   return out;
+}
+
+// A fresh key through EVP_PKEY_keygen, which both TLS libraries have (OpenSSL 3's
+// EVP_PKEY_Q_keygen does not exist in BoringSSL). Null on failure.
+EVP_PKEY* generateKey(KeyType type) {
+  using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX_free>>;
+  const bool ec = type == KeyType::ecdsa_p256;
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_id(ec ? EVP_PKEY_EC : EVP_PKEY_RSA, nullptr));
+  if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1) return nullptr;
+  if (ec ? EVP_PKEY_CTX_set_ec_paramgen_curve_nid(ctx.get(), NID_X9_62_prime256v1) != 1
+         : EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), 2048) != 1)
+    return nullptr;
+  EVP_PKEY* key = nullptr;
+  return EVP_PKEY_keygen(ctx.get(), &key) == 1 ? key : nullptr;
 }
 
 }  // namespace
@@ -111,8 +134,7 @@ std::vector<std::string> chainValidityProblems(const CertifiedKey& served, std::
 
 CertifiedKey makeSelfSigned(const std::string& common_name, KeyType type) {
   CertifiedKey out;
-  out.key.reset(type == KeyType::ecdsa_p256 ? EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256")
-                                            : EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048}));
+  out.key.reset(generateKey(type));
   if (!out.key) throw CertificateError("cannot generate key: " + lastError());
   out.cert.reset(X509_new());
   X509* x = out.cert.get();

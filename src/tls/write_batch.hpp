@@ -8,9 +8,10 @@
 namespace tlsresume::tls {
 
 // From now on, records that `ssl` writes wait in a buffering BIO in front of the
-// socket until flushWrites() (or a full buffer) sends them. OpenSSL flushes on its own
-// after an alert, so SSL_shutdown() sends everything that waits. False if the BIO
-// cannot be made; writes then stay unbatched, which only costs a syscall.
+// socket until a flush (or a full buffer) sends them. OpenSSL flushes on its own after
+// every alert, BoringSSL after a fatal one only: call flushWrites() after SSL_shutdown()
+// so the close_notify leaves on either. False if the BIO cannot be made; writes then
+// stay unbatched, which only costs a syscall.
 bool batchWrites(SSL* ssl) noexcept;
 
 enum class FlushResult { done, again, failed };

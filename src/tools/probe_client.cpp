@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "tls/compat.hpp"
 #include "tools/probe_report.hpp"
 
 namespace tlsresume::tools::probe {
@@ -35,13 +36,63 @@ int onNewSession(SSL* ssl, SSL_SESSION* sess) {
   return 1;  // we own it now
 }
 
-long onBioRead(BIO* bio, int oper, const char* argp, std::size_t, int, long, int ret, std::size_t* processed) {
-  if (oper == (BIO_CB_READ | BIO_CB_RETURN) && ret > 0 && processed && argp) {
-    auto* seen = reinterpret_cast<Seen*>(BIO_get_callback_arg(bio));
-    if (seen && seen->first_bytes.size() < 16)
-      seen->first_bytes.append(argp, std::min<std::size_t>(*processed, 16 - seen->first_bytes.size()));
+// The first bytes the server sends, seen through a small filter BIO in front of the
+// socket (BIO_meth_new: both TLS libraries have it; BoringSSL has no BIO callbacks).
+int recordRead(BIO* bio, char* out, int len) noexcept {
+  BIO_clear_retry_flags(bio);
+  const int n = BIO_read(BIO_next(bio), out, len);
+  if (n <= 0) {
+    BIO_copy_next_retry(bio);
+    return n;
   }
-  return ret;
+  auto* seen = static_cast<Seen*>(BIO_get_data(bio));
+  if (seen && seen->first_bytes.size() < 16)
+    seen->first_bytes.append(out, std::min<std::size_t>(static_cast<std::size_t>(n), 16 - seen->first_bytes.size()));
+  return n;
+}
+
+int recordWrite(BIO* bio, const char* data, int len) noexcept {
+  BIO_clear_retry_flags(bio);
+  const int n = BIO_write(BIO_next(bio), data, len);
+  if (n <= 0) BIO_copy_next_retry(bio);
+  return n;
+}
+
+long recordCtrl(BIO* bio, int cmd, long num, void* ptr) noexcept { return BIO_ctrl(BIO_next(bio), cmd, num, ptr); }
+
+int recordCreate(BIO* bio) noexcept {
+  BIO_set_init(bio, 1);
+  return 1;
+}
+
+// Made once per process and kept for its life.
+const BIO_METHOD* recordingMethod() {
+  static BIO_METHOD* const method = [] {
+    const int index = BIO_get_new_index();
+    BIO_METHOD* m = index > 0 ? BIO_meth_new(index | BIO_TYPE_FILTER, "tlsresume probe first bytes") : nullptr;
+    if (m && (BIO_meth_set_read(m, recordRead) != 1 || BIO_meth_set_write(m, recordWrite) != 1 ||
+              BIO_meth_set_ctrl(m, recordCtrl) != 1 || BIO_meth_set_create(m, recordCreate) != 1)) {
+      BIO_meth_free(m);
+      m = nullptr;
+    }
+    return m;
+  }();
+  return method;
+}
+
+// Puts the recording BIO in front of the SSL's read side. The chain takes a reference of
+// its own to the socket BIO; SSL_set0_rbio drops the one the SSL held for reading.
+bool recordFirstBytes(SSL* ssl, Seen* seen) {
+  BIO* socket = SSL_get_rbio(ssl);
+  const BIO_METHOD* method = recordingMethod();
+  if (!socket || !method) return false;
+  BIO* recorder = BIO_new(method);
+  if (!recorder) return false;
+  BIO_set_data(recorder, seen);
+  BIO_up_ref(socket);
+  BIO_push(recorder, socket);
+  SSL_set0_rbio(ssl, recorder);
+  return true;
 }
 
 void setReadTimeout(int fd, int ms) {
@@ -91,7 +142,7 @@ void classify(Outcome& o, SSL* ssl, int ret, const Seen& seen, const Target& t, 
                                         : " s waiting for the TLS handshake";
     return;
   }
-  if (seen.first_bytes.empty() && (err == SSL_ERROR_SYSCALL || reason == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
+  if (seen.first_bytes.empty() && (err == SSL_ERROR_SYSCALL || tls::isUnexpectedEof(e))) {
     o.failure = Failure::closed;
     o.error = "the server closed the connection without answering the ClientHello (not TLS?)";
     return;
@@ -146,14 +197,11 @@ Outcome connectOnce(const Target& t, const ClientSpec& spec, SSL_SESSION* offer)
   tls::SslPtr ssl(SSL_new(ctx.get()));
   Seen seen;
   seen.sessions = &o.sessions;
-  if (!ssl || SSL_set_fd(ssl.get(), fd) != 1) {
+  if (!ssl || SSL_set_fd(ssl.get(), fd) != 1 || !recordFirstBytes(ssl.get(), &seen)) {
     ::close(fd);
     throw ProbeError("cannot make a TLS client: " + tls::lastError());
   }
   SSL_set_app_data(ssl.get(), &seen);
-  BIO* rbio = SSL_get_rbio(ssl.get());
-  BIO_set_callback_arg(rbio, reinterpret_cast<char*>(&seen));
-  BIO_set_callback_ex(rbio, onBioRead);
   if (!spec.server_name.empty()) SSL_set_tlsext_host_name(ssl.get(), spec.server_name.c_str());
   if (offer) SSL_set_session(ssl.get(), offer);
 
@@ -168,7 +216,8 @@ Outcome connectOnce(const Target& t, const ClientSpec& spec, SSL_SESSION* offer)
     o.version_name = SSL_get_version(ssl.get());
     o.cipher = SSL_get_cipher_name(ssl.get());
     o.reused = SSL_session_reused(ssl.get()) == 1;
-    if (X509* cert = SSL_get0_peer_certificate(ssl.get())) {
+    // The session's copy of the leaf: SSL_get0_peer_certificate is OpenSSL 3's only.
+    if (X509* cert = SSL_SESSION_get0_peer(SSL_get_session(ssl.get()))) {
       unsigned char md[EVP_MAX_MD_SIZE];
       unsigned int len = 0;
       if (X509_digest(cert, EVP_sha256(), md, &len) == 1) o.peer_cert_sha256 = hex(md, len);

@@ -2,6 +2,9 @@
 
 #include <openssl/err.h>
 
+#include <algorithm>
+#include <iterator>
+
 namespace tlsresume::testing {
 namespace {
 thread_local int t_client_sessions = 0;
@@ -13,6 +16,10 @@ int countClientSession(SSL*, SSL_SESSION* session) {
 }
 
 thread_local const std::string* t_external_identity = nullptr;
+
+// What the client can be asked for differs by library: the few calls that exist on one
+// only are here, each with a stated answer on the other (clientCannot).
+#if !defined(OPENSSL_IS_BORINGSSL)
 int offerExternalPsk(SSL* ssl, const EVP_MD*, const unsigned char** id, size_t* idlen, SSL_SESSION** sess) {
   *sess = nullptr;
   if (!t_external_identity) return 1;  // nothing to offer
@@ -29,7 +36,75 @@ int offerExternalPsk(SSL* ssl, const EVP_MD*, const unsigned char** id, size_t* 
   *sess = psk.release();  // OpenSSL takes this reference
   return 1;
 }
+#endif
+
+void applyLibraryOptions(SSL* client, const ClientOptions& o) {
+#if defined(OPENSSL_IS_BORINGSSL)
+  (void)client;
+  (void)o;  // clientCannot() refused every option this would apply
+#else
+  if (o.only_psk_ke) SSL_set_options(client, SSL_OP_ALLOW_NO_DHE_KEX);
+  if (!o.tls13_ciphersuites.empty()) SSL_set_ciphersuites(client, o.tls13_ciphersuites.c_str());
+  if (t_external_identity) SSL_set_psk_use_session_callback(client, &offerExternalPsk);
+#endif
+}
+
+std::vector<unsigned char> derOf(SSL_SESSION* session) {
+  const int len = i2d_SSL_SESSION(session, nullptr);
+  if (len <= 0) return {};
+  std::vector<unsigned char> der(static_cast<std::size_t>(len));
+  unsigned char* out = der.data();
+  i2d_SSL_SESSION(session, &out);
+  return der;
+}
+
+tls::SessionPtr fromDer(const std::vector<unsigned char>& der) {
+  const unsigned char* in = der.data();
+  return tls::SessionPtr(d2i_SSL_SESSION(nullptr, &in, static_cast<long>(der.size())));
+}
 }  // namespace
+
+std::string clientCannot(const ClientOptions& o) {
+#if defined(OPENSSL_IS_BORINGSSL)
+  if (!o.external_psk_identity.empty()) return "BoringSSL's client cannot offer an external TLS 1.3 PSK";
+  if (o.only_psk_ke) return "BoringSSL's client always offers psk_dhe_ke, never psk_ke alone";
+  if (!o.tls13_ciphersuites.empty()) return "BoringSSL's TLS 1.3 cipher suites cannot be configured";
+#else
+  (void)o;
+#endif
+  return {};
+}
+
+tls::SessionPtr copySession(SSL_SESSION* session) {
+  const std::vector<unsigned char> der = derOf(session);
+  return der.empty() ? nullptr : fromDer(der);
+}
+
+tls::SessionPtr withCipherSuite(SSL_SESSION* session, std::uint16_t suite) {
+  const SSL_CIPHER* current = SSL_SESSION_get0_cipher(session);
+  if (!current) return nullptr;
+  const std::uint16_t was = SSL_CIPHER_get_protocol_id(current);
+  std::vector<unsigned char> der = derOf(session);
+  // Both libraries encode the suite as the session's first 2-byte OCTET STRING, right
+  // after the format and protocol versions.
+  const unsigned char field[] = {0x04, 0x02, static_cast<unsigned char>(was >> 8), static_cast<unsigned char>(was)};
+  const auto at = std::search(der.begin(), der.end(), std::begin(field), std::end(field));
+  if (at == der.end()) return nullptr;
+  at[2] = static_cast<unsigned char>(suite >> 8);
+  at[3] = static_cast<unsigned char>(suite);
+  tls::SessionPtr copy = fromDer(der);
+  if (!copy || !SSL_SESSION_get0_cipher(copy.get()) || SSL_CIPHER_get_protocol_id(SSL_SESSION_get0_cipher(copy.get())) != suite)
+    return nullptr;
+  return copy;
+}
+
+void clearTicketAppData(SSL_SESSION* session) {
+#if defined(OPENSSL_IS_BORINGSSL)
+  (void)session;
+#else
+  SSL_SESSION_set1_ticket_appdata(session, nullptr, 0);
+#endif
+}
 
 ServerFixture::ServerFixture(std::vector<std::pair<std::string, ResumptionPolicy>> hosts, KeyringOptions key_options) {
   std::vector<tls::HostSpec> specs;
@@ -53,6 +128,8 @@ ServerFixture::ServerFixture(std::vector<std::pair<std::string, ResumptionPolicy
 
 HandshakeResult ServerFixture::connect(const ClientOptions& o) {
   HandshakeResult result;
+  result.unsupported = clientCannot(o);
+  if (!result.unsupported.empty()) return result;
   t_client_sessions = 0;
   t_received = &result.received;
   tls::SslPtr client(SSL_new(client_ctx_.get()));
@@ -60,12 +137,10 @@ HandshakeResult ServerFixture::connect(const ClientOptions& o) {
   SSL_set_min_proto_version(client.get(), o.version);
   SSL_set_max_proto_version(client.get(), o.version);
   if (!o.tickets) SSL_set_options(client.get(), SSL_OP_NO_TICKET);
-  if (o.only_psk_ke) SSL_set_options(client.get(), SSL_OP_ALLOW_NO_DHE_KEX);
-  if (!o.tls13_ciphersuites.empty()) SSL_set_ciphersuites(client.get(), o.tls13_ciphersuites.c_str());
   if (!o.sni.empty()) SSL_set_tlsext_host_name(client.get(), o.sni.c_str());
   if (o.session) SSL_set_session(client.get(), o.session);
   t_external_identity = o.external_psk_identity.empty() ? nullptr : &o.external_psk_identity;
-  if (t_external_identity) SSL_set_psk_use_session_callback(client.get(), &offerExternalPsk);
+  applyLibraryOptions(client.get(), o);
   BIO* cbio = nullptr;
   BIO* sbio = nullptr;
   BIO_new_bio_pair(&cbio, 0, &sbio, 0);

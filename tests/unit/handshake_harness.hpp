@@ -1,5 +1,5 @@
 #pragma once
-// Two OpenSSL endpoints joined by a memory BIO pair: real handshakes through the real
+// Two TLS endpoints (the build's library) joined by a memory BIO pair: real handshakes through the real
 // TlsFrontend (tickets included), no sockets, driven by a FakeClock. Fast and deterministic.
 #include <openssl/ssl.h>
 
@@ -39,8 +39,14 @@ struct ClientOptions {
   // two identities in one ClientHello (the resumption ticket first), which the server
   // judges one after the other; the external one is garbage to a ticket-only server.
   std::string external_psk_identity = {};
-  std::string tls13_ciphersuites = {};  // SSL_set_ciphersuites; empty: OpenSSL's default
+  std::string tls13_ciphersuites = {};  // SSL_set_ciphersuites; empty: the library's default
 };
+
+// Why this build's TLS library cannot make the client `options` ask for, empty if it can.
+// BoringSSL's client has no external TLS 1.3 PSK, no psk_ke-only mode and no TLS 1.3
+// suite list; connect() refuses such options (result.unsupported) rather than quietly
+// making another ClientHello.
+std::string clientCannot(const ClientOptions& options);
 
 struct HandshakeResult {
   bool ok = false;
@@ -51,7 +57,19 @@ struct HandshakeResult {
   std::string resumption_id;
   int tickets_received = 0;  // NewSessionTicket messages (TLS 1.3) / session callbacks
   std::vector<tls::SessionPtr> received;  // every session the client was given, in order
+  std::string unsupported;                // clientCannot(options), when not empty
 };
+
+// Client-side session surgery for tests, through the session's DER encoding (i2d/d2i,
+// which both libraries have; neither has a setter for everything a test relabels).
+// A copy of `session`; nullptr on failure.
+tls::SessionPtr copySession(SSL_SESSION* session);
+// A copy of `session` relabelled with the cipher suite whose IANA number is `suite`
+// (e.g. 0x1301, TLS_AES_128_GCM_SHA256); nullptr on failure.
+tls::SessionPtr withCipherSuite(SSL_SESSION* session, std::uint16_t suite);
+// Drops the application data a server stored in `session`'s ticket, where the library
+// keeps such a thing (OpenSSL); nothing to drop on BoringSSL.
+void clearTicketAppData(SSL_SESSION* session);
 
 class ServerFixture {
  public:

@@ -7,6 +7,8 @@ using namespace std::chrono_literals;
 using namespace tlsresume;
 using testing_fixture = tlsresume::testing::ServerFixture;
 using tlsresume::testing::ClientOptions;
+using tlsresume::testing::copySession;
+using tlsresume::testing::withCipherSuite;
 
 namespace {
 
@@ -31,9 +33,9 @@ tlsresume::tls::SessionPtr withTicket(SSL_SESSION* session, const std::vector<un
   SSL_SESSION_get0_ticket(session, &tick, &len);
   if (len != ticket.size()) return nullptr;
   const std::vector<unsigned char> original(tick, tick + len);
-  tlsresume::tls::SessionPtr copy(SSL_SESSION_dup(session));
+  tlsresume::tls::SessionPtr copy = tlsresume::testing::copySession(session);
   if (!copy) return nullptr;
-  SSL_SESSION_set1_ticket_appdata(copy.get(), nullptr, 0);
+  tlsresume::testing::clearTicketAppData(copy.get());
   const int der_len = i2d_SSL_SESSION(copy.get(), nullptr);
   std::vector<unsigned char> der(static_cast<size_t>(der_len));
   unsigned char* out = der.data();
@@ -291,19 +293,15 @@ TEST(TlsFrontend, TicketsOfTheOtherVersionOrHashAreCountedAsSuch) {
   auto tls13 = f.connect({TLS1_3_VERSION});
   auto tls12 = f.connect({TLS1_2_VERSION});
   ASSERT_TRUE(tls13.ok && tls12.ok);
-  tls::SslCtxPtr any(SSL_CTX_new(TLS_method()));
-  tls::SslPtr probe(SSL_new(any.get()));
-  static const unsigned char kAes128GcmSha256[] = {0x13, 0x01};
-
-  tls::SessionPtr as12(SSL_SESSION_dup(tls13.session.get()));
+  tls::SessionPtr as12 = copySession(tls13.session.get());
   ASSERT_EQ(SSL_SESSION_set_protocol_version(as12.get(), TLS1_2_VERSION), 1);
   f.stats.tickets.clear();
   EXPECT_EQ(f.connect({TLS1_2_VERSION, true, "localhost", as12.get()}).kind, HandshakeKind::full);
   EXPECT_EQ(f.stats.count(TicketResult::wrong_version), 1);
 
-  tls::SessionPtr as13(SSL_SESSION_dup(tls12.session.get()));
+  tls::SessionPtr as13 = withCipherSuite(tls12.session.get(), 0x1301);  // TLS_AES_128_GCM_SHA256
+  ASSERT_TRUE(as13);
   ASSERT_EQ(SSL_SESSION_set_protocol_version(as13.get(), TLS1_3_VERSION), 1);
-  ASSERT_EQ(SSL_SESSION_set_cipher(as13.get(), SSL_CIPHER_find(probe.get(), kAes128GcmSha256)), 1);
   f.stats.tickets.clear();
   EXPECT_EQ(f.connect({TLS1_3_VERSION, true, "localhost", as13.get()}).kind, HandshakeKind::full);
   EXPECT_EQ(f.stats.count(TicketResult::wrong_version), 1);
