@@ -90,6 +90,11 @@ struct ConnectionTls {
   // a second one.
   std::function<void()> wake;
   bool awaiting_remote = false;
+  // Written by the BoringSSL session lookup: the session it handed over will be refused by
+  // the library with a fatal alert (RFC 7627 §5.3, made with the extended master secret,
+  // offered without it); that alert must not forget the session, which still resumes for
+  // a client offering it as it was made.
+  bool keep_on_alert = false;
 
   // After a HelloRetryRequest OpenSSL opens the same tickets (looks up the same session)
   // again for the second ClientHello: they were counted with the first. Within one
