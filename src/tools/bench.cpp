@@ -10,8 +10,10 @@
 #include <cstdio>
 
 #include "server/net.hpp"
+#include "tools/bench_floor.hpp"
 #include "tools/bench_peers.hpp"
 #include "tools/bench_run.hpp"
+#include "tools/bench_tcp_floor.hpp"
 #include "tools/bench_types.hpp"
 
 namespace tlsresume::tools {
@@ -45,6 +47,9 @@ struct BenchFlags {
   std::string haproxy = kHaproxyBin;
   unsigned fleet_size = 3;
   bool fleet_size_given = false;
+  std::string other_build;
+  std::string serve_tcp_floor;  // hidden: be the TCP floor's server on HOST:PORT
+  bool floor_lines = false;     // hidden: print this binary's floor and exit
 };
 
 // Filled by CLI11 while parsing, read by runBenchCommand().
@@ -65,7 +70,12 @@ Target parseTarget(const std::string& text) {
     t.kind = TargetKind::haproxy;
   else if (text == "fleet")
     t.kind = TargetKind::fleet;
-  else {
+  else if (text == "tcp-floor")
+    t.kind = TargetKind::tcp_floor;
+  else if (text == "self-boringssl" || text == "self-openssl") {
+    t.kind = TargetKind::other_build;
+    t.library = text == "self-boringssl" ? "BoringSSL" : "OpenSSL";
+  } else {
     // "::1" or "::1:443" cannot be told apart from HOST:PORT (CLI11 also takes "[::1]" for
     // its list syntax and strips the brackets): ask for the bracketed form.
     if (text.find(':') != text.rfind(':') && text.front() != '[')
@@ -73,7 +83,7 @@ Target parseTarget(const std::string& text) {
     try {
       t.endpoint = server::parseEndpoint(text, "--target");
     } catch (const server::ConfigError& e) {
-      throw UsageError(std::string(e.what()) + " (expected self, nginx, haproxy or HOST:PORT; or fleet)");
+      throw UsageError(std::string(e.what()) + " (expected self, nginx, haproxy or HOST:PORT; or fleet, self-boringssl, self-openssl, tcp-floor)");
     }
     t.kind = TargetKind::external;
   }
@@ -143,6 +153,13 @@ BenchOptions toOptions(const BenchFlags& f) {
     throw UsageError("--fleet-size: only with --target fleet");
   o.nginx_bin = f.nginx;
   o.haproxy_bin = f.haproxy;
+  const auto others = std::count_if(o.targets.begin(), o.targets.end(),
+                                    [](const Target& t) { return t.kind == TargetKind::other_build; });
+  if (!f.other_build.empty() && others == 0)
+    throw UsageError("--other-build: only with --target self-boringssl or self-openssl");
+  if (!f.other_build.empty() && others > 1)
+    throw UsageError("--other-build: one binary cannot be both self-boringssl and self-openssl; measure them one per run");
+  o.other_build = f.other_build;
   return o;
 }
 
@@ -155,9 +172,12 @@ CLI::App* addBenchCommand(CLI::App& app) {
       "Measure what session resumption saves (handshakes/s, latency, server CPU, bytes) against a full handshake,\n"
       "on our server, nginx, haproxy or any HOST:PORT, and weigh it against its security cost");
   cmd->add_option("-t,--target", f.targets,
-                  "self | nginx | haproxy | fleet | HOST:PORT (repeatable or comma list) [self]; fleet: --fleet-size\n"
-                  "servers of ours sharing sessions and ticket keys through a redis-server the bench starts, every\n"
-                  "resumption on another server than the one that issued the session")
+                  "self | nginx | haproxy | fleet | self-boringssl | self-openssl | tcp-floor | HOST:PORT (repeatable\n"
+                  "or comma list) [self]; fleet: --fleet-size servers of ours sharing sessions and ticket keys through\n"
+                  "a redis-server the bench starts, every resumption on another server than the one that issued the\n"
+                  "session; self-boringssl / self-openssl: our server built with the other TLS library\n"
+                  "(--other-build); tcp-floor: a plain accept / read / write / close server, the same load without\n"
+                  "TLS, whose CPU per connection is the kernel's share of every handshake")
       ->delimiter(',');
   cmd->add_option("-s,--scenarios", f.scenarios,
                   "comma list of full (= full-tls13,full-tls12), full-tls13, full-tls12, session-id, ticket-tls12,\n"
@@ -192,7 +212,9 @@ CLI::App* addBenchCommand(CLI::App& app) {
       ->each([&f](const std::string&) { f.fleet_size_given = true; });
   cmd->add_flag("--pin", f.pin,
                 "pin the server to CPU 0 and the load generator to CPU 1 (a fleet's servers and its Redis all to CPU 0)");
-  cmd->add_flag("--floor", f.floor, "also measure OpenSSL's own handshake cost in memory and compare");
+  cmd->add_flag("--floor", f.floor,
+                "also measure the TLS library's own handshake cost in memory and compare (this binary's library,\n"
+                "and the other build's when self-boringssl / self-openssl runs)");
   cmd->add_option("--json", f.json_file, "write the figures as JSON to FILE (- : standard output; the table goes to\n"
                                          "standard error then)");
   cmd->add_option("--report", f.report_dir, "write DIR/index.md with SVG charts (gnuplot) and a conclusion");
@@ -207,12 +229,26 @@ CLI::App* addBenchCommand(CLI::App& app) {
   cmd->footer(
       "Exit codes: 0 measured; 1 a hard error, nothing measured, or a cell where more than 1 connection in 10\n"
       "failed; 2 a usage error; 130 interrupted (servers the bench started are stopped in every case).");
+  cmd->add_option("--other-build", f.other_build,
+                  "tlsresume binary of the self-boringssl / self-openssl target [build-boringssl/tlsresume, or\n"
+                  "build/tlsresume, beside this binary's build folder]");
+  // Hidden: the bench runs these in its own children.
+  cmd->add_option("--serve-tcp-floor", f.serve_tcp_floor)->group("");
+  cmd->add_flag("--floor-lines", f.floor_lines)->group("");
   cmd->add_option("--nginx", f.nginx, "nginx binary [/usr/sbin/nginx]");
   cmd->add_option("--haproxy", f.haproxy, "haproxy binary [/usr/sbin/haproxy]");
   return cmd;
 }
 
 int runBenchCommand() {
+  if (!g_flags.serve_tcp_floor.empty()) {
+    try {
+      return serveTcpFloor(server::parseEndpoint(g_flags.serve_tcp_floor, "--serve-tcp-floor"));
+    } catch (const server::ConfigError& e) {
+      std::fprintf(stderr, "tlsresume bench: %s\n", e.what());
+      return 2;
+    }
+  }
   BenchOptions options;
   try {
     options = toOptions(g_flags);
@@ -220,6 +256,7 @@ int runBenchCommand() {
     std::fprintf(stderr, "tlsresume bench: %s\n", e.what());
     return 2;
   }
+  if (g_flags.floor_lines) return printFloorLines(options);
   return runBench(std::move(options));
 }
 

@@ -60,8 +60,12 @@ Charts drawCharts(const RunResult& run, const std::string& dir) {
     return out;
   }
   std::vector<std::string> series;
+  // The TCP floor is a component of the others, not a server to compare: in the split table.
+  const auto charted = [&](const CellResult& c) {
+    return c.measured() && c.handshakes > 0 && kindOf(run, c.target) != TargetKind::tcp_floor;
+  };
   for (const auto& c : run.cells)
-    if (c.measured() && c.handshakes > 0 && std::find(series.begin(), series.end(), seriesName(run, c)) == series.end())
+    if (charted(c) && std::find(series.begin(), series.end(), seriesName(run, c)) == series.end())
       series.push_back(seriesName(run, c));
   if (series.empty()) {
     out.missing_reason = "no measured cells to draw";

@@ -112,6 +112,7 @@ std::vector<std::pair<Key, CellsByScenario>> groups(const RunResult& run) {
   for (const auto& c : run.cells) {
     // A cell whose connections mostly failed measured failures: no conclusion from it.
     if (!c.measured() || c.handshakes == 0 || c.mostlyFailed()) continue;
+    if (kindOf(run, c.target) == TargetKind::tcp_floor) continue;  // no TLS: nothing resumes
     const Key k{c.target, c.cert};
     auto it = std::find_if(out.begin(), out.end(), [&](const auto& g) { return g.first == k; });
     if (it == out.end()) it = out.insert(out.end(), {k, {}});
@@ -159,7 +160,8 @@ std::string revocableOf(Scenario mode, const Posture& p) {
 }  // namespace
 
 std::string seriesName(const RunResult& run, const CellResult& cell) {
-  return run.options.certs.size() > 1 ? cell.target + "/" + cell.certName() : cell.target;
+  const std::string name = labelOf(run, cell.target);
+  return run.options.certs.size() > 1 ? name + "/" + cell.certName() : name;
 }
 
 std::vector<TradeOff> tradeOffs(const RunResult& run) {
@@ -486,37 +488,49 @@ std::vector<std::string> conclusions(const RunResult& run) {
                   ".");
   }
 
-  // 6. Our server against OpenSSL's floor.
+  // 6. Our server against its TLS library's floor.
   for (const auto& c : run.cells) {
-    if (c.target != "self" || !c.floor_us || !c.server_cpu_us_per_handshake || *c.floor_us <= 0) continue;
+    if (!isOurs(kindOf(run, c.target)) || !c.floor_us || !c.server_cpu_us_per_handshake || *c.floor_us <= 0) continue;
     if (c.scenario != Scenario::full_tls13 && c.scenario != Scenario::ticket_tls13) continue;
- out.push_back(std::string("Floor (") + c.certName() + ", " + toString(c.scenario) + "): our server spends " +
-                  us(*c.server_cpu_us_per_handshake) + " per handshake, OpenSSL alone in memory " + us(*c.floor_us) +
-                  " (" + formatNumber(*c.server_cpu_us_per_handshake / *c.floor_us, 1) +
+    const ServerInfo* info = serverOf(run, c.target);
+    const std::string library = info && !info->library.empty() ? shortLibrary(info->library) : "the TLS library";
+    out.push_back("Floor (" + labelOf(run, c.target) + ", " + c.certName() + ", " + toString(c.scenario) +
+                  "): our server spends " + us(*c.server_cpu_us_per_handshake) + " per handshake, " + library +
+                  " alone in memory " + us(*c.floor_us) + " (" +
+                  formatNumber(*c.server_cpu_us_per_handshake / *c.floor_us, 1) +
                   "×); the difference is TCP, the kernel, the event loop and the HTTP exchange.");
   }
-  // 7. Our server against each peer, cell by cell: the ratio the comparison is about.
-  std::vector<std::pair<std::string, CertType>> peers;  // in table order, each once
-  for (const auto& c : run.cells)
-    if (c.target != "self" && std::find(peers.begin(), peers.end(), std::pair{c.target, c.cert}) == peers.end())
-      peers.emplace_back(c.target, c.cert);
-  for (const auto& [peer, cert] : peers) {
-    std::string line;
-    for (const auto& p : run.cells) {
-      if (p.target != peer || p.cert != cert || !p.measured() || !p.server_cpu_us_per_handshake) continue;
-      if (!p.server_key.empty() && p.server_key != toString(cert)) continue;  // not the certificate we served
-      const auto self = std::find_if(run.cells.begin(), run.cells.end(), [&](const CellResult& c) {
-        return c.target == "self" && c.cert == cert && c.scenario == p.scenario && c.measured() &&
-               c.server_cpu_us_per_handshake;
-      });
-      if (self == run.cells.end() || *p.server_cpu_us_per_handshake <= 0) continue;
-      line += std::string(line.empty() ? "" : ", ") + toString(p.scenario) + " " + cpuRatio(*self, p);
-    }
-    if (!line.empty())
-      out.push_back("Server CPU per handshake, self / " + peer + " (" + toString(cert) + "): " + line +
-                    " (below 1: ours spends less; with rounds, the median of the round-by-round ratios and "
-                    "their range).");
+  // 7. Our servers against each other server, cell by cell: the ratio the comparison is
+  //    about. Ours on one library against ours on the other once (the other build / self).
+  std::vector<std::string> ours, others;  // in table order, each once
+  for (const auto& t : run.options.targets) {
+    if (t.kind == TargetKind::tcp_floor || t.kind == TargetKind::fleet) continue;
+    (isOurs(t.kind) ? ours : others).push_back(t.name);
   }
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (const auto& a : ours) {
+    for (const auto& b : others) pairs.emplace_back(a, b);
+    for (const auto& b : ours)
+      if (a != b && kindOf(run, a) == TargetKind::other_build && kindOf(run, b) == TargetKind::self) pairs.emplace_back(a, b);
+  }
+  for (const auto& [mine, peer] : pairs)
+    for (CertType cert : run.options.certs) {
+      std::string line;
+      for (const auto& p : run.cells) {
+        if (p.target != peer || p.cert != cert || !p.measured() || !p.server_cpu_us_per_handshake) continue;
+        if (!p.server_key.empty() && p.server_key != toString(cert)) continue;  // not the certificate we served
+        const auto self = std::find_if(run.cells.begin(), run.cells.end(), [&](const CellResult& c) {
+          return c.target == mine && c.cert == cert && c.scenario == p.scenario && c.measured() &&
+                 c.server_cpu_us_per_handshake;
+        });
+        if (self == run.cells.end() || *p.server_cpu_us_per_handshake <= 0) continue;
+        line += std::string(line.empty() ? "" : ", ") + toString(p.scenario) + " " + cpuRatio(*self, p);
+      }
+      if (!line.empty())
+        out.push_back("Server CPU per handshake, " + mine + " / " + peer + " (" + toString(cert) + "): " + line +
+                      " (" + labelOf(run, mine) + " / " + labelOf(run, peer) + "; below 1: " + mine +
+                      " spends less; with rounds, the median of the round-by-round ratios and their range).");
+    }
   if (run.machine.nproc <= 4 && !out.empty())
     out.push_back("Client and servers share " + std::to_string(run.machine.nproc) +
                   " CPUs here, so handshakes/s is bounded by the client as well; compare CPU per handshake.");

@@ -3,8 +3,14 @@
 #include <openssl/err.h>
 #include <time.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <random>
+#include <sstream>
 
+#include "tlsresume/crypto.hpp"
 #include "tools/bench_load.hpp"
 
 namespace tlsresume::tools::bench {
@@ -113,6 +119,7 @@ FloorResult measureOne(const CertMaterial& cert, Scenario scenario, double mix_n
   }
   Timing timing;
   FloorResult r;
+  r.library = crypto::libraryVersion();
   r.cert = cert.type;
   r.scenario = scenario;
   std::uint64_t resumed = 0;
@@ -144,6 +151,77 @@ std::vector<FloorResult> measureFloor(const CertMaterial& cert, const std::vecto
     if (stop) break;
     out.push_back(measureOne(cert, s, mix_no_ticket, per_scenario, stop));
   }
+  return out;
+}
+
+namespace {
+constexpr const char* kLibraryLine = "library\t";
+constexpr const char* kFloorLine = "floor\t";
+constexpr auto kFloorChildTimeout = std::chrono::seconds(60);
+}  // namespace
+
+int printFloorLines(const BenchOptions& options) {
+  const std::atomic<bool> never{false};
+  try {
+    std::printf("%s%s\n", kLibraryLine, crypto::libraryVersion());
+    for (CertType type : options.certs) {
+      const CertMaterial cert = makeCertMaterial(type);
+      for (const FloorResult& f : measureFloor(cert, options.scenarios, options.mix_no_ticket, kFloorPerScenario, never))
+        std::printf("%s%s\t%s\t%llu\t%.3f\t%.3f\t%.4f\n", kFloorLine, toString(f.cert), toString(f.scenario),
+                    static_cast<unsigned long long>(f.handshakes), f.server_us, f.client_us, f.resumed_ratio);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tlsresume bench: floor: %s\n", e.what());
+    return 1;
+  }
+  return std::fflush(stdout) == 0 ? 0 : 1;
+}
+
+std::vector<FloorResult> parseFloorLines(const std::string& text) {
+  std::vector<FloorResult> out;
+  std::string library;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(kLibraryLine, 0) == 0) {
+      library = line.substr(std::char_traits<char>::length(kLibraryLine));
+      continue;
+    }
+    if (line.rfind(kFloorLine, 0) != 0) continue;
+    std::vector<std::string> f;
+    std::istringstream fields(line);
+    for (std::string v; std::getline(fields, v, '\t');) f.push_back(v);
+    if (f.size() != 7) continue;
+    const auto scenario = parseScenario(f[2]);
+    if (!scenario || scenario->size() != 1 || (f[1] != "ecdsa" && f[1] != "rsa")) continue;
+    FloorResult r;
+    r.library = library;
+    r.cert = f[1] == "rsa" ? CertType::rsa : CertType::ecdsa;
+    r.scenario = scenario->front();
+    r.handshakes = std::strtoull(f[3].c_str(), nullptr, 10);
+    r.server_us = std::strtod(f[4].c_str(), nullptr);
+    r.client_us = std::strtod(f[5].c_str(), nullptr);
+    r.resumed_ratio = std::strtod(f[6].c_str(), nullptr);
+    out.push_back(r);
+  }
+  return out;
+}
+
+std::vector<FloorResult> measureFloorWith(const std::string& binary, CertType cert, Scenario scenario,
+                                          double mix_no_ticket, const TempDir& dir, std::optional<int> cpu) {
+  SpawnSpec spec;
+  char share[32];
+  std::snprintf(share, sizeof share, "%g", mix_no_ticket);
+  spec.argv = {binary, "bench", "--floor-lines", "--cert-type", toString(cert), "--scenarios", toString(scenario),
+               "--mix-no-ticket", share};
+  spec.log_path = dir.path() + "/floor-other-build.log";
+  spec.cpu = cpu;
+  ChildProcess child = ChildProcess::spawn(spec);
+  const auto status = child.wait(kFloorChildTimeout);
+  std::ifstream in(spec.log_path);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<FloorResult> out = parseFloorLines(text);
+  if (!status || *status != 0 || out.empty())
+    throw BenchError(binary + " --floor-lines " + (status ? "failed" : "did not finish") + ": " + child.logTail());
   return out;
 }
 

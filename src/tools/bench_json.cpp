@@ -1,11 +1,12 @@
 // The machine-readable result. Schema (version 1): every key below is always present
 // unless marked optional; absent measurements are null, never zero.
 //   version: 1
-//   machine: {nproc, openssl, kernel, cpu_model}
+//   machine: {nproc, openssl (the TLS library of this binary, whichever it is), kernel, cpu_model}
+//   servers[]: {target, label ("tlsresume (OpenSSL 3.0.19)"), software, version, library|null}
 //   settings: {targets[], scenarios[], certs[], concurrency, duration_s|null (with count),
 //              count|null,
 //              rounds, mix_no_ticket, pinned, fleet_size}
-//   cells[]: {target, scenario, cert (as the client saw it: "ecdsa", "rsa", "rsa-4096", ...),
+//   cells[]: {target, label, scenario, cert (as the client saw it: "ecdsa", "rsa", "rsa-4096", ...),
 //             protocol|null, handshakes (summed over rounds), handshakes_per_sec|null (the
 //             median round's),
 //             latency_us: {p50, p90, p99}|null, server_cpu_us_per_handshake|null (median of
@@ -24,8 +25,11 @@
 //               redis_keys|null (DBSIZE at the end), redis_used_memory_start|null,
 //               redis_keys_start|null (when the measured phase began), self_cpu_us_per_handshake|null, cpu_vs_self|null,
 //               client_latency_added_us: {p50, p99}|null (against self)}}
-//   floor[]: {cert, scenario, handshakes, server_us_per_handshake,
+//   floor[]: {library, cert, scenario, handshakes, server_us_per_handshake,
 //             client_us_per_handshake, resumed_ratio}
+//   split[]: {target, label, library, cert, scenario, server_cpu_us, tcp_floor_us,
+//             library_floor_us, rest_us, over_library_floor} (with tcp-floor and --floor)
+//   aims[]: {aim, server, against, scenario, value|null (not measured), limit|null, holds|null, note}
 //   wall_seconds
 //   measured_at: "YYYY-MM-DD HH:MM UTC", when the run started
 //   versions: {target: version} of the peers the bench started (nginx, haproxy), as `-v` says
@@ -110,9 +114,10 @@ std::string fleetJson(const FleetFigures& f) {
   return o + "}";
 }
 
-std::string cellJson(const CellResult& c) {
+std::string cellJson(const RunResult& run, const CellResult& c) {
   std::string o = "{";
   o += "\"target\":" + jsonString(c.target);
+  o += ",\"label\":" + jsonString(labelOf(run, c.target));
   o += ",\"scenario\":" + jsonString(toString(c.scenario));
   o += ",\"cert\":" + jsonString(c.certName());
   // A skipped or failed cell measured nothing: null, not a zero that reads as a figure.
@@ -167,7 +172,7 @@ std::string cellJson(const CellResult& c) {
 }
 
 std::string floorJson(const FloorResult& f) {
-  return "{\"cert\":" + jsonString(toString(f.cert)) + ",\"scenario\":" + jsonString(toString(f.scenario)) +
+  return "{\"library\":" + jsonString(f.library) + ",\"cert\":" + jsonString(toString(f.cert)) + ",\"scenario\":" + jsonString(toString(f.scenario)) +
          ",\"handshakes\":" + std::to_string(f.handshakes) + ",\"server_us_per_handshake\":" + num(f.server_us) +
          ",\"client_us_per_handshake\":" + num(f.client_us) + ",\"resumed_ratio\":" + num(f.resumed_ratio) + "}";
 }
@@ -191,8 +196,27 @@ std::string toJson(const RunResult& run) {
   out += ",\"mix_no_ticket\":" + num(o.mix_no_ticket);
   out += std::string(",\"pinned\":") + (o.pin ? "true" : "false");
   out += ",\"fleet_size\":" + std::to_string(o.fleet_size) + "}";
-  out += ",\"cells\":" + array(run.cells, cellJson);
+  out += ",\"servers\":" + array(run.servers, [](const ServerInfo& s) {
+    return "{\"target\":" + jsonString(s.target) + ",\"label\":" + jsonString(s.label) +
+           ",\"software\":" + jsonString(s.software) + ",\"version\":" + jsonString(s.version) +
+           ",\"library\":" + (s.library.empty() ? std::string("null") : jsonString(s.library)) + "}";
+  });
+  out += ",\"cells\":" + array(run.cells, [&](const CellResult& c) { return cellJson(run, c); });
   out += ",\"floor\":" + array(run.floor, floorJson);
+  out += ",\"split\":" + array(splitRows(run), [](const SplitRow& r) {
+    return "{\"target\":" + jsonString(r.target) + ",\"label\":" + jsonString(r.label) +
+           ",\"library\":" + jsonString(r.library) + ",\"cert\":" + jsonString(toString(r.cert)) +
+           ",\"scenario\":" + jsonString(toString(r.scenario)) + ",\"server_cpu_us\":" + num(r.cpu_us) +
+           ",\"tcp_floor_us\":" + num(r.tcp_floor_us) + ",\"library_floor_us\":" + num(r.library_floor_us) +
+           ",\"rest_us\":" + num(r.rest_us()) + ",\"over_library_floor\":" + num(r.overFloor()) + "}";
+  });
+  out += ",\"aims\":" + array(aimChecks(run), [](const AimCheck& a) {
+    return "{\"aim\":" + jsonString(a.aim) + ",\"server\":" + jsonString(a.server) +
+           ",\"against\":" + jsonString(a.against) + ",\"scenario\":" + jsonString(a.scenario) +
+           ",\"value\":" + num(a.value) + ",\"limit\":" + (a.value || a.unit == "×" ? num(a.limit) : "null") +
+           ",\"holds\":" + (a.value ? (a.holds() ? "true" : "false") : "null") + ",\"note\":" + jsonString(a.note) +
+           "}";
+  });
   out += ",\"wall_seconds\":" + num(run.wall_seconds);
   out += ",\"measured_at\":" + jsonString(run.measured_at);
   out += ",\"versions\":{";

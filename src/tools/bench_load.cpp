@@ -270,6 +270,11 @@ class Generator {
     }
     // Later connections start with the address that accepted.
     preferred_address_[s.server] = (s.first_address + s.tried) % addressesOf(s).size();
+    if (spec_.plain) {
+      onConnectionUp(s);
+      s.phase = Phase::writing;
+      return step(s);
+    }
     startTls(s);
   }
 
@@ -291,6 +296,7 @@ class Generator {
 
   // Advances one connection as far as it can go without blocking.
   void step(Slot& s) {
+    if (spec_.plain) return stepPlain(s);
     SSL* ssl = s.ssl.get();
     for (;;) {
       int r = 0;
@@ -327,6 +333,43 @@ class Generator {
       }
       return finish(s, tlsError(ssl, r, s.phase == Phase::handshaking ? "handshake" : "exchange"));
     }
+  }
+
+  // The TCP floor's exchange: the same request and answer, no TLS.
+  void stepPlain(Slot& s) {
+    for (;;) {
+      ssize_t r = 0;
+      if (s.phase == Phase::writing) {
+        r = ::send(s.fd, request_.data() + s.sent, request_.size() - s.sent, MSG_NOSIGNAL);
+        if (r > 0) {
+          s.sent += static_cast<std::size_t>(r);
+          if (s.sent == request_.size()) s.phase = Phase::reading;
+          continue;
+        }
+      } else {
+        char buf[16384];
+        r = ::read(s.fd, buf, sizeof buf);
+        if (r > 0) {
+          s.response.append(buf, std::min<std::size_t>(static_cast<std::size_t>(r),
+                                                       kMaxResponseKept - std::min(kMaxResponseKept, s.response.size())));
+          continue;
+        }
+        if (r == 0) return finish(s, {});
+      }
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return watch(s, s.phase == Phase::writing ? EPOLLOUT : EPOLLIN);
+      if (s.phase == Phase::reading && !s.response.empty()) return finish(s, {});  // a reset after the answer
+      return finish(s, r < 0 ? errnoText(errno) : "the server closed the connection");
+    }
+  }
+
+  // A TCP connection established counts as the plain exchange's "handshake".
+  void onConnectionUp(Slot& s) {
+    if (s.warmup) return;
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - s.started).count();
+    result_.latencies_us.push_back(static_cast<std::uint32_t>(std::min<long long>(us, UINT32_MAX)));
+    ++result_.handshakes;
   }
 
   void onHandshake(Slot& s) {
@@ -378,6 +421,13 @@ class Generator {
 
   void onComplete(Slot& s) {
     consecutive_errors_ = 0;
+    if (!s.ssl) {  // plain: nothing to shut down, no session
+      if (s.warmup)
+        ++warm_ok_;
+      else
+        recordCompletion(s, nullptr);
+      return;
+    }
     // Our close_notify, as any TLS client's: a server whose OpenSSL takes an EOF without
     // one for a truncation (no SSL_OP_IGNORE_UNEXPECTED_EOF: Python's ssl module, for
     // one) would otherwise fail the connection and forget its session. Sent once, without

@@ -55,6 +55,9 @@ struct LoadSpec {
   std::chrono::duration<double> duration{3};
   std::uint64_t count = 0;  // > 0: exactly this many measured handshakes
   std::chrono::milliseconds connection_timeout{10000};
+  // No TLS (the TCP floor): each connection writes the request once connected and reads
+  // the answer until the server closes; a "handshake" is then a connection established.
+  bool plain = false;
   // Called once between warm-up and measurement (the caller samples server CPU there),
   // and about four times a second while measuring.
   std::function<void()> on_measure_start;

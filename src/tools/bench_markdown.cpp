@@ -41,6 +41,70 @@ void settings(std::ostream& md, const RunResult& run) {
      << formatNumber(run.wall_seconds, 0) << " s.\n\n";
 }
 
+// Every server of the run: what it is and the TLS library it runs, with its version.
+void serversTable(std::ostream& md, const RunResult& run) {
+  if (run.servers.empty()) return;
+  md << "## Servers\n\n| label | target | software | version | TLS library |\n|---|---|---|---|---|\n";
+  for (const auto& s : run.servers)
+    md << "| " << cell(s.label) << " | `" << cell(s.target) << "` | " << cell(s.software) << " | "
+       << (s.version.empty() ? "–" : cell(s.version)) << " | " << (s.library.empty() ? "unknown" : cell(s.library))
+       << " |\n";
+  md << "\nThe load generator and the in-process floor run " << cell(run.machine.openssl) << ".\n\n";
+}
+
+void aimsSection(std::ostream& md, const RunResult& run) {
+  const auto aims = aimChecks(run);
+  if (aims.empty()) return;
+  md << "## Aims\n\n| aim | server | against | scenario | measured | aim | holds |\n|---|---|---|---|--:|--:|---|\n";
+  for (const auto& a : aims) {
+    const auto show = [&](double v) { return formatNumber(v, a.unit == "×" ? 2 : 0) + a.unit; };
+    md << "| " << cell(a.aim) << " | " << cell(a.server) << " | " << (a.against.empty() ? "–" : cell(a.against))
+       << " | " << (a.scenario.empty() ? "–" : a.scenario) << " | "
+       << (a.value ? show(*a.value) + (a.note.empty() ? "" : " (" + cell(a.note) + ")") : "–") << " | ≤ "
+       << (a.value || a.unit == "×" ? show(a.limit) : std::string("–")) << " | "
+       << (a.value ? (a.holds() ? "yes" : "**no**") : "not measured: " + cell(a.note)) << " |\n";
+  }
+  md << "\nCPU ratios: server CPU per handshake of the first over the second, the median of the round-by-round "
+        "ratios when the run has rounds (their range in brackets). Aims: ours on BoringSSL at most 0.6× nginx's and "
+        "HAProxy's per resumed handshake and 0.8× per full one; for resumed handshakes, server CPU less the TCP "
+        "floor at most 1.5× the library's in-memory floor, on both builds; tickets on BoringSSL no longer than "
+        "nginx's.\n\n";
+}
+
+// Where each server's CPU per handshake goes, and the tickets it issues.
+void splitSection(std::ostream& md, const RunResult& run) {
+  const auto rows = splitTable(run);
+  if (!rows.empty()) {
+    md << "## Where a handshake's CPU goes\n\n";
+    md << "Server CPU per handshake = TCP floor (the kernel's connection: the `tcp-floor` target's CPU per "
+          "connection, same load without TLS, same scenario and rounds) + library floor (the server's TLS library "
+          "alone in memory, same handshake) + rest (the server's own work: event loop, objects, the HTTP exchange, "
+          "and what the library does over a socket but not in memory). (CPU−TCP)/floor is 1 for a server that adds "
+          "nothing to its library.\n\n|";
+    const auto cols = splitColumns();
+    for (const auto& c : cols) md << " " << c << " |";
+    md << "\n|";
+    for (std::size_t i = 0; i < cols.size(); ++i) md << (i < 3 ? "---|" : "--:|");
+    md << "\n";
+    for (const auto& r : rows) {
+      md << "|";
+      for (const auto& v : r) md << " " << cell(v) << " |";
+      md << "\n";
+    }
+    md << "\n";
+  }
+  const auto tickets = ticketSizes(run);
+  if (!tickets.empty()) {
+    md << "## Tickets on the wire\n\nLength of the ticket the client holds after a resumption, bytes (–: none "
+          "held, or the cell did not run).\n\n| server | TLS 1.2 ticket | TLS 1.3 ticket | stateful TLS 1.3 "
+          "ticket |\n|---|--:|--:|--:|\n";
+    for (const auto& t : tickets)
+      md << "| " << cell(t.label) << " | " << opt(t.tls12, 0) << " | " << opt(t.tls13, 0) << " | "
+         << opt(t.stateful, 0) << " |\n";
+    md << "\n";
+  }
+}
+
 void tradeOffTable(std::ostream& md, const RunResult& run) {
   const auto trades = tradeOffs(run);
   if (trades.empty()) return;
@@ -98,7 +162,7 @@ void figures(std::ostream& md, const RunResult& run) {
      << (with_floor ? " floor µs |" : "") << " note |\n|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
      << (with_floor ? "--:|" : "") << "---|\n";
   for (const auto& c : run.cells) {
- md << "| " << cell(c.target) << " | " << c.certName() << " | " << toString(c.scenario) << " | ";
+    md << "| " << cell(labelOf(run, c.target)) << " | " << c.certName() << " | " << toString(c.scenario) << " | ";
     if (!c.measured()) {
       md << "– | – | – | – | – | – | – | – | – | – |" << (with_floor ? " – |" : "") << " "
          << cell(c.skipped_reason.empty() ? "error: " + c.error : "skipped: " + c.skipped_reason) << " |\n";
@@ -122,12 +186,13 @@ void figures(std::ostream& md, const RunResult& run) {
   }
   md << "\n";
   if (with_floor) {
-    md << "## OpenSSL floor\n\nOpenSSL alone, client and server in one thread over memory BIO pairs: no sockets, no "
-          "HTTP, OpenSSL's own session cache and ticket keys.\n\n| cert | handshake | server µs | client µs | "
-          "handshakes | resumed |\n"
-          "|---|---|--:|--:|--:|--:|\n";
+    md << "## TLS library floor\n\nThe TLS library alone, client and server in one thread over memory BIO pairs: no "
+          "sockets, no HTTP, the library's own session cache and ticket keys. Each library is measured by a binary "
+          "built with it (the other build's by `tlsresume bench --floor-lines`, run by this one).\n\n| library | "
+          "cert | handshake | server µs | client µs | handshakes | resumed |\n"
+          "|---|---|---|--:|--:|--:|--:|\n";
     for (const auto& f : run.floor)
-      md << "| " << toString(f.cert) << " | " << toString(f.scenario) << " | " << formatNumber(f.server_us, 1) << " | "
+      md << "| " << cell(f.library) << " | " << toString(f.cert) << " | " << toString(f.scenario) << " | " << formatNumber(f.server_us, 1) << " | "
          << formatNumber(f.client_us, 1) << " | " << f.handshakes << " | " << formatNumber(100 * f.resumed_ratio, 1)
          << "% |\n";
     md << "\n";
@@ -145,6 +210,14 @@ std::string servers(const RunResult& run) {
   }
   std::vector<std::string> parts;
   if (self) parts.push_back("our `tlsresume serve --workers 1 --admin off` with the built-in responder");
+  for (const auto& t : run.options.targets)
+    if (t.kind == TargetKind::other_build)
+      parts.push_back("`" + t.name + "`: the same, from the build with the other TLS library (" + labelOf(run, t.name) +
+                      ")");
+  for (const auto& t : run.options.targets)
+    if (t.kind == TargetKind::tcp_floor)
+      parts.push_back("`tcp-floor`: a plain TCP server of the bench's own (one thread, one epoll loop, our listener "
+                      "options, the answer corked with the FIN) answering the same request without TLS");
   if (std::any_of(run.options.targets.begin(), run.options.targets.end(),
                   [](const Target& t) { return t.kind == TargetKind::fleet; }))
     parts.push_back("the fleet: " + std::to_string(run.options.fleet_size) +
@@ -231,6 +304,9 @@ ReportFiles writeReport(const RunResult& run, const std::string& dir) {
   if (lines.empty()) md << "No cell was measured: nothing to conclude.\n";
   for (const auto& l : lines) md << "- " << l << "\n";
   md << "\n";
+  aimsSection(md, run);
+  serversTable(md, run);
+  splitSection(md, run);
   tradeOffTable(md, run);
   fleetSection(md, run);
   md << "## Charts\n\n";

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <tuple>
@@ -15,6 +16,7 @@
 #include <thread>
 
 #include "server/net.hpp"
+#include "tlsresume/crypto.hpp"
 #include "tools/bench_fleet.hpp"
 
 namespace tlsresume::tools::bench {
@@ -106,7 +108,42 @@ ServerLauncher::ServerLauncher(const BenchOptions& options, const TempDir& dir) 
   if (n > 0) self_exe_.assign(buf, static_cast<std::size_t>(n));
 }
 
-std::string ServerLauncher::unavailableReason(const Target& t) const {
+std::string ServerLauncher::otherBuildPath(const Target& t) const {
+  if (!options_.other_build.empty()) return options_.other_build;
+  const std::filesystem::path here = std::filesystem::path(self_exe_).parent_path();
+  const char* folder = t.library == "BoringSSL" ? "build-boringssl" : "build";
+  return (here / ".." / folder / "tlsresume").lexically_normal().string();
+}
+
+std::string ServerLauncher::otherBuildLibrary(const Target& t) {
+  const std::string bin = otherBuildPath(t);
+  const auto known = other_library_.find(bin);
+  if (known != other_library_.end()) return known->second;
+  std::string library;
+  if (executable(bin)) {
+    // "0.1.0 (BoringSSL (API 17))": the library is what the outer parentheses hold.
+    std::string text = outputOf({bin, "--version"}, "other-build-version.log");
+    text = text.substr(0, text.find('\n'));
+    const auto open = text.find(" (");
+    if (open != std::string::npos && text.size() > open + 3 && text.back() == ')')
+      library = text.substr(open + 2, text.size() - open - 3);
+  }
+  other_library_[bin] = library;
+  return library;
+}
+
+std::string ServerLauncher::unavailableReason(const Target& t) {
+  if (t.kind == TargetKind::other_build) {
+    const std::string bin = otherBuildPath(t);
+    const std::string how = t.library == "BoringSSL" ? "make build TLS=boringssl" : "make build";
+    if (!executable(bin))
+      return "no tlsresume built with " + t.library + " at " + bin + " (" + how + ", or --other-build PATH)";
+    if (otherBuildLibrary(t).empty())
+      return bin + " is not a tlsresume binary that runs here (its --version names no TLS library)";
+    return {};
+  }
+  if (t.kind == TargetKind::tcp_floor && !executable(self_exe_))
+    return "cannot find our own binary through /proc/self/exe";
   if (t.kind == TargetKind::nginx || t.kind == TargetKind::haproxy) {
     const std::string& bin = t.kind == TargetKind::nginx ? options_.nginx_bin : options_.haproxy_bin;
     if (!executable(bin)) {
@@ -133,7 +170,11 @@ std::string ServerLauncher::scenarioSkipReason(const Target& t, Scenario s) {
 std::unique_ptr<RunningServer> ServerLauncher::start(const Target& t, const CertMaterial& cert, bool stateful) {
   switch (t.kind) {
     case TargetKind::self:
-      return startSelf(cert, stateful);
+      return startSelf(self_exe_, "tlsresume serve", cert, stateful);
+    case TargetKind::other_build:
+      return startSelf(otherBuildPath(t), "tlsresume serve (" + t.name + ")", cert, stateful);
+    case TargetKind::tcp_floor:
+      return startTcpFloor();
     case TargetKind::nginx:
       return startNginx(cert, stateful);
     case TargetKind::haproxy:
@@ -195,17 +236,28 @@ std::unique_ptr<RunningServer> ServerLauncher::launch(const std::string& what,
   throw BenchError(what + ": port in use on " + std::to_string(kLaunchAttempts) + " attempts: " + last);
 }
 
-std::unique_ptr<RunningServer> ServerLauncher::startSelf(const CertMaterial& cert, bool stateful) {
+std::unique_ptr<RunningServer> ServerLauncher::startTcpFloor() {
+  const unsigned n = ++launches_;
+  return launch("tcp floor", [&](std::uint16_t port) {
+    SpawnSpec spec;
+    spec.argv = {self_exe_, "bench", "--serve-tcp-floor", "127.0.0.1:" + std::to_string(port)};
+    spec.log_path = dir_.path() + "/tcp-floor-" + std::to_string(n) + ".log";
+    return spec;
+  });
+}
+
+std::unique_ptr<RunningServer> ServerLauncher::startSelf(const std::string& exe, const std::string& name,
+                                                         const CertMaterial& cert, bool stateful) {
   const unsigned n = ++launches_;
   std::string config;
   if (stateful)
     config = dir_.write("self-" + std::to_string(n) + ".toml", "[default_host]\ntls13_tickets = \"stateful\"\n");
-  return launch("tlsresume serve", [&](std::uint16_t port) {
+  return launch(name, [&](std::uint16_t port) {
     SpawnSpec spec;
     // Certificate and key through pipes (see pipeWith); one worker thread, no admin
     // endpoint, the built-in responder: the server and nothing else.
     spec.fds = {{pipeWith(cert.cert_pem), 3}, {pipeWith(cert.key_pem), 4}};
-    spec.argv = {self_exe_, "serve", "--listen", "127.0.0.1:" + std::to_string(port)};
+    spec.argv = {exe, "serve", "--listen", "127.0.0.1:" + std::to_string(port)};
     for (const char* arg : {"--workers", "1", "--admin", "off", "--backend", "builtin", "--log-level", "warn", "--cert",
                             "/dev/fd/3", "--key", "/dev/fd/4"})
       spec.argv.emplace_back(arg);
@@ -394,12 +446,10 @@ std::unique_ptr<RunningServer> ServerLauncher::startHaproxy(const CertMaterial& 
   return server;
 }
 
-std::string ServerLauncher::peerVersion(TargetKind kind) {
-  const std::string& bin = kind == TargetKind::nginx ? options_.nginx_bin : options_.haproxy_bin;
-  if (!executable(bin)) return {};
+std::string ServerLauncher::outputOf(const std::vector<std::string>& argv, const std::string& log_name) {
   SpawnSpec spec;
-  spec.argv = {bin, "-v"};
-  spec.log_path = dir_.path() + "/" + (kind == TargetKind::nginx ? "nginx" : "haproxy") + "-version.log";
+  spec.argv = argv;
+  spec.log_path = dir_.path() + "/" + log_name;
   try {
     ChildProcess p = ChildProcess::spawn(spec);
     if (!p.wait(std::chrono::seconds(5))) return {};
@@ -407,7 +457,60 @@ std::string ServerLauncher::peerVersion(TargetKind kind) {
     return {};
   }
   std::ifstream in(spec.log_path);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+ServerInfo ServerLauncher::describe(const Target& t) {
+  ServerInfo s;
+  s.target = t.name;
+  switch (t.kind) {
+    case TargetKind::self:
+    case TargetKind::fleet:
+      s.software = t.kind == TargetKind::fleet ? "tlsresume fleet" : "tlsresume";
+      s.library = crypto::libraryVersion();
+      break;
+    case TargetKind::other_build:
+      s.software = "tlsresume";
+      s.library = otherBuildLibrary(t);
+      break;
+    case TargetKind::tcp_floor:
+      s.software = "TCP floor";
+      s.library = "no TLS";
+      break;
+    case TargetKind::nginx:
+    case TargetKind::haproxy: {
+      const bool nginx = t.kind == TargetKind::nginx;
+      s.software = nginx ? "nginx" : "HAProxy";
+      s.version = peerVersion(t.kind);
+      const std::string& bin = nginx ? options_.nginx_bin : options_.haproxy_bin;
+      if (!executable(bin)) break;
+      // nginx -V: "built with OpenSSL 3.0.22 25 Aug 2026 (running with OpenSSL 3.0.19 27 Jan 2026)";
+      // haproxy -vv: "Built with OpenSSL version : ..." and "Running on OpenSSL version : ...".
+      // The library it runs is the one measured; the one it was built with is the fallback.
+      const std::string text = outputOf({bin, nginx ? "-V" : "-vv"}, std::string(nginx ? "nginx" : "haproxy") + "-V.log");
+      const auto after = [&](const std::string& marker, const std::string& ends) -> std::string {
+        const auto at = text.find(marker);
+        if (at == std::string::npos) return {};
+        const auto from = at + marker.size();
+        return text.substr(from, text.find_first_of(ends, from) - from);
+      };
+      s.library = nginx ? after("running with ", ")\n") : after("Running on OpenSSL version : ", "\n");
+      if (s.library.empty()) s.library = nginx ? after("built with ", "(\n") : after("Built with OpenSSL version : ", "\n");
+      while (!s.library.empty() && s.library.back() == ' ') s.library.pop_back();
+      break;
+    }
+    case TargetKind::external:
+      s.software = t.name;
+      break;
+  }
+  return s;
+}
+
+std::string ServerLauncher::peerVersion(TargetKind kind) {
+  const std::string& bin = kind == TargetKind::nginx ? options_.nginx_bin : options_.haproxy_bin;
+  if (!executable(bin)) return {};
+  const std::string text =
+      outputOf({bin, "-v"}, std::string(kind == TargetKind::nginx ? "nginx" : "haproxy") + "-version.log");
   // "nginx version: nginx/1.22.1", "HAProxy version 2.6.12-1+deb12u4 2026/10/17 - ..."
   const std::string marker = kind == TargetKind::nginx ? "nginx/" : "HAProxy version ";
   const auto at = text.find(marker);
@@ -421,7 +524,10 @@ Posture ServerLauncher::posture(const Target& t) {
   Posture p;
   p.target = t.name;
   p.psk_modes = "psk_dhe_ke";
-  if (t.kind == TargetKind::self || t.kind == TargetKind::fleet) {
+  if (t.kind == TargetKind::tcp_floor) {
+    p.known = false;  // no TLS: nothing to weigh
+    p.rotation = "none (no TLS)";
+  } else if (isOurs(t.kind) || t.kind == TargetKind::fleet) {
     // Our embedded defaults, read from the config types so the report follows them.
     const server::Config defaults;
     const auto& policy = defaults.hosts.front().policy;

@@ -3,6 +3,7 @@
 // from their Debian packages with configurations equivalent to ours, or an external
 // HOST:PORT. All bind 127.0.0.1 on a free port and stop when their handle is dropped.
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,7 +44,7 @@ class ServerLauncher {
 
   // Why `target` cannot run here ("nginx not installed (apt-get install nginx-light)"),
   // or empty when it can.
-  std::string unavailableReason(const Target& target) const;
+  std::string unavailableReason(const Target& target);
   // Why `scenario` does not apply to `target`, or empty.
   static std::string scenarioSkipReason(const Target& target, Scenario scenario);
   // Starts the server (or, for an external target, just describes it). `stateful` asks
@@ -55,9 +56,20 @@ class ServerLauncher {
   // The security posture of the configuration we give `target` (for nginx, of the
   // version --nginx names: 1.23.2 and later rotate their own ticket keys).
   Posture posture(const Target& target);
+  // What the target is and which TLS library it runs (ours: the library it was built with;
+  // nginx from `nginx -V`, HAProxy from `haproxy -vv`, the other build from its --version).
+  // The label is left to the caller, which knows every target of the run.
+  ServerInfo describe(const Target& target);
+  // The binary of an other_build target: --other-build, else the build folder for its
+  // library beside this binary's (build-boringssl/tlsresume next to build/tlsresume).
+  std::string otherBuildPath(const Target& target) const;
+  // The library the other build names in its --version; empty when it cannot run.
+  std::string otherBuildLibrary(const Target& target);
 
  private:
-  std::unique_ptr<RunningServer> startSelf(const CertMaterial& cert, bool stateful);
+  std::unique_ptr<RunningServer> startSelf(const std::string& exe, const std::string& name, const CertMaterial& cert,
+                                           bool stateful);
+  std::unique_ptr<RunningServer> startTcpFloor();
   std::unique_ptr<RunningServer> startNginx(const CertMaterial& cert, bool stateful);
   std::unique_ptr<RunningServer> startHaproxy(const CertMaterial& cert, bool stateful);
   // A redis-server on a free port (no persistence), then `--fleet-size` servers of ours
@@ -73,11 +85,14 @@ class ServerLauncher {
   // "1.22.1" from `nginx -v`, "2.6.12-1+deb12u4" from `haproxy -v`, or empty when it
   // cannot say.
   std::string peerVersion(TargetKind kind);
+  // Standard output and error of `argv`, run to its end (at most 5 s); empty if it fails.
+  std::string outputOf(const std::vector<std::string>& argv, const std::string& log_name);
 
   const BenchOptions& options_;
   const TempDir& dir_;
   std::string self_exe_;
   unsigned launches_ = 0;
+  std::map<std::string, std::string> other_library_;  // other build's binary -> its library ("" : cannot run)
 };
 
 const char* peerInstallHint(TargetKind kind);

@@ -1,6 +1,5 @@
 #include "tools/bench_run.hpp"
 
-#include <openssl/crypto.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -17,6 +16,7 @@
 #include <map>
 #include <memory>
 
+#include "tlsresume/crypto.hpp"
 #include "tools/bench_cpu.hpp"
 #include "tools/bench_fleet.hpp"
 #include "tools/bench_floor.hpp"
@@ -47,7 +47,6 @@ std::string outputProblem(const std::string& path, bool is_dir) {
   return {};
 }
 
-constexpr auto kFloorPerScenario = std::chrono::milliseconds(400);
 // Why a HOST:PORT target's cells are not run again for a second --cert-type.
 constexpr const char* kMeasuredOnce = "a HOST:PORT target presents its own certificate: measured once";
 // Descriptors the bench needs besides one per connection in flight: epoll, pipes to the
@@ -75,7 +74,7 @@ std::string descriptorProblem(unsigned concurrency) {
 Machine describeMachine() {
   Machine m;
   m.nproc = static_cast<unsigned>(sysconf(_SC_NPROCESSORS_ONLN));
-  m.openssl = OpenSSL_version(OPENSSL_VERSION);
+  m.openssl = crypto::libraryVersion();
   utsname u{};
   if (uname(&u) == 0) m.kernel = std::string(u.sysname) + " " + u.release;
   std::ifstream cpuinfo("/proc/cpuinfo");
@@ -196,6 +195,25 @@ FleetFigures fleetFigures(RunningServer& fleet, const FleetState& before, const 
   return f;
 }
 
+// "tlsresume (OpenSSL 3.0.19)", "nginx 1.22.1 (OpenSSL 3.0.19)", "HAProxy 2.6.12 (OpenSSL
+// 3.0.19)", "TCP floor (no TLS)"; a HOST:PORT keeps its name. Two targets that would read
+// the same (ours twice on one library) are told apart by their names.
+void labelServers(std::vector<ServerInfo>& servers) {
+  for (auto& s : servers) {
+    if (s.library == "no TLS") {
+      s.label = s.software + " (no TLS)";
+      continue;
+    }
+    s.label = s.software;
+    if (!s.version.empty()) s.label += " " + s.version.substr(0, s.version.find('-'));  // "2.6.12-1+deb12u4"
+    if (!s.library.empty()) s.label += " (" + shortLibrary(s.library) + ")";
+  }
+  std::map<std::string, int> seen;
+  for (const auto& s : servers) ++seen[s.label];
+  for (auto& s : servers)
+    if (seen[s.label] > 1 && s.label != s.target) s.label += " [" + s.target + "]";
+}
+
 std::string fixed(double v, int decimals) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
@@ -251,6 +269,7 @@ class Runner {
         return 1;
       }
     plan();
+    describeServers();
     Progress progress(result_.cells.size() * options_.rounds);
     std::vector<std::vector<CellResult>> rounds(result_.cells.size());
     for (std::size_t c = 0; c < options_.certs.size() && !interrupted(); ++c) {
@@ -278,11 +297,17 @@ class Runner {
     settleOutsideTargets();
     compareFleetWithSelf();
     result_.floor = mergeFloorRounds(std::move(result_.floor));
-    for (auto& cell : result_.cells)
+    // Each server against the floor of the library it runs (a HOST:PORT's is unknown: this
+    // binary's); the TCP floor runs none.
+    for (auto& cell : result_.cells) {
+      std::string library = libraryOf(cell.target);
+      if (library == "no TLS") continue;
+      if (library.empty()) library = result_.machine.openssl;
       for (const auto& f : result_.floor)
-        if (cell.measured() && f.cert == cell.cert && f.scenario == cell.scenario &&
+        if (cell.measured() && f.library == library && f.cert == cell.cert && f.scenario == cell.scenario &&
             (cell.server_key.empty() || cell.server_key == toString(f.cert)))
           cell.floor_us = f.server_us;
+    }
     result_.options = options_;
     result_.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return finish();
@@ -299,6 +324,27 @@ class Runner {
           c.scenario = s;
           result_.cells.push_back(c);
         }
+  }
+
+  void describeServers() {
+    for (const auto& t : options_.targets) result_.servers.push_back(launcher_.describe(t));
+    labelServers(result_.servers);
+    for (std::size_t i = 0; i < options_.targets.size(); ++i) {
+      const Target& t = options_.targets[i];
+      const std::string& library = result_.servers[i].library;
+      // The label follows the library the binary runs, whatever the target's name asked for.
+      if (t.kind == TargetKind::other_build && !library.empty() && library.find(t.library) == std::string::npos)
+        std::fprintf(stderr, "tlsresume bench: note: %s: %s runs %s, not %s; its cells are labelled %s\n",
+                     t.name.c_str(), launcher_.otherBuildPath(t).c_str(), library.c_str(), t.library.c_str(),
+                     result_.servers[i].label.c_str());
+    }
+  }
+
+  // The library a target runs, from its description.
+  std::string libraryOf(const std::string& target) const {
+    for (const auto& s : result_.servers)
+      if (s.target == target) return s.library;
+    return {};
   }
 
   const CertMaterial& certificate(CertType type) {
@@ -369,7 +415,7 @@ class Runner {
       FloorResult f = all[i];
       f.handshakes = 0;
       for (std::size_t j = i; j < all.size(); ++j) {
-        if (used[j] || all[j].cert != f.cert || all[j].scenario != f.scenario) continue;
+        if (used[j] || all[j].library != f.library || all[j].cert != f.cert || all[j].scenario != f.scenario) continue;
         used[j] = true;
         server.push_back(all[j].server_us);
         client.push_back(all[j].client_us);
@@ -442,7 +488,9 @@ class Runner {
     }
     // Stateful TLS 1.3 tickets are a server setting (ours: tls13_tickets = "stateful";
     // nginx, HAProxy: session tickets off): a second server so configured, for this cell only.
-    const bool dedicated = target.kind != TargetKind::external && cell.scenario == Scenario::stateful_ticket;
+    // The TCP floor has no TLS to configure.
+    const bool dedicated = target.kind != TargetKind::external && target.kind != TargetKind::tcp_floor &&
+                           cell.scenario == Scenario::stateful_ticket;
     std::unique_ptr<RunningServer> own;
     RunningServer* use = nullptr;
     const bool starts = target.kind != TargetKind::external && (dedicated || (!shared.server && shared.error.empty()));
@@ -490,6 +538,8 @@ class Runner {
     spec.target_name = target.kind == TargetKind::external ? "target " + target.name : target.name;
     if (target.kind == TargetKind::external) addressTarget(spec, target.endpoint, options_.sni);
     spec.clients = clientsFor(cell.scenario, options_.mix_no_ticket);
+    spec.plain = target.kind == TargetKind::tcp_floor;
+    if (spec.plain) spec.clients.alternate.reset();  // one kind of client: no TLS
     spec.concurrency = options_.concurrency;
     spec.path = options_.path;
     spec.duration = options_.duration;
@@ -529,6 +579,10 @@ class Runner {
       }
     }
     fill(cell, r);
+    if (target.kind == TargetKind::tcp_floor) {
+      cell.protocol = "TCP";
+      cell.resumed_ratio.reset();  // nothing to resume
+    }
     // What the client saw decides the label (and which floor compares): a HOST:PORT target
     // serves its own certificate, not the one --cert-type names.
     if (r.server_key == "ecdsa") cell.cert = CertType::ecdsa;
@@ -541,7 +595,7 @@ class Runner {
       return fail(cell, r.first_error.empty() ? "no handshake completed" : r.first_error, progress);
     }
     std::string summary = fixed(cell.handshakes_per_sec, 0) + " hs/s";
-    if (resumes(cell.scenario)) summary += ", " + fixed(100 * cell.resumed_ratio.value_or(0), 1) + "% resumed";
+    if (resumes(cell.scenario) && cell.resumed_ratio) summary += ", " + fixed(100 * cell.resumed_ratio.value_or(0), 1) + "% resumed";
     if (cell.server_cpu_us_per_handshake) summary += ", " + fixed(*cell.server_cpu_us_per_handshake, 0) + " us CPU/hs";
     if (cell.fleet) {
       summary += ", " + std::to_string(cell.fleet->lookups()) + " Redis lookups";
@@ -600,14 +654,31 @@ class Runner {
     if (r.tickets > 0) cell.ticket_bytes = static_cast<double>(r.ticket_bytes) / static_cast<double>(r.tickets);
   }
 
+  // This binary's library in memory, then the library of each other build in the run
+  // (measured by that binary), unless it is the same library.
   void runFloor(CertType cert, Scenario scenario, Progress& progress) {
-    progress.note("floor: OpenSSL in memory, " + std::string(toString(cert)) + " " + toString(scenario) + "...");
+    const std::string what = std::string(toString(cert)) + " " + toString(scenario);
+    progress.note("floor: " + shortLibrary(result_.machine.openssl) + " in memory, " + what + "...");
     try {
       auto f = measureFloor(certificate(cert), {scenario}, options_.mix_no_ticket, kFloorPerScenario, interrupted());
       result_.floor.insert(result_.floor.end(), f.begin(), f.end());
     } catch (const BenchError& e) {
       progress.note(std::string("floor: ") + e.what());
       hard_error_ = true;
+    }
+    for (const auto& t : options_.targets) {
+      if (t.kind != TargetKind::other_build || interrupted() || !launcher_.unavailableReason(t).empty()) continue;
+      const std::string library = launcher_.otherBuildLibrary(t);
+      if (library == result_.machine.openssl) continue;
+      progress.note("floor: " + shortLibrary(library) + " in memory (" + t.name + "), " + what + "...");
+      try {
+        auto f = measureFloorWith(launcher_.otherBuildPath(t), cert, scenario, options_.mix_no_ticket, dir_,
+                                  options_.pin ? std::optional<int>(1) : std::nullopt);
+        result_.floor.insert(result_.floor.end(), f.begin(), f.end());
+      } catch (const BenchError& e) {
+        progress.note("floor (" + t.name + "): " + e.what());
+        hard_error_ = true;
+      }
     }
   }
 

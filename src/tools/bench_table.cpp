@@ -28,14 +28,15 @@ struct Row {
 std::string opt(const std::optional<double>& v, int decimals) { return v ? formatNumber(*v, decimals) : "-"; }
 
 void printFleet(const RunResult& run, std::FILE* out);
+void printSplit(const RunResult& run, std::FILE* out);
 
-Row rowFor(const CellResult& c, bool with_floor) {
+Row rowFor(const RunResult& run, const CellResult& c, bool with_floor) {
   Row r;
   auto add = [&](std::string text, const char* colour = nullptr) {
     r.cells.push_back(std::move(text));
     r.colours.push_back(colour);
   };
-  add(c.target);
+  add(labelOf(run, c.target));
   add(c.certName());
   add(toString(c.scenario));
   if (!c.measured()) {
@@ -96,7 +97,7 @@ void printTable(const RunResult& run, std::FILE* out) {
   }
   cols.push_back({"note", false});
   std::vector<Row> rows;
-  for (const auto& c : run.cells) rows.push_back(rowFor(c, with_floor));
+  for (const auto& c : run.cells) rows.push_back(rowFor(run, c, with_floor));
   std::vector<std::size_t> width(cols.size());
   for (std::size_t i = 0; i < cols.size(); ++i) width[i] = cols[i].title.size();
   for (const auto& r : rows)
@@ -123,6 +124,20 @@ void printTable(const RunResult& run, std::FILE* out) {
   emit(titles, nullptr, colour ? kBold : nullptr);
   for (const auto& r : rows) emit(r.cells, &r.colours, r.row_colour);
   printFleet(run, out);
+  printSplit(run, out);
+}
+
+std::vector<std::string> splitColumns() {
+  return {"server", "cert", "scenario", "CPU us/hs", "TCP floor us", "library floor us", "rest us", "(CPU-TCP)/floor"};
+}
+
+std::vector<std::vector<std::string>> splitTable(const RunResult& run) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : splitRows(run))
+    rows.push_back({r.label, toString(r.cert), toString(r.scenario), formatNumber(r.cpu_us, 0),
+                    formatNumber(r.tcp_floor_us, 0), formatNumber(r.library_floor_us, 0), formatNumber(r.rest_us(), 0),
+                    formatNumber(r.overFloor(), 2) + "x"});
+  return rows;
 }
 
 std::vector<std::string> fleetColumns() {
@@ -154,6 +169,33 @@ std::vector<std::vector<std::string>> fleetRows(const RunResult& run) {
 
 namespace {
 
+void printColumns(const std::vector<std::string>& cols, const std::vector<std::vector<std::string>>& rows,
+                  std::size_t text_columns, std::FILE* out) {
+  std::vector<std::size_t> width(cols.size());
+  for (std::size_t i = 0; i < cols.size(); ++i) width[i] = cols[i].size();
+  for (const auto& r : rows)
+    for (std::size_t i = 0; i < r.size() && i < width.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  const auto emit = [&](const std::vector<std::string>& cells) {
+    std::string line;
+    for (std::size_t i = 0; i < cells.size() && i < width.size(); ++i) {
+      const std::string pad(width[i] - std::min(width[i], cells[i].size()), ' ');
+      line += (i ? "  " : "") + (i < text_columns ? cells[i] + pad : pad + cells[i]);
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    std::fprintf(out, "%s\n", line.c_str());
+  };
+  emit(cols);
+  for (const auto& r : rows) emit(r);
+}
+
+void printSplit(const RunResult& run, std::FILE* out) {
+  const auto rows = splitTable(run);
+  if (rows.empty()) return;
+  std::fprintf(out, "\nWhere a handshake's server CPU goes: the kernel's connection (TCP floor), the TLS library (its "
+                    "in-memory floor), the rest (the server's own work)\n");
+  printColumns(splitColumns(), rows, 3, out);
+}
+
 void printFleet(const RunResult& run, std::FILE* out) {
   const auto rows = fleetRows(run);
   if (rows.empty()) return;
@@ -183,9 +225,15 @@ void printFleet(const RunResult& run, std::FILE* out) {
 
 void printConclusions(const RunResult& run, std::FILE* out) {
   const auto lines = conclusions(run);
-  if (lines.empty()) return;
-  std::fprintf(out, "\n");
-  for (const auto& l : lines) std::fprintf(out, "- %s\n", l.c_str());
+  if (!lines.empty()) {
+    std::fprintf(out, "\n");
+    for (const auto& l : lines) std::fprintf(out, "- %s\n", l.c_str());
+  }
+  const auto aims = aimChecks(run);
+  if (!aims.empty()) {
+    std::fprintf(out, "\nAims:\n");
+    for (const auto& a : aims) std::fprintf(out, "- %s\n", aimLine(a).c_str());
+  }
 }
 
 }  // namespace tlsresume::tools::bench

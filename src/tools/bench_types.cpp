@@ -1,6 +1,7 @@
 #include "tools/bench_types.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace tlsresume::tools::bench {
 
@@ -49,5 +50,27 @@ std::optional<std::vector<Scenario>> parseScenario(const std::string& name) {
 bool resumes(Scenario s) { return s != Scenario::full_tls12 && s != Scenario::full_tls13; }
 
 const char* toString(CertType c) { return c == CertType::ecdsa ? "ecdsa" : "rsa"; }
+
+std::string shortLibrary(const std::string& library) {
+  const auto first = library.find(' ');
+  if (first == std::string::npos) return library;
+  const auto second = library.find(' ', first + 1);
+  const std::string version = library.substr(first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
+  // "OpenSSL 3.0.19 27 Jan 2026": name and version; "BoringSSL (API 17)": the name alone.
+  if (!version.empty() && std::isdigit(static_cast<unsigned char>(version.front())))
+    return library.substr(0, first) + " " + version;
+  return library.substr(0, first);
+}
+
+const ServerInfo* serverOf(const RunResult& run, const std::string& target) {
+  for (const auto& s : run.servers)
+    if (s.target == target) return &s;
+  return nullptr;
+}
+
+std::string labelOf(const RunResult& run, const std::string& target) {
+  const ServerInfo* s = serverOf(run, target);
+  return s && !s->label.empty() ? s->label : target;
+}
 
 }  // namespace tlsresume::tools::bench

@@ -35,13 +35,21 @@ const char* toString(CertType c);
 double median(std::vector<double> v);
 
 // fleet: `--fleet-size` of our servers sharing one Redis (a redis-server the bench starts).
-enum class TargetKind { self, nginx, haproxy, external, fleet };
+// other_build: our server from the build with the other TLS library ("self-boringssl",
+// "self-openssl"; --other-build names the binary). tcp_floor: no TLS at all, a plain
+// accept / read / write / close server of the bench's own (bench_tcp_floor.hpp), whose CPU
+// per connection is the kernel's share of every server's handshake.
+enum class TargetKind { self, nginx, haproxy, external, fleet, other_build, tcp_floor };
 
 struct Target {
   TargetKind kind = TargetKind::self;
-  std::string name;           // "self", "nginx", "haproxy" or the HOST:PORT as given
+  std::string name;           // "self", "nginx", "haproxy", "self-boringssl", "tcp-floor" or HOST:PORT as given
   server::Endpoint endpoint;  // for external targets
+  std::string library;        // other_build: the library its name asks for ("BoringSSL", "OpenSSL")
 };
+
+// Our own servers, whichever library they were built with.
+inline bool isOurs(TargetKind k) { return k == TargetKind::self || k == TargetKind::other_build; }
 
 struct BenchOptions {
   std::vector<Target> targets;
@@ -62,6 +70,7 @@ struct BenchOptions {
   std::string sni;     // server name for HOST:PORT targets; empty: their HOST unless an IP address
   std::string path = "/";  // of the request each connection makes
   unsigned fleet_size = 3;  // servers of the fleet target
+  std::string other_build;  // binary of the other_build target; empty: the default next to this one
 };
 
 struct Percentiles {
@@ -128,7 +137,7 @@ struct CellResult {
   double ticket_bytes = 0;                            // mean ticket length held by the client, 0 if none
   std::optional<double> resumed_ratio;
   std::map<std::string, std::uint64_t> server_says;  // built-in responder's "resumed:" lines
-  std::optional<double> floor_us;                    // OpenSSL alone, server side, same handshake kind
+  std::optional<double> floor_us;                    // its TLS library alone, server side, same handshake kind
   std::string skipped_reason;
   std::string error;
   std::string first_error;  // first failed connection, when some failed
@@ -146,8 +155,9 @@ struct CellResult {
   }
 };
 
-// OpenSSL's own cost of one handshake in memory (no sockets, no HTTP), per side.
+// A TLS library's own cost of one handshake in memory (no sockets, no HTTP), per side.
 struct FloorResult {
+  std::string library;  // as the library names itself ("OpenSSL 3.0.19 27 Jan 2026", "BoringSSL (API 17)")
   CertType cert = CertType::ecdsa;
   Scenario scenario = Scenario::full_tls13;
   std::uint64_t handshakes = 0;
@@ -172,12 +182,29 @@ struct Posture {
   bool sessions_revocable = false;  // one session id / stateful ticket can be forgotten on demand
 };
 
+// What a target is, for labels: "tlsresume (OpenSSL 3.0.19)", "nginx 1.22.1 (OpenSSL 3.0.19)".
+struct ServerInfo {
+  std::string target;    // the target's name, as in the cells
+  std::string software;  // "tlsresume", "nginx", "HAProxy", "TCP floor"; the HOST:PORT for outside targets
+  std::string version;   // of nginx / HAProxy; empty for ours
+  std::string library;   // the TLS library it runs, as it names itself; empty: unknown or none
+  std::string label;     // unique within the run
+};
+
+// "OpenSSL 3.0.19" from "OpenSSL 3.0.19 27 Jan 2026", "BoringSSL" from "BoringSSL (API 17)".
+std::string shortLibrary(const std::string& library);
+
 struct Machine {
   unsigned nproc = 0;
-  std::string openssl;
+  std::string openssl;  // the TLS library this binary (the load generator, the floor) runs
   std::string kernel;
   std::string cpu_model;
 };
+
+struct RunResult;
+// The target's label, or its name when the run has no description of it.
+std::string labelOf(const RunResult& run, const std::string& target);
+const ServerInfo* serverOf(const RunResult& run, const std::string& target);
 
 struct RunResult {
   Machine machine;
@@ -185,6 +212,7 @@ struct RunResult {
   std::vector<CellResult> cells;
   std::vector<FloorResult> floor;
   std::vector<Posture> postures;
+  std::vector<ServerInfo> servers;  // one per target, in the targets' order
   double wall_seconds = 0;
   std::string measured_at;  // UTC, "2026-11-26 14:05 UTC", when the run started
 };
