@@ -193,6 +193,7 @@ struct FrontendCallbacks {
   // The session callbacks allocate (store keys, buffers); an exception must not reach
   // BoringSSL's frames or end the process: out of memory means "not stored" / "not found".
   static int newSession(SSL* ssl, SSL_SESSION* session) noexcept {
+    const ErrorScope errors;
     try {
       storeSession(ssl, session);
     } catch (...) {
@@ -202,6 +203,7 @@ struct FrontendCallbacks {
 
   static SSL_SESSION* getSession(SSL* ssl, const std::uint8_t* id, int id_len, int* copy) noexcept {
     *copy = 0;  // a fresh object: BoringSSL owns it
+    const ErrorScope errors;
     try {
       return findSession(ssl, id, id_len);
     } catch (...) {
@@ -334,6 +336,7 @@ struct FrontendCallbacks {
       return;
     }
     if (!(type & SSL_CB_ALERT) || (value >> 8) != SSL3_AL_FATAL || st->keep_on_alert) return;
+    const ErrorScope errors;
     TlsFrontend* fe = frontendOf(ssl);
     const SSL_SESSION* session = SSL_get_session(ssl);
     if (!fe || !session || SSL_SESSION_get_protocol_version(session) == TLS1_3_VERSION) return;

@@ -1,6 +1,7 @@
 #pragma once
 // What BoringSSL's hooks (frontend_hooks.cpp, ticket_hooks.cpp) share; nothing outside
 // src/boringssl/ includes this.
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <optional>
@@ -15,6 +16,16 @@ struct TlsFrontend::Library {
   // BoringSSL keeps a pointer to the method table for the lifetime of the contexts; the
   // Library outlives them (declared first in TlsFrontend).
   SSL_TICKET_AEAD_METHOD ticket_method{};
+};
+
+// Errors a hook leaves on the thread's queue (a failed tag check, a session that does not
+// parse) must not outlive it: BoringSSL's SSL_get_error reports any queued error as
+// SSL_ERROR_SSL, so a refused ticket would fail the handshake it means to let through.
+struct ErrorScope {
+  ErrorScope() noexcept { ERR_set_mark(); }
+  ~ErrorScope() { ERR_pop_to_mark(); }
+  ErrorScope(const ErrorScope&) = delete;
+  ErrorScope& operator=(const ErrorScope&) = delete;
 };
 
 // The frontend a connection belongs to: the app data of the SSL's context (every host's

@@ -73,6 +73,7 @@ struct TicketCallbacks {
 
   static int seal(SSL* ssl, std::uint8_t* out, std::size_t* out_len, std::size_t max_out_len, const std::uint8_t* in,
                   std::size_t in_len) noexcept {
+    const ErrorScope errors;
     TlsFrontend* fe = frontendOf(ssl);
     ConnectionTls* st = TlsFrontend::state(ssl);
     bool sealed = false;
@@ -169,6 +170,7 @@ struct TicketCallbacks {
 
   static ssl_ticket_aead_result_t open(SSL* ssl, std::uint8_t* out, std::size_t* out_len, std::size_t max_out_len,
                                        const std::uint8_t* in, std::size_t in_len) noexcept {
+    const ErrorScope errors;
     TlsFrontend* fe = frontendOf(ssl);
     ConnectionTls* st = TlsFrontend::state(ssl);
     if (!fe || !st) return ssl_ticket_aead_ignore_ticket;
