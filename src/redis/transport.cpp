@@ -132,10 +132,14 @@ bool Transport::startTls(SSL_CTX* ctx, const std::string& server_name, std::stri
     ssl_.reset();
     return false;
   }
-  // RFC 6066 §3: SNI carries host names only, never an address. SSL_set1_host checks an IP
-  // literal against the certificate's IP SANs.
-  if (!isIpLiteral(server_name)) SSL_set_tlsext_host_name(ssl_.get(), server_name.c_str());
-  if (SSL_set1_host(ssl_.get(), server_name.c_str()) != 1) {
+  // RFC 6066 §3: SNI carries host names only, never an address. An IP literal is checked
+  // against the certificate's IP SANs, asked for by name: OpenSSL 3's SSL_set1_host would
+  // take an address as one, BoringSSL's compares it with DNS names only.
+  const bool ip = isIpLiteral(server_name);
+  if (!ip) SSL_set_tlsext_host_name(ssl_.get(), server_name.c_str());
+  const int named = ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_.get()), server_name.c_str())
+                       : SSL_set1_host(ssl_.get(), server_name.c_str());
+  if (named != 1) {
     *error = "TLS: cannot set the name to verify: " + opensslError();
     ssl_.reset();
     return false;

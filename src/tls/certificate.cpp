@@ -24,7 +24,9 @@ void addExtension(X509* cert, int nid, const char* value) {
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+  // The nconf form: both libraries export it (BoringSSL's libcrypto may not export the
+  // older X509V3_EXT_conf_nid).
+  X509_EXTENSION* ext = X509V3_EXT_nconf_nid(nullptr, &ctx, nid, value);
   if (!ext) throw CertificateError("cannot build certificate extension: " + lastError());
   X509_add_ext(cert, ext, -1);
   X509_EXTENSION_free(ext);

@@ -184,7 +184,13 @@ HandshakeResult ServerFixture::connect(const ClientOptions& o) {
     result.host = st->host;
     if (st->chain) result.resumption_id = tls::hexId(st->chain->resumption_id);
   }
-  result.session.reset(SSL_get1_session(client.get()));
+  // The newest session the client was given: BoringSSL's SSL_get1_session is the TLS 1.3
+  // handshake's own session, which holds no ticket (the tickets come as new sessions);
+  // OpenSSL's is the last of those already.
+  if (!result.received.empty() && SSL_SESSION_up_ref(result.received.back().get()) == 1)
+    result.session.reset(result.received.back().get());
+  else
+    result.session.reset(SSL_get1_session(client.get()));
   // A clean close on both sides: OpenSSL forgets (and calls remove_session on) a session
   // whose connection ends without close_notify.
   SSL_shutdown(client.get());
