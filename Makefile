@@ -67,10 +67,11 @@ bench: build
 
 # libFuzzer targets (clang, ASan+UBSan), each for FUZZ_SECONDS.
 FUZZ_SECONDS ?= 30
+FUZZ_BUILD   = build-fuzz$(if $(filter-out openssl,$(TLS)),-$(TLS))
 fuzz: deps
-	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DTLSRESUME_FUZZ=ON -DBUILD_TESTING=OFF
-	cmake --build build-fuzz -j $(JOBS) --target fuzz_targets
-	@bash scripts/run-fuzzers.sh build-fuzz $(FUZZ_SECONDS)
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DTLSRESUME_FUZZ=ON -DBUILD_TESTING=OFF -DTLSRESUME_TLS=$(TLS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_targets
+	@bash scripts/run-fuzzers.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 # Unit + integration tests under ASan+UBSan; the engine's concurrency tests under TSan.
 sanitize: deps
@@ -84,4 +85,4 @@ tsan: deps
 	cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -L unit
 
 clean:
-	rm -rf $(BUILD) build-fuzz build-asan build-tsan
+	rm -rf $(BUILD) $(FUZZ_BUILD) build-asan build-tsan
