@@ -247,9 +247,10 @@ struct TicketCallbacks {
     return ssl_ticket_aead_success;
   }
 
-  // Single use, as OpenSSL's stateful TLS 1.3 tickets: the session leaves the store when
-  // its ticket is offered, resumed or not. Judged as OpenSSL's session lookup judges it
-  // (no ticket count; the chain's age and revocation as for any chain).
+  // Looked up and judged as a stored session is: it stays in the store for as long as it
+  // may resume (OpenSSL's stateful TLS 1.3 tickets can be offered again too), and leaves it
+  // when judged expired, revoked or unreadable. No ticket count, as for session ids; the
+  // chain's age and revocation apply as for any chain.
   static ssl_ticket_aead_result_t openStateful(TlsFrontend& fe, ConnectionTls& st, SSL* ssl, std::uint8_t* out,
                                                std::size_t* out_len, std::size_t max_out_len, const std::uint8_t* in) {
     const TlsFrontend::Host& host = fe.host(st.host);
@@ -260,15 +261,21 @@ struct TicketCallbacks {
       std::string& s;
       ~Wipe() { OPENSSL_cleanse(s.data(), s.size()); }
     } wipe{stored};
-    fe.store().erase(key);
     const std::optional<StoredSessionView> view = decodeStoredSession(stored);
-    if (!view || view->kind != StoredKind::tls13 || view->der.size() > max_out_len) return ssl_ticket_aead_ignore_ticket;
-    const auto* der = reinterpret_cast<const unsigned char*>(view->der.data());
-    const SessionPtr session = parseSession(ssl, der, view->der.size());
-    const std::optional<TicketAppData> chain = storedChain(*view, fe, st.host);
-    if (!session || !chain || fitsHandshake(ssl, session.get()) != TicketResult::ok ||
-        judgeAndRecord(fe, st, *chain, true) != TicketResult::ok)
+    if (view && view->der.size() > max_out_len) return ssl_ticket_aead_ignore_ticket;  // not this ticket's session
+    const auto* der = view ? reinterpret_cast<const unsigned char*>(view->der.data()) : nullptr;
+    const SessionPtr session = view && view->kind == StoredKind::tls13 ? parseSession(ssl, der, view->der.size()) : nullptr;
+    const std::optional<TicketAppData> chain = view ? storedChain(*view, fe, st.host) : std::nullopt;
+    if (!session || !chain) {
+      fe.store().erase(key);  // no session can come of it
       return ssl_ticket_aead_ignore_ticket;
+    }
+    // Kept in the store: the client may offer it again where it fits.
+    if (fitsHandshake(ssl, session.get()) != TicketResult::ok) return ssl_ticket_aead_ignore_ticket;
+    if (judgeAndRecord(fe, st, *chain, true) != TicketResult::ok) {
+      fe.store().erase(key);
+      return ssl_ticket_aead_ignore_ticket;
+    }
     std::memcpy(out, der, view->der.size());
     *out_len = view->der.size();
     st.cache_hit = true;
