@@ -35,9 +35,15 @@ demo: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS) --target tlsresume
 	@bash scripts/demo.sh $(BUILD)/tlsresume
 
-# The same report with nginx and HAProxy measured back to back (Debian packages).
+# The same report with ours on both TLS libraries, nginx and HAProxy (Debian packages) and
+# the TCP floor measured back to back, rounds interleaved: builds the other library's
+# binary too (build-boringssl/tlsresume beside build/, or the reverse with TLS=boringssl);
+# if that build fails, the run goes on and its cells say how to build it.
+OTHER_TLS   = $(if $(filter openssl,$(TLS)),boringssl,openssl)
+OTHER_BUILD = build$(if $(filter-out openssl,$(OTHER_TLS)),-$(OTHER_TLS))
 bench-peers: build
-	$(BUILD)/tlsresume bench --target self,nginx,haproxy --pin --floor --rounds 3 --duration 4 --json out/bench-peers/bench.json --report out/bench-peers
+	-$(MAKE) build TLS=$(OTHER_TLS) BUILD=$(OTHER_BUILD)
+	$(BUILD)/tlsresume bench --target self,self-$(OTHER_TLS),nginx,haproxy,tcp-floor --other-build $(OTHER_BUILD)/tlsresume --pin --floor --rounds 3 --duration 4 --json out/bench-peers/bench.json --report out/bench-peers
 
 # README's benchmark table and its ratios, regenerated from the run committed beside it
 # (cp out/bench-peers/bench.json docs/bench/readme.json after a bench-peers run).
