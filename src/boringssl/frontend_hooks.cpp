@@ -25,9 +25,9 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstring>
 #include <functional>
 #include <memory>
-#include <cstring>
 #include <stdexcept>
 
 #include "boringssl/ticket_format.hpp"
@@ -117,8 +117,8 @@ struct FrontendCallbacks {
     // A pre_shared_key extension that does not parse is left to BoringSSL, which reads
     // every identity and binder and answers decode_error (RFC 8446 §6.2) before any PSK
     // is used; refusing it here could only send handshake_failure.
-    const PskIdentityLengths psk = parsePskIdentityLengths(extension(hello, TLSEXT_TYPE_pre_shared_key))
-                                       .value_or(PskIdentityLengths{});
+    const PskIdentityLengths psk =
+        parsePskIdentityLengths(extension(hello, TLSEXT_TYPE_pre_shared_key)).value_or(PskIdentityLengths{});
     st->psk_identities = psk;
     st->psk_identities.identity = {};  // views into this ClientHello: not kept past the callback
     st->tickets_opened = 0;
@@ -134,8 +134,8 @@ struct FrontendCallbacks {
     // also means no ticket is opened. Stateful TLS 1.3 tickets go through the same seal
     // and open hooks (ticket_hooks.cpp), so they need tickets on.
     const ResumptionPolicy& p = host.policy;
-    const bool no_ticket = st->offered_tls13 ? p.tls13_tickets == Tls13Tickets::off || p.tickets_per_connection == 0
-                                             : !p.tls12_tickets;
+    const bool no_ticket =
+        st->offered_tls13 ? p.tls13_tickets == Tls13Tickets::off || p.tickets_per_connection == 0 : !p.tls12_tickets;
     if (no_ticket)
       SSL_set_options(ssl, SSL_OP_NO_TICKET);
     else
@@ -177,10 +177,10 @@ struct FrontendCallbacks {
       const std::function<void()> done = [pending, wake = st.wake] {
         if (pending->fetch_sub(1) == 1) wake();
       };
-      const bool waiting = fe->store().prefetch(
-          TlsFrontend::storeKey(host.sid_ctx, reinterpret_cast<const unsigned char*>(id.data()),
-                                static_cast<unsigned>(id.size())),
-          done);
+      const bool waiting =
+          fe->store().prefetch(TlsFrontend::storeKey(host.sid_ctx, reinterpret_cast<const unsigned char*>(id.data()),
+                                                     static_cast<unsigned>(id.size())),
+                               done);
       if (!waiting) return false;
       return pending->fetch_sub(1) != 1;
     } catch (...) {
@@ -266,8 +266,8 @@ struct FrontendCallbacks {
     // said yes; that alert does not forget the session.
     if (view->kind == StoredKind::tls12 && st->offers_extms) return nullptr;
     const bool extms_dropped = view->kind == StoredKind::tls12_extms && !st->offers_extms;
-    SessionPtr session(SSL_SESSION_from_bytes(reinterpret_cast<const std::uint8_t*>(view->der.data()),
-                                              view->der.size(), SSL_get_SSL_CTX(ssl)));
+    SessionPtr session(SSL_SESSION_from_bytes(reinterpret_cast<const std::uint8_t*>(view->der.data()), view->der.size(),
+                                              SSL_get_SSL_CTX(ssl)));
     // A record from the remote tier was written by another process: it must be the session
     // it is stored under.
     unsigned got_len = 0;
@@ -290,8 +290,9 @@ struct FrontendCallbacks {
     } else {
       // The server enforces the lifetime itself, on its own clock.
       const bool expired = now >= view->expires || now >= view->start + host.policy.session_lifetime;
-      const bool revoked = !expired && fe->revocations().isRevoked(
-                                           host.name, {reinterpret_cast<const char*>(id), std::size_t(id_len)}, view->start);
+      const bool revoked =
+          !expired &&
+          fe->revocations().isRevoked(host.name, {reinterpret_cast<const char*>(id), std::size_t(id_len)}, view->start);
       if (expired || revoked) {
         if (revoked && st->counts()) fe->stats().onSessionRevokedAtResume();
         fe->store().erase(key);
@@ -404,8 +405,8 @@ void TlsFrontend::installHooks() {
     SSL_CTX_set_info_callback(h.ctx.get(), &FrontendCallbacks::onInfo);
     // Read from the host's context: whether a full TLS 1.2 handshake without a ticket gets
     // a session id. A host without session ids hands out none.
-    SSL_CTX_set_session_cache_mode(h.ctx.get(), h.policy.session_ids ? SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL
-                                                                     : SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_session_cache_mode(
+        h.ctx.get(), h.policy.session_ids ? SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL : SSL_SESS_CACHE_OFF);
   }
   // Our store replaces BoringSSL's internal cache, so a session made on one worker thread
   // resumes on any other, is bounded by bytes, and can be revoked. (Read from the
@@ -458,7 +459,8 @@ TicketResult judgeAndRecord(TlsFrontend& fe, ConnectionTls& st, const TicketAppD
   return TicketResult::ok;
 }
 
-std::optional<TicketAppData> storedChain(const StoredSessionView& view, const TlsFrontend& fe, std::size_t host) noexcept {
+std::optional<TicketAppData> storedChain(const StoredSessionView& view, const TlsFrontend& fe,
+                                         std::size_t host) noexcept {
   if (view.id.size() != kResumptionIdBytes) return std::nullopt;
   TicketAppData data;
   data.issued_at = view.expires - fe.policy(host).session_lifetime;

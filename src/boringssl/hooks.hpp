@@ -58,7 +58,8 @@ TicketResult fitsHandshake(const SSL* ssl, const SSL_SESSION* session) noexcept;
 // The chain record of a stored session whose header names a chain (a TLS 1.3 stateful
 // ticket): its issue time is the stored expiry less the host's lifetime. nullopt when the
 // record carries no resumption id.
-std::optional<TicketAppData> storedChain(const StoredSessionView& view, const TlsFrontend& fe, std::size_t host) noexcept;
+std::optional<TicketAppData> storedChain(const StoredSessionView& view, const TlsFrontend& fe,
+                                         std::size_t host) noexcept;
 
 // judgeChain with its effects: an accepted chain is recorded in `st` and its age counted;
 // a revoked one is counted.

@@ -38,7 +38,7 @@ inline constexpr std::size_t kNameBytes = 4;
 inline constexpr std::size_t kNonceBytes = 12;
 inline constexpr std::size_t kTagBytes = 16;
 inline constexpr std::size_t kHeaderBytes = kNameBytes + kNonceBytes;
-inline constexpr std::size_t kRecordBytes = 1 + 4 + 4 + kResumptionIdBytes;  // 25
+inline constexpr std::size_t kRecordBytes = 1 + 4 + 4 + kResumptionIdBytes;             // 25
 inline constexpr std::size_t kOverheadBytes = kHeaderBytes + kRecordBytes + kTagBytes;  // 57
 // No ticket we issue is longer: a longer one is refused unread (malformed). Our sessions
 // hold no peer certificate, so their bytes stay in the hundreds.

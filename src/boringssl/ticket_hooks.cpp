@@ -79,8 +79,8 @@ struct TicketCallbacks {
     bool sealed = false;
     if (fe && st && max_out_len >= in_len + fmt::kOverheadBytes) {
       try {
-        const bool stateful = SSL_version(ssl) == TLS1_3_VERSION &&
-                              fe->policy(st->host).tls13_tickets == Tls13Tickets::stateful;
+        const bool stateful =
+            SSL_version(ssl) == TLS1_3_VERSION && fe->policy(st->host).tls13_tickets == Tls13Tickets::stateful;
         sealed = stateful ? sealStateful(*fe, *st, ssl, out, out_len, in, in_len)
                           : sealStateless(*fe, *st, ssl, out, out_len, in, in_len);
       } catch (...) {
@@ -205,7 +205,7 @@ struct TicketCallbacks {
     if (!key) {
       // A rotated-out key, another server's ticket, or another host's.
       return refuse(snap && ownedByAnotherHost(*snap, st.host, in) ? TicketResult::foreign_host
-                                                                    : TicketResult::unknown_key);
+                                                                   : TicketResult::unknown_key);
     }
     st.ticket_key_found = true;
     if (in_len < fmt::kOverheadBytes) return refuse(TicketResult::malformed);
@@ -264,7 +264,8 @@ struct TicketCallbacks {
     const std::optional<StoredSessionView> view = decodeStoredSession(stored);
     if (view && view->der.size() > max_out_len) return ssl_ticket_aead_ignore_ticket;  // not this ticket's session
     const auto* der = view ? reinterpret_cast<const unsigned char*>(view->der.data()) : nullptr;
-    const SessionPtr session = view && view->kind == StoredKind::tls13 ? parseSession(ssl, der, view->der.size()) : nullptr;
+    const SessionPtr session =
+        view && view->kind == StoredKind::tls13 ? parseSession(ssl, der, view->der.size()) : nullptr;
     const std::optional<TicketAppData> chain = view ? storedChain(*view, fe, st.host) : std::nullopt;
     if (!session || !chain) {
       fe.store().erase(key);  // no session can come of it
