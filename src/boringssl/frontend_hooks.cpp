@@ -386,18 +386,12 @@ SslCtxPtr TlsFrontend::makeContext(const CertifiedKey& cert, const std::string& 
 
 void TlsFrontend::installHooks() {
   connectionIndex();  // allocate the ex_data slot before any thread races for it
-  // BoringSSL reads num_tickets from the listener's context only (tls13_server.cc), so
-  // every host that issues TLS 1.3 tickets must want the same number.
+  // One number of TLS 1.3 tickets for the listener: the hosts agree (unsupported() refused
+  // them otherwise), so it is the first issuing host's.
   std::size_t tickets = 0;
-  for (const auto& h : hosts_) {
-    const unsigned n = h.policy.tickets_per_connection;
-    if (n == 0 || h.policy.tls13_tickets == Tls13Tickets::off) continue;
-    if (tickets != 0 && n != tickets)
-      throw std::invalid_argument("host " + h.name +
-                                  ": tickets_per_connection differs from another host's; BoringSSL issues one number "
-                                  "of TLS 1.3 tickets per listener (SSL_CTX_set_num_tickets)");
-    tickets = n;
-  }
+  for (const auto& h : hosts_)
+    if (h.policy.tickets_per_connection != 0 && h.policy.tls13_tickets != Tls13Tickets::off && tickets == 0)
+      tickets = h.policy.tickets_per_connection;
   SSL_CTX* c = listenerContext();
   for (const auto& h : hosts_) {
     SSL_CTX_set_select_certificate_cb(h.ctx.get(), &FrontendCallbacks::selectHost);
@@ -495,17 +489,30 @@ bool TlsFrontend::pausedForRemoteLookup(int ssl_error) noexcept {
          ssl_error == SSL_ERROR_PENDING_TICKET;
 }
 
-std::string TlsFrontend::unsupported(const ResumptionPolicy& policy) {
-  // RFC 8446 §4.2.9: BoringSSL resumes TLS 1.3 only with psk_dhe_ke; a client offering
-  // psk_ke alone always gets a full handshake, so "any" would promise what it cannot do.
-  if (policy.tls13_psk_modes == PskModes::any)
-    return "tls13_psk_modes = \"any\" is not available with BoringSSL, which resumes TLS 1.3 only with (EC)DHE "
-           "(psk_dhe_ke); use \"dhe\"";
-  // BoringSSL ends a TLS 1.3 chain 7 days after its full handshake (the session's
-  // authentication timeout, SSL_DEFAULT_SESSION_AUTH_TIMEOUT), whatever we allow.
-  if (policy.max_resumption_age > std::chrono::hours(24 * 7))
-    return "max_resumption_age over 7 days is not available with BoringSSL, which ends a TLS 1.3 resumption chain "
-           "7 days after its full handshake";
+std::string TlsFrontend::unsupported(std::span<const HostSpec> hosts) {
+  const auto refuse = [](const HostSpec& h, const std::string& why) { return "host \"" + h.name + "\": " + why; };
+  const HostSpec* issuing = nullptr;  // the first host that issues TLS 1.3 tickets
+  for (const HostSpec& h : hosts) {
+    const ResumptionPolicy& policy = h.policy;
+    // RFC 8446 §4.2.9: BoringSSL resumes TLS 1.3 only with psk_dhe_ke; a client offering
+    // psk_ke alone always gets a full handshake, so "any" would promise what it cannot do.
+    if (policy.tls13_psk_modes == PskModes::any)
+      return refuse(h, "tls13_psk_modes = \"any\" is not available with BoringSSL, which resumes TLS 1.3 only with "
+                       "(EC)DHE (psk_dhe_ke); use \"dhe\"");
+    // BoringSSL ends a TLS 1.3 chain 7 days after its full handshake (the session's
+    // authentication timeout, SSL_DEFAULT_SESSION_AUTH_TIMEOUT), whatever we allow.
+    if (policy.max_resumption_age > std::chrono::hours(24 * 7))
+      return refuse(h, "max_resumption_age over 7 days is not available with BoringSSL, which ends a TLS 1.3 "
+                       "resumption chain 7 days after its full handshake");
+    // BoringSSL reads num_tickets from the listener's context only (tls13_server.cc), so
+    // every host that issues TLS 1.3 tickets must want the same number.
+    if (policy.tickets_per_connection == 0 || policy.tls13_tickets == Tls13Tickets::off) continue;
+    if (issuing && issuing->policy.tickets_per_connection != policy.tickets_per_connection)
+      return refuse(h, "tickets_per_connection = " + std::to_string(policy.tickets_per_connection) + " differs from host \"" +
+                           issuing->name + "\"'s " + std::to_string(issuing->policy.tickets_per_connection) +
+                           "; BoringSSL issues one number of TLS 1.3 tickets per listener (SSL_CTX_set_num_tickets)");
+    if (!issuing) issuing = &h;
+  }
   return {};
 }
 

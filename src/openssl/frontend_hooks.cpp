@@ -511,7 +511,7 @@ bool clientOffersCipherOf(SSL* ssl, const SSL_SESSION* session) noexcept {
 
 bool TlsFrontend::pausedForRemoteLookup(int ssl_error) noexcept { return ssl_error == SSL_ERROR_WANT_CLIENT_HELLO_CB; }
 
-std::string TlsFrontend::unsupported(const ResumptionPolicy&) { return {}; }
+std::string TlsFrontend::unsupported(std::span<const HostSpec>) { return {}; }
 
 TlsFrontend::Library* TlsFrontend::makeLibrary() {
   auto lib = std::make_unique<Library>();

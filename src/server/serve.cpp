@@ -177,13 +177,10 @@ Prepared prepare(const Config& config, const Clock& clock) {
   Prepared p;
   validate(config);
   p.hosts = loadHosts(config);
-  for (const auto& h : p.hosts) {
-    p.names.push_back(h.name);
-    // What this build's TLS library cannot do is refused here, by name, rather than
-    // served differently from what the file asks for.
-    if (const std::string why = tls::TlsFrontend::unsupported(h.policy); !why.empty())
-      throw ConfigError("host \"" + h.name + "\": " + why);
-  }
+  for (const auto& h : p.hosts) p.names.push_back(h.name);
+  // What this build's TLS library cannot do is refused here, naming the host, rather than
+  // served differently from what the file asks for.
+  if (const std::string why = tls::TlsFrontend::unsupported(p.hosts); !why.empty()) throw ConfigError(why);
   // The config checks should refuse whatever the keyring would; an exception here is
   // a message and exit 2 either way, never an abort.
   if (config.fleet.enabled()) p.fleet = std::make_unique<Fleet>(config.fleet, keyringOptionsFor(config), clock);
@@ -319,7 +316,17 @@ int serve(const Config& config, const std::function<Config()>& reread) {
     return setup;
   };
   TlsHolder tls;
-  tls.replace(makeTls(hosts));
+  try {
+    tls.replace(makeTls(hosts));
+  } catch (const std::exception& e) {
+    // prepare() ran the same checks; this is the library refusing what they could not
+    // foresee (a context it cannot make): a message and exit 2 all the same, never an abort.
+    for (auto& fds : worker_fds)
+      for (int fd : fds) ::close(fd);
+    if (admin_fd >= 0) ::close(admin_fd);
+    std::fprintf(stderr, "tlsresume: %s\n", e.what());
+    return kExitBadConfig;
+  }
 
   // SIGHUP, ctl reload, POST /reload: the configuration and certificates read again and
   // new contexts swapped in; connections under way keep theirs. Refused whole (one log

@@ -29,9 +29,8 @@ TlsFrontend::TlsFrontend(const std::vector<HostSpec>& hosts, SessionStore& store
                          StatsSink& stats, const Clock& clock, Keyring& keyring)
     : library_(makeLibrary()), store_(store), revocations_(revocations), stats_(stats), clock_(clock), keyring_(keyring) {
   if (hosts.empty()) throw std::invalid_argument("TlsFrontend needs at least one host");
+  if (const std::string why = unsupported(hosts); !why.empty()) throw std::invalid_argument(why);
   for (const auto& spec : hosts) {
-    if (const std::string why = unsupported(spec.policy); !why.empty())
-      throw std::invalid_argument("host " + spec.name + ": " + why);
     Host h;
     h.name = spec.name;
     h.server_names = spec.server_names;

@@ -125,9 +125,11 @@ class TlsFrontend {
   TlsFrontend(const TlsFrontend&) = delete;
   TlsFrontend& operator=(const TlsFrontend&) = delete;
 
-  // Why `policy` cannot be served by this build's library, empty if it can: checked at
-  // start and reload, so that what the library cannot do is refused with a clear error.
-  static std::string unsupported(const ResumptionPolicy& policy);
+  // Why these hosts cannot be served by this build's library on one listener, naming the
+  // host, empty if they can: checked at start, by --check-config and on reload, so that
+  // what the library cannot do is refused with a clear error (the constructor refuses it
+  // too, with std::invalid_argument).
+  static std::string unsupported(std::span<const HostSpec> hosts);
   // Whether SSL_get_error's answer after a handshake step means "paused: a remote lookup
   // this connection waits for is under way, ConnectionTls::wake will be called".
   static bool pausedForRemoteLookup(int ssl_error) noexcept;
