@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "tls/compat.hpp"
 #include "tls/tls_frontend.hpp"
 #include "tls/write_batch.hpp"
 #include "server/access_log.hpp"
@@ -290,6 +291,7 @@ void Connection::handshakeDone() {
   ctx_.metrics->onHandshake(host, versionOf(ssl_.get()), kind, took);
   handshake_took_ = took;
   kind_ = kind;
+  tls::sendTicketsNow(ssl_.get());
 
   if (ctx_.builtin_backend) {
     // Only the built-in responder reports these; a real backend never sees them.

@@ -16,4 +16,27 @@ bool isUnexpectedEof(unsigned long error_code) noexcept {
 #endif
 }
 
+void sendTicketsNow(SSL* ssl) noexcept {
+#if defined(OPENSSL_IS_BORINGSSL)
+  // A zero-length SSL_write flushes what BoringSSL queued after the handshake (its
+  // documented way to send a queued KeyUpdate); it reports 0, not an error.
+  if (SSL_version(ssl) < TLS1_3_VERSION) return;
+  SSL_write(ssl, "", 0);
+  ERR_clear_error();
+#else
+  (void)ssl;  // already sent
+#endif
+}
+
+std::uint32_t ticketLifetime(const SSL_SESSION* session) noexcept {
+  if (!session) return 0;
+#if defined(OPENSSL_IS_BORINGSSL)
+  // The timeout is the server's ticket_lifetime, capped by the client's own limit for a
+  // TLS 1.3 session (7 days by default, RFC 8446 §4.6.1's maximum).
+  if (SSL_SESSION_get_protocol_version(session) >= TLS1_3_VERSION)
+    return SSL_SESSION_has_ticket(session) ? static_cast<std::uint32_t>(SSL_SESSION_get_timeout(session)) : 0;
+#endif
+  return static_cast<std::uint32_t>(SSL_SESSION_get_ticket_lifetime_hint(session));
+}
+
 }  // namespace tlsresume::tls

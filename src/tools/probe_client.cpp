@@ -252,7 +252,7 @@ std::vector<unsigned char> ticketOf(const SSL_SESSION* s) {
 }
 
 std::uint32_t lifetimeHintOf(const SSL_SESSION* s) {
-  return s ? static_cast<std::uint32_t>(SSL_SESSION_get_ticket_lifetime_hint(s)) : 0;
+  return tls::ticketLifetime(s);
 }
 
 std::size_t sessionIdLength(const SSL_SESSION* s) {
