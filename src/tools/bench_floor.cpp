@@ -52,6 +52,23 @@ tls::SslCtxPtr makeServerContext(const CertMaterial& cert, bool stateful_tls13) 
   return ctx;
 }
 
+// The client's newest session, kept through the new-session callback: BoringSSL hands a
+// TLS 1.3 ticket to the client as a session of its own, through this callback only (the
+// handshake's session holds no ticket and does not resume); OpenSSL calls it as well.
+int keepNewest(SSL* ssl, SSL_SESSION* session) {
+  auto* newest = static_cast<tls::SessionPtr*>(SSL_get_app_data(ssl));
+  if (!newest) return 0;  // not ours to keep: the library frees it
+  newest->reset(session);
+  return 1;
+}
+
+tls::SslCtxPtr floorClientContext(const ClientProfile& p) {
+  tls::SslCtxPtr ctx = makeClientContext(p);
+  SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(ctx.get(), keepNewest);
+  return ctx;
+}
+
 struct Timing {
   std::chrono::nanoseconds server{}, client{};
 };
@@ -76,6 +93,8 @@ tls::SessionPtr handshake(SSL_CTX* cctx, SSL_CTX* sctx, SSL_SESSION* offer, Timi
   SSL_set_connect_state(c.get());
   SSL_set_accept_state(s.get());
   SSL_set_tlsext_host_name(c.get(), "localhost");
+  tls::SessionPtr newest;
+  SSL_set_app_data(c.get(), &newest);
   if (offer) SSL_set_session(c.get(), offer);
   int cd = 0, sd = 0;
   for (int round = 0; round < kMaxRounds && (cd != 1 || sd != 1); ++round) {
@@ -97,16 +116,18 @@ tls::SessionPtr handshake(SSL_CTX* cctx, SSL_CTX* sctx, SSL_SESSION* offer, Timi
   // as broken, drops it from the server cache and makes it non-resumable.
   SSL_set_shutdown(c.get(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
   SSL_set_shutdown(s.get(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
-  return tls::SessionPtr(SSL_get1_session(c.get()));
+  SSL_set_app_data(c.get(), nullptr);
+  // A resumption that issued nothing new goes on with the session it resumed.
+  return newest ? std::move(newest) : tls::SessionPtr(SSL_get1_session(c.get()));
 }
 
 FloorResult measureOne(const CertMaterial& cert, Scenario scenario, double mix_no_ticket,
                        std::chrono::milliseconds budget, const std::atomic<bool>& stop) {
   const ScenarioClients clients = clientsFor(scenario, mix_no_ticket);
   const tls::SslCtxPtr sctx = makeServerContext(cert, scenario == Scenario::stateful_ticket);
-  tls::SslCtxPtr cctx[2] = {makeClientContext(clients.primary), nullptr};
+  tls::SslCtxPtr cctx[2] = {floorClientContext(clients.primary), nullptr};
   ClientProfile profiles[2] = {clients.primary, clients.alternate.value_or(clients.primary)};
-  if (clients.alternate) cctx[1] = makeClientContext(*clients.alternate);
+  if (clients.alternate) cctx[1] = floorClientContext(*clients.alternate);
   tls::SessionPtr sessions[2];
   std::mt19937_64 rng(42);
 

@@ -305,7 +305,7 @@ class Runner {
       if (library.empty()) library = result_.machine.openssl;
       for (const auto& f : result_.floor)
         if (cell.measured() && f.library == library && f.cert == cell.cert && f.scenario == cell.scenario &&
-            (cell.server_key.empty() || cell.server_key == toString(f.cert)))
+            (cell.server_key.empty() || cell.server_key == toString(f.cert)) && !floorMissedResumption(f))
           cell.floor_us = f.server_us;
     }
     result_.options = options_;
@@ -402,6 +402,11 @@ class Runner {
       }
     }
   }
+
+  // A floor of a resumed scenario that mostly made full handshakes in memory is not that
+  // handshake's floor: no figure rather than a full handshake's passed off as one (the
+  // floor table still shows it, with its resumed share).
+  static bool floorMissedResumption(const FloorResult& f) { return resumes(f.scenario) && f.resumed_ratio < 0.9; }
 
   // The floor is measured beside its scenario in every round, like the cells: one 400 ms
   // sample moved ±30% between runs here. Per certificate and scenario, the median round's

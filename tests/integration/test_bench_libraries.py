@@ -208,9 +208,13 @@ class TheOtherBuild(unittest.TestCase):
             if scenario != "full-tls13":
                 self.assertEqual(c["resumed_ratio"], 1, c)
             floor = next(f for f in doc["floor"] if f["library"] == other["library"] and f["scenario"] == scenario)
-            self.assertEqual(c["floor_server_cpu_us"], floor["server_us_per_handshake"])
+            # A resumed scenario's floor that did not resume in memory is no floor for it.
+            missed = scenario != "full-tls13" and floor["resumed_ratio"] < 0.9
+            self.assertEqual(c["floor_server_cpu_us"], None if missed else floor["server_us_per_handshake"])
         split = [r for r in doc["split"] if r["target"] == self.target()]
-        self.assertEqual(len(split), 4)
+        self.assertEqual(len(split), sum(1 for s in ("full-tls13", "session-id", "ticket-tls12", "ticket-tls13")
+                                         if cell(doc, self.target(), s)["floor_server_cpu_us"] is not None))
+        self.assertGreaterEqual(len(split), 3)
         self.assertTrue(all(r["library"] == other["library"] for r in split))
         boring = "self" if tls_library() == "boringssl" else self.target()
         if "nginx" in servers:
