@@ -126,8 +126,13 @@ void classify(Outcome& o, SSL* ssl, int ret, const Seen& seen, const Target& t, 
     return;
   }
   if (e && ERR_GET_LIB(e) == ERR_LIB_SSL && reason >= SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256) {
+    // The alert's own name ("illegal parameter"), the same from both libraries; their
+    // error-queue texts differ ("sslv3 alert illegal parameter", SSLV3_ALERT_ILLEGAL_PARAMETER).
+    const int alert = reason - SSL_AD_REASON_OFFSET;
+    const char* name = SSL_alert_desc_string_long(alert);
     o.failure = Failure::alert;
-    o.error = std::string("the server sent an alert: ") + (reason_text ? reason_text : "alert " + std::to_string(reason - SSL_AD_REASON_OFFSET));
+    o.error = "the server sent an alert: ";
+    o.error += name && std::strcmp(name, "unknown") != 0 ? std::string(name) : "alert " + std::to_string(alert);
     return;
   }
   const bool timed_out = err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE ||
