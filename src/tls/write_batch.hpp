@@ -8,10 +8,10 @@
 namespace tlsresume::tls {
 
 // From now on, records that `ssl` writes wait in a buffering BIO in front of the
-// socket until a flush (or a full buffer) sends them. OpenSSL flushes on its own after
-// every alert, BoringSSL after a fatal one only: call flushWrites() after SSL_shutdown()
-// so the close_notify leaves on either. False if the BIO cannot be made; writes then
-// stay unbatched, which only costs a syscall.
+// socket until a flush (or a full buffer) sends them. Both libraries flush on their own
+// after a fatal alert only: call flushWrites() after SSL_shutdown() so the close_notify
+// leaves. False if the BIO cannot be made; writes then stay unbatched, which only costs a
+// syscall.
 bool batchWrites(SSL* ssl) noexcept;
 
 enum class FlushResult { done, again, failed };
