@@ -257,6 +257,37 @@ def close_server(srv):
     srv.tmp.cleanup()
 
 
+class TicketLayout:
+    """Where the parts of one of our stateless tickets lie, in the build's TLS library's
+    format (docs/tls-libraries.md): OpenSSL's RFC 5077 §4 construction, key name(16) |
+    IV(16) | AES-256-CBC blocks | HMAC-SHA256(32); on BoringSSL our own (see
+    src/boringssl/ticket_format.hpp), key name(4) | nonce(12) | AES-256-GCM | tag(16),
+    the sealed part starting with a 25-byte chain record."""
+
+    def __init__(self, library):
+        self.library = library
+        if library == "openssl":
+            self.name, self.iv, self.mac, self.block, self.record = 16, 16, 32, 16, 0
+        else:
+            self.name, self.iv, self.mac, self.block, self.record = 4, 12, 16, 1, 25
+
+    @property
+    def shortest(self):
+        """The shortest ticket the format can hold: header, one block (or the record), MAC."""
+        return self.name + self.iv + max(self.block, self.record) + self.mac
+
+
+def ticket_layout():
+    return TicketLayout(h.tls_library())
+
+
+def fresh_tickets_after_tls13_resumption(tickets_per_connection=2):
+    """How many NewSessionTickets a resumed TLS 1.3 client gets (RFC 8446 C.4: at least
+    one): OpenSSL sends one; BoringSSL sends num_tickets after every handshake, resumed
+    ones included, which is the hosts' tickets_per_connection."""
+    return 1 if h.tls_library() == "openssl" else tickets_per_connection
+
+
 class running:
     """`with running(config) as srv:` like harness.Server, but also cleans up."""
 
@@ -335,12 +366,13 @@ class ClientsResumeWithTickets(unittest.TestCase):
         text = resume(s, first, "-tls1_3", "-msg", out_path=second)
         self.assertEqual(h.resumed_line(text), "ticket", text[-2000:])
         fresh = new_session_tickets(text, tls13=True)
-        self.assertEqual(len(fresh), 1,
-                         "BUG: a TLS 1.3 resumption by ticket got %d NewSessionTicket(s), expected 1: the client "
-                         "can only reuse its old ticket (linkable, RFC 8446 C.4) and renewed-ticket chains "
+        self.assertEqual(len(fresh), fresh_tickets_after_tls13_resumption(),
+                         "a TLS 1.3 resumption by ticket got %d NewSessionTicket(s): without one the client can "
+                         "only reuse its old ticket (linkable, RFC 8446 C.4) and renewed-ticket chains "
                          "(max_resumption_age) never form" % len(fresh))
-        self.assertNotEqual(fresh[0], ticket_of(first))
-        self.assertEqual(ticket_of(second), fresh[0])
+        self.assertNotIn(ticket_of(first), fresh)
+        self.assertEqual(len(set(fresh)), len(fresh), "the fresh tickets are not all different")
+        self.assertEqual(ticket_of(second), fresh[-1], "s_client keeps the last ticket it was given")
 
     def test_gnutls_tls12(self):
         out = gnutls(self.srv.port, "NORMAL:-VERS-ALL:+VERS-TLS1.2")
@@ -396,8 +428,9 @@ class ClientsResumeWithTickets(unittest.TestCase):
 
 
 class TamperedTickets(unittest.TestCase):
-    """A saved TLS 1.2 ticket with one byte flipped in each region. Session ids are off,
-    so a ticket is the only way this server could resume."""
+    """A saved TLS 1.2 ticket with one byte flipped in each region of the library's ticket
+    format (TicketLayout). Session ids are off, so a ticket is the only way this server
+    could resume."""
 
     @classmethod
     def setUpClass(cls):
@@ -407,17 +440,26 @@ class TamperedTickets(unittest.TestCase):
         text = h.s_client(cls.srv.port, "-tls1_2", "-sess_out", cls.orig)
         assert h.resumed_line(text) == "no", text
         cls.ticket = ticket_of(cls.orig)
+        cls.layout = ticket_layout()
 
     @classmethod
     def tearDownClass(cls):
         close_server(cls.srv)
 
     def test_ticket_bytes_located(self):
-        # Two independent readings of the session file agree, and the size fits
-        # name(16) || IV(16) || AES-CBC blocks || HMAC-SHA256(32).
+        # Two independent readings of the session file agree, and the size fits the
+        # format: a header, a sealed session (whole blocks with CBC), the MAC.
+        L = self.layout
         self.assertEqual(self.ticket, ticket_from_sess_id_text(self.orig))
-        self.assertGreater(len(self.ticket), 16 + 16 + 32)
-        self.assertEqual((len(self.ticket) - 16 - 16 - 32) % 16, 0, len(self.ticket))
+        self.assertGreater(len(self.ticket), L.shortest, "the ticket holds no session")
+        self.assertEqual((len(self.ticket) - L.name - L.iv - L.mac) % L.block, 0, len(self.ticket))
+        # The key name is the same for every ticket of one key; the IV / nonce is not.
+        other = sessfile(self.srv, "orig-2.pem")
+        text = h.s_client(self.srv.port, "-tls1_2", "-sess_out", other)
+        self.assertEqual(h.resumed_line(text), "no", text[-2000:])
+        second = ticket_of(other)
+        self.assertEqual(second[:L.name], self.ticket[:L.name], "two tickets of one key differ in the key name")
+        self.assertNotEqual(second[L.name:L.name + L.iv], self.ticket[L.name:L.name + L.iv])
 
     def _replay(self, ticket, name):
         s = self.srv
@@ -436,35 +478,44 @@ class TamperedTickets(unittest.TestCase):
         return bytes(t)
 
     def test_flipped_key_name_is_unknown_key(self):
-        for off in (0, 7, 15):
+        for off in sorted({0, self.layout.name // 2, self.layout.name - 1}):
             with self.subTest(offset=off):
                 self.assertEqual(self._replay(self._flip(off), f"name{off}"), {"unknown_key": 1})
 
     def test_flipped_iv_is_bad_mac(self):
-        for off in (16, 31):
+        L = self.layout
+        for off in (L.name, L.name + L.iv - 1):
             with self.subTest(offset=off):
                 self.assertEqual(self._replay(self._flip(off), f"iv{off}"), {"bad_mac": 1})
 
     def test_flipped_body_is_bad_mac(self):
-        n = len(self.ticket)
-        for off in (32, n // 2, n - 33):
+        L, n = self.layout, len(self.ticket)
+        for off in (L.name + L.iv, n // 2, n - L.mac - 1):
             with self.subTest(offset=off):
                 self.assertEqual(self._replay(self._flip(off), f"body{off}"), {"bad_mac": 1})
 
     def test_flipped_mac_is_bad_mac(self):
         n = len(self.ticket)
-        for off in (n - 32, n - 1):
+        for off in (n - self.layout.mac, n - 1):
             with self.subTest(offset=off):
                 self.assertEqual(self._replay(self._flip(off), f"mac{off}"), {"bad_mac": 1})
 
     def test_truncated_ticket_is_malformed(self):
-        # Too short for a name and an IV (OpenSSL never asks for the key), and too short
-        # for a name, an IV, a block and the MAC although the key name is ours (OpenSSL
-        # asks for the key, then refuses the length): malformed both, not a bad MAC.
-        for length in (20, 48, 64):
+        # Too short to name a key (never looked up), and too short for the format although
+        # the key name is ours (the key is found, the length refused): malformed both, not
+        # a bad MAC. From the shortest length the format allows, the MAC is what fails.
+        L = self.layout
+        if L.library == "openssl":
+            # OpenSSL asks for the key only once it has a name and an IV.
+            malformed = (L.name + 4, L.name + L.iv + L.block, L.shortest - L.block)
+        else:
+            malformed = (L.name - 1, L.name + L.iv, L.shortest - 1)
+        for length in malformed:
             with self.subTest(length=length):
                 self.assertEqual(self._replay(self.ticket[:length], f"short{length}"), {"malformed": 1})
-        self.assertEqual(self._replay(self.ticket[:80], "short80"), {"bad_mac": 1})
+        for length in (L.shortest, len(self.ticket) - L.block):
+            with self.subTest(length=length):
+                self.assertEqual(self._replay(self.ticket[:length], f"short{length}"), {"bad_mac": 1})
 
     def test_untampered_ticket_still_resumes(self):
         # Runs in any order relative to the tampering tests: the server is unharmed.
@@ -529,6 +580,8 @@ class ForcedRotation(unittest.TestCase):
             self.assertEqual(m.get('tlsresume_ticket_keys{state="retired"}'), 1)
             self.assertEqual(m.get('tlsresume_ticket_keys{state="current"}'), 1)
 
+            name = ticket_layout().name
+            opened_by_retired = 0
             for v, path in old.items():
                 with self.subTest(version=v):
                     new = sessfile(s, f"new{v}.pem")
@@ -537,26 +590,40 @@ class ForcedRotation(unittest.TestCase):
                     # not write a TLS 1.2 session that was resumed (OpenSSL calls the client's
                     # new-session callback for TLS 1.2 full handshakes only).
                     text = resume(s, path, v, "-msg", out_path=new)
+                    opened_by_retired += 1
                     self.assertTrue(reused(text), text[-2000:])
                     self.assertEqual(h.resumed_line(text), "ticket", text[-2000:])
-                    self.assertEqual(delta(before, ticket_results(s)), {"renewed": 1})
                     fresh = new_session_tickets(text, tls13=(v == "-tls1_3"))
-                    self.assertEqual(len(fresh), 1, "a ticket under a retired key must be replaced by one new ticket")
-                    t_old, t_new = ticket_of(path), fresh[0]
+                    t_old = ticket_of(path)
+                    if v == "-tls1_2" and h.tls_library() == "boringssl":
+                        # BoringSSL's ticket AEAD method has no "renew" answer: the ticket
+                        # resumes (counted ok) and is not replaced; it lives out its lifetime
+                        # under the retired key, which outlives it.
+                        self.assertEqual(delta(before, ticket_results(s)), {"ok": 1})
+                        self.assertEqual(fresh, [], "BoringSSL replaced a TLS 1.2 ticket on resumption")
+                        text = resume(s, path, v)
+                        opened_by_retired += 1
+                        self.assertEqual(h.resumed_line(text), "ticket", text[-2000:])
+                        continue
+                    self.assertEqual(delta(before, ticket_results(s)), {"renewed": 1})
+                    expected = 1 if v == "-tls1_2" else fresh_tickets_after_tls13_resumption()
+                    self.assertEqual(len(fresh), expected, "a ticket under a retired key must be replaced")
+                    t_new = fresh[-1]
                     if v == "-tls1_3":
                         self.assertEqual(ticket_of(new), t_new)
                     else:
                         # Same session (master secret), new ticket.
                         with_ticket(path, new, t_new)
-                    self.assertNotEqual(t_new, t_old)
-                    self.assertNotEqual(t_new[:16], t_old[:16], "the renewed ticket is sealed under the old key name")
+                    for t in fresh:
+                        self.assertNotEqual(t, t_old)
+                        self.assertNotEqual(t[:name], t_old[:name], "the renewed ticket is sealed under the old key name")
                     # The renewed ticket is under the current key: plain ok.
                     before = ticket_results(s)
                     text = resume(s, new, v)
                     self.assertEqual(h.resumed_line(text), "ticket", text[-2000:])
                     self.assertEqual(delta(before, ticket_results(s)), {"ok": 1})
             dec = s.metrics()
-            self.assertEqual(dec.get(f'tlsresume_ticket_key_decrypts_total{{key="{retired["id"]}"}}'), 2)
+            self.assertEqual(dec.get(f'tlsresume_ticket_key_decrypts_total{{key="{retired["id"]}"}}'), opened_by_retired)
 
 
 class TicketLifetimes(unittest.TestCase):
@@ -606,6 +673,17 @@ class TicketLifetimes(unittest.TestCase):
             text = resume(s, old, "-tls1_2", "-msg")
             self.assertEqual(h.resumed_line(text), "ticket", text[-2000:])
             fresh = new_session_tickets(text, tls13=False)
+            if h.tls_library() == "boringssl":
+                # Not renewed on BoringSSL (no "renew" answer in its ticket AEAD method): the
+                # ticket keeps the lifetime it was issued with, and ends there.
+                self.assertEqual(fresh, [], "BoringSSL replaced a TLS 1.2 ticket on resumption")
+                with_lifetime_hint(old, old, 3600)  # the client still offers it: the server judges
+                sleep_until(t0 + 5.2)
+                before = ticket_results(s)
+                text = resume(s, old, "-tls1_2")
+                self.assertFalse(reused(text), text[-2000:])
+                self.assertEqual(delta(before, ticket_results(s)), {"expired": 1})
+                return
             self.assertEqual(len(fresh), 1, "a ticket under a retired key must be renewed")
             with_ticket(old, new, fresh[0])
             sleep_until(t0 + 5.2)
@@ -833,6 +911,8 @@ class PskModes(unittest.TestCase):
             self.assertEqual(len(descs), 2, out[-3000:])
             self.assertIn("ECDHE", descs[1], "the second connection must be a full (EC)DHE handshake")
 
+    @h.only_on("openssl", 'BoringSSL resumes TLS 1.3 only with (EC)DHE and refuses tls13_psk_modes = "any" at '
+                          "start (test_check_config.LibraryLimits)")
     def test_any_lets_psk_ke_only_client_resume_without_dhe(self):
         with running('[default_host]\ntls13_psk_modes = "any"\n') as s:
             out = self._psk_ke_client(s)
@@ -852,6 +932,93 @@ class PskModes(unittest.TestCase):
             self.assertTrue(reused(text), text[-2000:])
             self.assertEqual(h.resumed_line(text), "ticket")
             self.assertIn("Server Temp Key", text, "resumed without (EC)DHE under tls13_psk_modes = dhe")
+
+
+class SeveralPskIdentities(unittest.TestCase):
+    """RFC 8446 §4.2.11: a ClientHello may offer several PSK identities. s_client -psk adds
+    an external PSK after its resumption ticket: two identities, the ticket first; the
+    external one is garbage to this ticket-only server. OpenSSL's server opens each in turn
+    and counts each failure; BoringSSL's opens only the first."""
+
+    EXTERNAL = ("-psk_identity", "e" * 80, "-psk", "00112233445566778899aabbccddeeff")
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = h.Server("")
+        cls.srv.start()
+        cls.good = sessfile(cls.srv, "psk-good.pem")
+        text = h.s_client(cls.srv.port, "-tls1_3", "-sess_out", cls.good)
+        assert h.resumed_line(text) == "no", text
+
+    @classmethod
+    def tearDownClass(cls):
+        close_server(cls.srv)
+
+    def _offer(self, path):
+        return resume(self.srv, path, "-tls1_3", *self.EXTERNAL)
+
+    def test_a_tampered_ticket_then_a_foreign_identity(self):
+        s = self.srv
+        ticket = bytearray(ticket_of(self.good))
+        ticket[len(ticket) // 2] ^= 0x5A
+        bad = sessfile(s, "psk-tampered.pem")
+        with_ticket(self.good, bad, bytes(ticket))
+        before = ticket_results(s)
+        text = self._offer(bad)
+        self.assertFalse(reused(text), text[-2000:])
+        self.assertEqual(h.resumed_line(text), "no", text[-2000:])
+        if h.tls_library() == "openssl":
+            self.assertEqual(delta(before, ticket_results(s)), {"bad_mac": 1, "unknown_key": 1},
+                             "each identity is judged and counted")
+        else:
+            self.assertEqual(delta(before, ticket_results(s)), {"bad_mac": 1}, "BoringSSL opens the first identity only")
+
+    def test_a_good_ticket_first_resumes(self):
+        before = ticket_results(self.srv)
+        text = self._offer(self.good)
+        self.assertTrue(reused(text), text[-2000:])
+        self.assertEqual(h.resumed_line(text), "ticket", text[-2000:])
+        self.assertEqual(delta(before, ticket_results(self.srv)), {"ok": 1})
+
+
+class TicketSuites(unittest.TestCase):
+    """A TLS 1.3 ticket offered with other cipher suites than it was made with. RFC 8446
+    §4.2.11 asks only that the chosen suite have the PSK's hash, which OpenSSL's server
+    follows; BoringSSL resumes only a session of exactly the suite it chose (declined
+    first and counted as cipher_not_offered: a full handshake, never a failure). The
+    client lists the other suite of the same hash (SHA-256) first: BoringSSL takes the
+    client's first suite with AES hardware and ChaCha20 without, so this one either way."""
+
+    def test_a_ticket_of_another_suite_with_the_same_hash(self):
+        with running("") as s:
+            path = sessfile(s, "suite.pem")
+            text = full_handshake(self, s, path, "-tls1_3", "-ciphersuites", "TLS_AES_128_GCM_SHA256")
+            self.assertIn("TLS_AES_128_GCM_SHA256", text)
+            before = ticket_results(s)
+            text = resume(s, path, "-tls1_3", "-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256")
+            if h.tls_library() == "openssl":
+                self.assertTrue(reused(text), text[-2000:])
+                self.assertEqual(h.resumed_line(text), "ticket", text[-2000:])
+                self.assertEqual(delta(before, ticket_results(s)), {"ok": 1})
+            else:
+                self.assertFalse(reused(text), text[-2000:])
+                self.assertEqual(h.resumed_line(text), "no", text[-2000:])
+                self.assertIn("TLS_CHACHA20_POLY1305_SHA256", text)
+                self.assertEqual(delta(before, ticket_results(s)), {"cipher_not_offered": 1})
+            # Offered with its own suite again, it resumes on both.
+            text = resume(s, path, "-tls1_3", "-ciphersuites", "TLS_AES_128_GCM_SHA256")
+            self.assertEqual(h.resumed_line(text), "ticket", text[-2000:])
+
+    def test_a_ticket_whose_hash_is_not_offered(self):
+        with running("") as s:
+            path = sessfile(s, "hash.pem")
+            full_handshake(self, s, path, "-tls1_3", "-ciphersuites", "TLS_AES_256_GCM_SHA384")
+            before = ticket_results(s)
+            text = resume(s, path, "-tls1_3", "-ciphersuites", "TLS_AES_128_GCM_SHA256")
+            self.assertFalse(reused(text), text[-2000:])
+            self.assertEqual(h.resumed_line(text), "no", text[-2000:])
+            # Offered all the same, declined on both libraries and counted for what it is.
+            self.assertEqual(delta(before, ticket_results(s)), {"cipher_not_offered": 1})
 
 
 class TicketPolicies(unittest.TestCase):
