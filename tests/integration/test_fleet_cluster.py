@@ -50,7 +50,8 @@ class FleetOnRedisCluster(fleet.FleetCase):
         cls.seeds = cls.cluster.seeds[:2]
         cls.servers = []
         for name in NAMES:
-            srv = Server(cluster_config(cls.certs, cls.seeds, name, hosts=[fleet.STATEFUL_HOST]), workers=2)
+            srv = Server(cluster_config(cls.certs, cls.seeds, name, hosts=[fleet.STATEFUL_HOST],
+                                      default_extra=fleet.ONE_TICKET), workers=2)
             srv.start()
             cls.addClassCleanup(srv.stop)
             cls.servers.append(srv)
