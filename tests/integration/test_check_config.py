@@ -6,7 +6,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import BIN, free_port, make_cert, port_open, run_bin
+from harness import BIN, free_port, make_cert, port_open, run_bin, tls_library
 
 
 class CheckConfig(unittest.TestCase):
@@ -89,6 +89,72 @@ class CheckConfig(unittest.TestCase):
         path = self.write("fleet3.toml", f'[fleet]\nredis = "redis://127.0.0.1:1"\nkey_wrap_file = "{good_wrap}"\n')
         p = self.check("-c", path)
         self.assertEqual((p.returncode, p.stdout), (0, "configuration OK\n"), p.stderr)
+
+
+
+class LibraryLimits(unittest.TestCase):
+    """What one listener cannot serve with BoringSSL (docs/tls-libraries.md) is refused by
+    --check-config and by start-up alike, naming the host, with exit 2; OpenSSL serves it.
+    Each case is a policy a configuration may well ask for."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="tlsresume-limits-")
+        self.dir = self.tmp.name
+        self.cert, self.key = make_cert(self.dir, "b", "b.example")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def config(self, default_host, host_b):
+        path = os.path.join(self.dir, "limits.toml")
+        with open(path, "w") as f:
+            f.write(f'listen = ["127.0.0.1:{free_port()}"]\nadmin = "127.0.0.1:{free_port()}"\n'
+                    f'[default_host]\n{default_host}'
+                    f'[[hosts]]\nname = "b"\nserver_names = ["b.example"]\ncert = "{self.cert}"\n'
+                    f'key = "{self.key}"\n{host_b}')
+        return path
+
+    def judged(self, default_host, host_b, boringssl_refuses):
+        """Checks --check-config and start-up on one configuration; returns the error line
+        (None when accepted)."""
+        path = self.config(default_host, host_b)
+        p = run_bin("serve", "--check-config", "-c", path)
+        refused = boringssl_refuses if tls_library() == "boringssl" else None
+        if refused is None:
+            self.assertEqual((p.returncode, p.stdout), (0, "configuration OK\n"), p.stderr)
+            return None
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        self.assertEqual(p.stdout, "")
+        lines = p.stderr.splitlines()
+        self.assertEqual(len(lines), 1, p.stderr)
+        self.assertTrue(lines[0].startswith("tlsresume: host "), lines[0])
+        for text in refused:
+            self.assertIn(text, lines[0])
+        self.assertIn("BoringSSL", lines[0])
+        # Start-up says the same and starts nothing.
+        s = subprocess.run([BIN, "serve", "-c", path], capture_output=True, text=True, timeout=15)
+        self.assertEqual((s.returncode, s.stderr), (2, p.stderr))
+        return lines[0]
+
+    def test_tls13_psk_modes_any(self):
+        self.judged("", 'tls13_psk_modes = "any"\n', boringssl_refuses=['host "b"', 'tls13_psk_modes = "any"', '"dhe"'])
+        self.judged('tls13_psk_modes = "dhe"\n', "", boringssl_refuses=None)
+
+    def test_max_resumption_age_over_seven_days(self):
+        self.judged('max_resumption_age = "8d"\n', "",
+                    boringssl_refuses=['host "default"', "max_resumption_age", "7 days"])
+        self.judged('max_resumption_age = "7d"\n', "", boringssl_refuses=None)
+
+    def test_tickets_per_connection_differs_between_hosts(self):
+        self.judged("", "tickets_per_connection = 3\n",
+                    boringssl_refuses=['host "b"', "tickets_per_connection = 3", 'host "default"', "2"])
+        # Set alike on every host (inherited from the default host), it is served.
+        self.judged("tickets_per_connection = 3\n", "", boringssl_refuses=None)
+        # Only hosts that issue TLS 1.3 tickets must agree.
+        self.judged("", 'tickets_per_connection = 3\ntls13_tickets = "off"\n', boringssl_refuses=None)
+        self.judged("", "tickets_per_connection = 0\n", boringssl_refuses=None)
+        self.judged('tls13_tickets = "off"\n', 'tickets_per_connection = 3\ntls13_tickets = "stateless"\n',
+                    boringssl_refuses=None)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import tempfile
 import threading
 import unittest
 
-from harness import Server, client_context, free_port, https_get, make_cert, tls_connect, wait_for
+from harness import Server, client_context, free_port, https_get, make_cert, tls_connect, tls_library, wait_for
 
 
 class EchoBackend:
@@ -190,6 +190,35 @@ class RefusedReload(ReloadCase):
         self.old_certificate_still_served(old_cert)
         self.assertEqual(self.reloads("refused"), 1)
 
+    def test_what_the_tls_library_cannot_serve_is_judged_on_reload(self):
+        # A host's TLS 1.3 ticket count changed away from the default host's: BoringSSL
+        # issues one number per listener, so the reload is refused naming the host and the
+        # old configuration keeps serving; OpenSSL serves it.
+        cert_b, key_b = make_cert(self.dir, "b", "b.example")
+
+        def with_host_b(extra):
+            self.write_config(extra="")
+            with open(self.config_path, "a") as f:
+                f.write(f'[[hosts]]\nname = "b"\nserver_names = ["b.example"]\ncert = "{cert_b}"\n'
+                        f'key = "{key_b}"\n{extra}')
+
+        self.server.stop()
+        with_host_b("")
+        self.server = Server(args=["--config", self.config_path], workers=2)
+        self.server.start()
+        old_cert = certificate_of(self.server.port)
+        with_host_b("tickets_per_connection = 3\n")
+        r = self.server.ctl("reload")
+        if tls_library() == "boringssl":
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn('host \\"b\\"', r.stdout + r.stderr)
+            self.assertIn("tickets_per_connection = 3", r.stdout + r.stderr)
+            self.assertEqual(self.reloads("refused"), 1)
+            self.old_certificate_still_served(old_cert)
+        else:
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertEqual(self.reloads("ok"), 1)
+        self.assertTrue(self.server.alive())
 
 if __name__ == "__main__":
     unittest.main()
