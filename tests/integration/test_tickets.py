@@ -712,6 +712,40 @@ class TicketLifetimes(unittest.TestCase):
                     self.assertEqual(h.resumed_line(text), "no")
                     self.assertEqual(delta(before, ticket_results(s)), {"expired": 1})
 
+    def test_the_announced_lifetime_and_each_hosts_own(self):
+        # The lifetime a ticket is announced with (TLS 1.2 lifetime hint, TLS 1.3
+        # ticket_lifetime): the host's session_lifetime on OpenSSL; on BoringSSL, which has no
+        # per-connection timeout, the longest of the listener's hosts. Either way the server
+        # holds each host's tickets to that host's own lifetime.
+        certs = tempfile.mkdtemp(prefix="tlsresume-it-certs-")
+        self.addCleanup(shutil.rmtree, certs, True)
+        cert, key = h.make_cert(certs, "short", "short.test")
+        cfg = ('[default_host]\nsession_lifetime = "1h"\nsession_ids = false\n'
+               f'[[hosts]]\nserver_names = ["short.test"]\ncert = "{cert}"\nkey = "{key}"\nsession_lifetime = "2s"\n')
+        with running(cfg) as s:
+            paths = {}
+            for v in ("-tls1_2", "-tls1_3"):
+                for name, own in (("localhost", 3600), ("short.test", 2)):
+                    with self.subTest(version=v, host=name):
+                        text = h.s_client(s.port, v, "-msg", servername=name)
+                        announced = {int.from_bytes(m[4:8], "big")
+                                     for m in received_handshake_messages(text, "NewSessionTicket")}
+                        expected = own if h.tls_library() == "openssl" else 3600
+                        self.assertEqual(announced, {expected}, text[-2000:])
+                paths[v] = sessfile(s, f"short{v}.pem")
+                full_handshake(self, s, paths[v], v, servername="short.test")
+            issued = time.time()
+            for v, p in paths.items():
+                self.assertEqual(h.resumed_line(resume(s, p, v, servername="short.test")), "ticket")
+                with_lifetime_hint(p, p, 3600)  # the client keeps offering it: the server judges
+            sleep_until(issued + 3.2)
+            for v, p in paths.items():
+                with self.subTest(version=v, after="2s"):
+                    before = ticket_results(s)
+                    text = resume(s, p, v, servername="short.test")
+                    self.assertEqual(h.resumed_line(text), "no", text[-2000:])
+                    self.assertEqual(delta(before, ticket_results(s)), {"expired": 1})
+
 
 class MaxResumptionAge(unittest.TestCase):
     """max_resumption_age = 4s, session_lifetime = 1h, TLS 1.3: resume about every
