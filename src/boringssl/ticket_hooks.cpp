@@ -178,7 +178,7 @@ struct TicketCallbacks {
       const bool stateful = SSL_version(ssl) == TLS1_3_VERSION &&
                             fe->policy(st->host).tls13_tickets == Tls13Tickets::stateful &&
                             in_len >= fmt::kHandleBytes && in[0] == fmt::kHandleMarker;
-      return stateful ? openStateful(*fe, *st, ssl, out, out_len, max_out_len, in)
+      return stateful ? openStateful(*fe, *st, ssl, out, out_len, max_out_len, in, in_len)
                       : openStateless(*fe, *st, ssl, out, out_len, max_out_len, in, in_len);
     } catch (...) {
       return ssl_ticket_aead_ignore_ticket;  // out of memory: a full handshake
@@ -252,7 +252,12 @@ struct TicketCallbacks {
   // when judged expired, revoked or unreadable. No ticket count, as for session ids; the
   // chain's age and revocation apply as for any chain.
   static ssl_ticket_aead_result_t openStateful(TlsFrontend& fe, ConnectionTls& st, SSL* ssl, std::uint8_t* out,
-                                               std::size_t* out_len, std::size_t max_out_len, const std::uint8_t* in) {
+                                               std::size_t* out_len, std::size_t max_out_len, const std::uint8_t* in,
+                                               std::size_t in_len) {
+    // The handle names the session; the rest must be the zeros seal wrote, so that one
+    // ticket has one encoding and an altered one is a miss, as an altered session id is.
+    for (std::size_t i = fmt::kHandleBytes; i < in_len; ++i)
+      if (in[i] != 0) return ssl_ticket_aead_ignore_ticket;
     const TlsFrontend::Host& host = fe.host(st.host);
     const std::string key = TlsFrontend::storeKey(host.sid_ctx, in, fmt::kHandleBytes);
     thread_local std::string stored;
@@ -262,7 +267,10 @@ struct TicketCallbacks {
       ~Wipe() { OPENSSL_cleanse(s.data(), s.size()); }
     } wipe{stored};
     const std::optional<StoredSessionView> view = decodeStoredSession(stored);
-    if (view && view->der.size() > max_out_len) return ssl_ticket_aead_ignore_ticket;  // not this ticket's session
+    // Seal padded the handle to exactly the session's length: any other length is not this
+    // session's ticket.
+    if (view && std::max(fmt::kHandleBytes, view->der.size()) != in_len) return ssl_ticket_aead_ignore_ticket;
+    if (view && view->der.size() > max_out_len) return ssl_ticket_aead_ignore_ticket;
     const auto* der = view ? reinterpret_cast<const unsigned char*>(view->der.data()) : nullptr;
     const SessionPtr session =
         view && view->kind == StoredKind::tls13 ? parseSession(ssl, der, view->der.size()) : nullptr;
