@@ -8,6 +8,7 @@
 
 #include <cerrno>
 
+#include "tls/read_ahead.hpp"
 #include "tls/tls_frontend.hpp"
 #include "server/access_log.hpp"
 #include "server/log.hpp"
@@ -77,6 +78,9 @@ void Worker::acceptFrom(int fd) noexcept {
       ::close(client);
       continue;
     }
+    // BoringSSL reads a record header, then its body: without this a resumed connection
+    // costs a read() per record (OpenSSL reads ahead itself; set on its contexts).
+    if (!tls::kLibraryReadsAhead) tls::readAhead(ssl.get());
     SSL_set_accept_state(ssl.get());
     auto* c = new (std::nothrow) Connection(*this, ctx_, client, std::move(ssl), std::move(tls));
     if (!c) {
