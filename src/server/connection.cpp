@@ -53,6 +53,15 @@ void clearErrors() noexcept {
   if (ERR_peek_error() != 0) ERR_clear_error();
 }
 
+// Reads and drops what the client's socket holds now, through the socket BIO so that the
+// access log counts it; false if that may not be all.
+bool takeArrivedInput(SSL* ssl) noexcept {
+  BIO* sock = BIO_find_type(SSL_get_rbio(ssl), BIO_TYPE_SOCKET);
+  if (!sock) return false;
+  char buf[kChunk];
+  return BIO_read(sock, buf, sizeof buf) < static_cast<int>(sizeof buf);
+}
+
 }  // namespace
 
 Connection::Connection(Worker& worker, const ServingContext& ctx, int client_fd, tls::SslPtr ssl,
@@ -291,7 +300,6 @@ void Connection::handshakeDone() {
   ctx_.metrics->onHandshake(host, versionOf(ssl_.get()), kind, took);
   handshake_took_ = took;
   kind_ = kind;
-  tls::sendTicketsNow(ssl_.get());
 
   if (ctx_.builtin_backend) {
     // Only the built-in responder reports these; a real backend never sees them.
@@ -309,7 +317,12 @@ void Connection::handshakeDone() {
     }
     state_ = State::streaming;
     pump();
+    // TLS 1.3 tickets BoringSSL still holds leave with the answer when the request came
+    // with the client's Finished (one write, not two); a client that waits for its
+    // tickets before it asks anything gets them now.
+    if (!closed_ && to_client_.empty()) tls::sendTicketsNow(ssl_.get());
   } else {
+    tls::sendTicketsNow(ssl_.get());
     connectBackend(0);
   }
 }
@@ -665,6 +678,11 @@ void Connection::close(bool send_close_notify) noexcept {
 }
 
 void Connection::afterFinalFlush() noexcept {
+  // A client may send right behind its last request (gnutls-cli's close_notify): bytes
+  // that arrived after our last read would make close() reset the connection and could
+  // destroy the answer in flight. One read takes them (counted with the socket's bytes);
+  // only a read that filled the buffer leaves more to linger for.
+  if (!linger_ && !client_eof_) linger_ = !takeArrivedInput(ssl_.get());
   if (!linger_) {
     finish();
     return;
