@@ -10,6 +10,7 @@
 #include <random>
 #include <sstream>
 
+#include "tls/compat.hpp"
 #include "tlsresume/crypto.hpp"
 #include "tools/bench_load.hpp"
 
@@ -36,7 +37,13 @@ constexpr int kMinHandshakes = 30;
 constexpr int kMaxRounds = 64;
 
 // OpenSSL's server with its internal cache and its own ticket keys: nothing of ours.
+// stateful_tls13: OpenSSL's stateful TLS 1.3 tickets (SSL_OP_NO_TICKET keeps the session in
+// its cache). BoringSSL has no such mode (SSL_OP_NO_TICKET turns TLS 1.3 resumption off), so
+// its floor for that scenario is its own stateless ticket: the same handshake on the wire.
 tls::SslCtxPtr makeServerContext(const CertMaterial& cert, bool stateful_tls13) {
+#if defined(OPENSSL_IS_BORINGSSL)
+  stateful_tls13 = false;
+#endif
   tls::SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
   if (!ctx) throw BenchError("SSL_CTX_new: " + tls::lastError());
   SSL_CTX* c = ctx.get();
@@ -49,23 +56,6 @@ tls::SslCtxPtr makeServerContext(const CertMaterial& cert, bool stateful_tls13) 
   if (SSL_CTX_set_cipher_list(c, kTls12Ciphers) != 1 || SSL_CTX_set1_curves_list(c, kGroups) != 1 ||
       SSL_CTX_use_certificate(c, cert.key.cert.get()) != 1 || SSL_CTX_use_PrivateKey(c, cert.key.key.get()) != 1)
     throw BenchError("floor server context: " + tls::lastError());
-  return ctx;
-}
-
-// The client's newest session, kept through the new-session callback: BoringSSL hands a
-// TLS 1.3 ticket to the client as a session of its own, through this callback only (the
-// handshake's session holds no ticket and does not resume); OpenSSL calls it as well.
-int keepNewest(SSL* ssl, SSL_SESSION* session) {
-  auto* newest = static_cast<tls::SessionPtr*>(SSL_get_app_data(ssl));
-  if (!newest) return 0;  // not ours to keep: the library frees it
-  newest->reset(session);
-  return 1;
-}
-
-tls::SslCtxPtr floorClientContext(const ClientProfile& p) {
-  tls::SslCtxPtr ctx = makeClientContext(p);
-  SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
-  SSL_CTX_sess_set_new_cb(ctx.get(), keepNewest);
   return ctx;
 }
 
@@ -105,6 +95,11 @@ tls::SessionPtr handshake(SSL_CTX* cctx, SSL_CTX* sctx, SSL_SESSION* offer, Timi
     ERR_clear_error();
     return nullptr;
   }
+  // BoringSSL holds a server's TLS 1.3 tickets until it next writes (OpenSSL sent them with
+  // its last flight): they are the server's work, so they leave on its clock.
+  const auto ts = threadCpu();
+  tls::sendTicketsNow(s.get());
+  timing.server += threadCpu() - ts;
   // TLS 1.3 tickets follow the handshake: let the client take them, as a browser would.
   const auto t = threadCpu();
   char byte;
@@ -125,9 +120,9 @@ FloorResult measureOne(const CertMaterial& cert, Scenario scenario, double mix_n
                        std::chrono::milliseconds budget, const std::atomic<bool>& stop) {
   const ScenarioClients clients = clientsFor(scenario, mix_no_ticket);
   const tls::SslCtxPtr sctx = makeServerContext(cert, scenario == Scenario::stateful_ticket);
-  tls::SslCtxPtr cctx[2] = {floorClientContext(clients.primary), nullptr};
+  tls::SslCtxPtr cctx[2] = {makeClientContext(clients.primary), nullptr};
   ClientProfile profiles[2] = {clients.primary, clients.alternate.value_or(clients.primary)};
-  if (clients.alternate) cctx[1] = floorClientContext(*clients.alternate);
+  if (clients.alternate) cctx[1] = makeClientContext(*clients.alternate);
   tls::SessionPtr sessions[2];
   std::mt19937_64 rng(42);
 

@@ -83,6 +83,7 @@ struct Slot {
   bool offered_ticket = false;    // the session offered carries a ticket
   std::vector<int> warmups_left;  // profiles still to warm up on this slot
   tls::SessionPtr sessions[2];   // latest session per profile
+  tls::SessionPtr newest;        // the newest session of the connection under way (app data)
   WireCounter wire;
   std::string response;
   std::size_t sent = 0;
@@ -284,6 +285,8 @@ class Generator {
     if (!spec_.sni.empty()) SSL_set_tlsext_host_name(s.ssl.get(), spec_.sni.c_str());
     SSL_set_msg_callback(s.ssl.get(), &WireCounter::callback);
     SSL_set_msg_callback_arg(s.ssl.get(), &s.wire);
+    s.newest.reset();
+    SSL_set_app_data(s.ssl.get(), &s.newest);
     s.offered_ticket = false;
     if (!s.warmup && profiles_[s.profile].resume && s.sessions[s.profile]) {
       SSL_set_session(s.ssl.get(), s.sessions[s.profile].get());
@@ -439,8 +442,9 @@ class Generator {
     // half when the server closed without its own close_notify) SSL_free() takes the
     // session for a broken one and makes it non-resumable.
     SSL_set_shutdown(s.ssl.get(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
-    // After the response, TLS 1.3 tickets have arrived: this is the newest session.
-    tls::SessionPtr session(SSL_get1_session(s.ssl.get()));
+    // After the response, TLS 1.3 tickets have arrived: the newest is the one to offer
+    // next. A resumption that issued nothing new goes on with the session it resumed.
+    tls::SessionPtr session = s.newest ? std::move(s.newest) : tls::SessionPtr(SSL_get1_session(s.ssl.get()));
     if (s.warmup)
       ++warm_ok_;
     else
@@ -534,14 +538,29 @@ ScenarioClients clientsFor(Scenario s, double mix_no_ticket) {
   return {};
 }
 
+namespace {
+// Every session the library hands a client (a full handshake's, each TLS 1.3 ticket)
+// replaces the one in the tls::SessionPtr the SSL's app data points at, if it points at
+// one: BoringSSL gives a client its TLS 1.3 tickets this way only (the handshake's own
+// session does not resume), OpenSSL this way too.
+int keepNewestSession(SSL* ssl, SSL_SESSION* session) {
+  auto* newest = static_cast<tls::SessionPtr*>(SSL_get_app_data(ssl));
+  if (!newest) return 0;  // not ours to keep: the library frees it
+  newest->reset(session);
+  return 1;
+}
+}  // namespace
+
 tls::SslCtxPtr makeClientContext(const ClientProfile& p) {
   tls::SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
   if (!ctx) throw BenchError("SSL_CTX_new: " + tls::lastError());
   SSL_CTX_set_min_proto_version(ctx.get(), p.version);
   SSL_CTX_set_max_proto_version(ctx.get(), p.version);
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
-  // Sessions are kept per slot by hand, not in OpenSSL's client cache.
-  SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
+  // Sessions are kept per slot by hand, not in the library's client cache; the new-session
+  // callback is how they reach the slot (SSL_SESS_CACHE_CLIENT turns it on).
+  SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(ctx.get(), keepNewestSession);
   SSL_CTX_set_options(ctx.get(), kIgnoreUnexpectedEof | (p.no_ticket ? SSL_OP_NO_TICKET : 0));
   return ctx;
 }
