@@ -54,9 +54,9 @@ std::string hex(const unsigned char* data, std::size_t len) {
   return out;
 }
 
-std::optional<std::string> keyNameOf(const std::vector<unsigned char>& ticket) {
-  if (ticket.size() < kKeyNameBytes) return std::nullopt;
-  return hex(ticket.data(), kKeyNameBytes);
+std::optional<std::string> keyNameOf(const std::vector<unsigned char>& ticket, std::size_t name_bytes) {
+  if (ticket.size() < name_bytes) return std::nullopt;
+  return hex(ticket.data(), name_bytes);
 }
 
 std::string seconds(std::uint64_t s) {
@@ -70,32 +70,61 @@ std::string seconds(std::uint64_t s) {
   return out;
 }
 
-Finding judgeTicketLayout(const std::vector<std::vector<unsigned char>>& tickets) {
+std::string judgeTls13TicketSize(const std::vector<unsigned char>& ticket) {
+  const std::string size = std::to_string(ticket.size()) + " bytes";
+  if (ticket.size() <= kStatefulTicketMax)
+    return size + ": too short to hold a session, so a reference to one the server keeps (stateful)";
+  // A sealed ticket looks random: 16 zero bytes in a row at its end come by chance once in
+  // 2^128. Where they are, only the bytes before them can name anything.
+  std::size_t zeros = 0;
+  while (zeros < ticket.size() && ticket[ticket.size() - 1 - zeros] == 0) ++zeros;
+  if (zeros >= 16 && ticket.size() - zeros <= kStatefulTicketMax)
+    return size + ", of which only the first " + std::to_string(ticket.size() - zeros) +
+           " vary: a reference to a session the server keeps, padded (stateful)";
+  return size + ": long enough to carry the sealed session (stateless, or a large reference)";
+}
+
+Finding judgeTicketLayout(const std::vector<std::vector<unsigned char>>& tickets, std::size_t* name_bytes) {
   const std::string name = "tls12-ticket-layout";
   if (tickets.size() < 2) return notMeasured(name, "fewer than 2 TLS 1.2 tickets to compare");
-  std::optional<std::string> first;
+  // The prefix every ticket shares, up to a full RFC 5077 name.
+  std::size_t shared = kKeyNameBytes;
   for (const auto& t : tickets) {
-    const auto k = keyNameOf(t);
-    if (!k)
+    if (t.size() < kMinKeyNameBytes)
       return {name, Verdict::info,
-              "a " + std::to_string(t.size()) + "-byte ticket is too short for RFC 5077's layout; key rotation cannot be "
-              "followed from outside"};
-    if (!first)
-      first = k;
-    else if (*k != *first)
-      return {name, Verdict::info,
-              std::to_string(tickets.size()) +
-                  " tickets issued back to back share no 16-byte prefix: not RFC 5077's recommended layout (or a key "
-                  "per ticket); key rotation cannot be followed from outside"};
+              "a " + std::to_string(t.size()) + "-byte ticket is too short to carry a key name; key rotation cannot "
+              "be followed from outside"};
+    shared = std::min(shared, t.size());
+    const auto& first = tickets.front();
+    std::size_t i = 0;
+    while (i < shared && t[i] == first[i]) ++i;
+    shared = i;
   }
-  const std::size_t min_len = kKeyNameBytes + kIvBytes + kMacBytes;
-  if (tickets.front().size() < min_len)
+  if (shared < kMinKeyNameBytes)
     return {name, Verdict::info,
-            "a stable 16-byte prefix, but " + std::to_string(tickets.front().size()) +
-                " bytes leave no room for RFC 5077's IV, state and HMAC"};
+            std::to_string(tickets.size()) +
+                " tickets issued back to back share no key-name prefix (4 to 16 bytes): not RFC 5077's recommended "
+                "layout (or a key per ticket); key rotation cannot be followed from outside"};
+  const std::string key = hex(tickets.front().data(), shared).substr(0, 8) + "…";
+  if (shared == kKeyNameBytes) {
+    const std::size_t min_len = kKeyNameBytes + kIvBytes + kMacBytes;
+    if (tickets.front().size() < min_len)
+      return {name, Verdict::info,
+              "a stable 16-byte prefix, but " + std::to_string(tickets.front().size()) +
+                  " bytes leave no room for RFC 5077's IV, state and HMAC"};
+    if (name_bytes) *name_bytes = shared;
+    return {name, Verdict::ok, "RFC 5077 layout: " + std::to_string(tickets.size()) + " tickets share the 16-byte key name " + key};
+  }
+  // A shorter name: an AEAD format of its own needs at least a 12-byte nonce and a 16-byte
+  // tag after it.
+  if (tickets.front().size() < shared + 12 + 16)
+    return {name, Verdict::info,
+            "a stable " + std::to_string(shared) + "-byte prefix, but " + std::to_string(tickets.front().size()) +
+                " bytes leave no room for a nonce, state and tag"};
+  if (name_bytes) *name_bytes = shared;
   return {name, Verdict::ok,
-          "RFC 5077 layout: " + std::to_string(tickets.size()) + " tickets share the 16-byte key name " +
-              first->substr(0, 8) + "…"};
+          std::to_string(tickets.size()) + " tickets share a " + std::to_string(shared) +
+              "-byte key name " + key + " (shorter than RFC 5077's 16 bytes: a format of the server's own)"};
 }
 
 Rotation countRotations(const std::vector<KeySample>& samples) {

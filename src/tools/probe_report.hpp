@@ -27,14 +27,29 @@ inline Finding notMeasured(std::string name, const std::string& why) {
 // 0: every finding ok or info; 1: a warning; 2: a failure.
 int exitCode(const std::vector<Finding>& findings);
 
-// The first 16 bytes of a ticket as hex: RFC 5077 §4's key_name in its recommended layout.
+// The first bytes of a ticket as hex: its key name. RFC 5077 §4's recommended layout has
+// 16; a format of its own may have fewer (tlsresume on BoringSSL: 4). Fewer than 4 shared
+// bytes could be chance, so they are not taken for a name.
 inline constexpr std::size_t kKeyNameBytes = 16;
+inline constexpr std::size_t kMinKeyNameBytes = 4;
 std::string hex(const unsigned char* data, std::size_t len);
-std::optional<std::string> keyNameOf(const std::vector<unsigned char>& ticket);
+std::optional<std::string> keyNameOf(const std::vector<unsigned char>& ticket, std::size_t name_bytes = kKeyNameBytes);
 
-// Whether tickets issued back to back share a 16-byte prefix (the key name of RFC 5077's
-// recommended layout). Several tickets from one key are needed: one alone proves nothing.
-Finding judgeTicketLayout(const std::vector<std::vector<unsigned char>>& tickets);
+// A TLS 1.3 session needs a PSK of 32 or 48 bytes, and sealing adds at least an IV and a
+// tag: a ticket this short can only be a reference to state the server keeps.
+inline constexpr std::size_t kStatefulTicketMax = 64;
+
+// What a TLS 1.3 ticket's bytes say of where the session lives: too short to hold one, or
+// ending in a run of zeros no sealed ticket has (a reference padded to a length: tlsresume
+// on BoringSSL pads its handles to the session's length), means a reference to a session
+// the server keeps (stateful); otherwise it may carry the sealed session.
+std::string judgeTls13TicketSize(const std::vector<unsigned char>& ticket);
+
+// Whether tickets issued back to back share a prefix of 4 to 16 bytes: a key name that
+// lets rotation be followed from outside (16 bytes: RFC 5077's recommended layout).
+// Several tickets from one key are needed: one alone proves nothing. On ok, `name_bytes`
+// (if given) is the name's length.
+Finding judgeTicketLayout(const std::vector<std::vector<unsigned char>>& tickets, std::size_t* name_bytes = nullptr);
 
 // One ticket key name seen at a time (seconds since the watch began).
 struct KeySample {

@@ -36,7 +36,25 @@ TEST(ProbeReport, TicketsSharingAKeyNameFollowRfc5077) {
 TEST(ProbeReport, TicketsWithoutACommonPrefixAreNotTheLayout) {
   const Finding f = judgeTicketLayout({ticket(1, 192, 0), ticket(2, 192, 0)});
   EXPECT_EQ(f.verdict, Verdict::info);
-  EXPECT_NE(f.reason.find("share no 16-byte prefix"), std::string::npos) << f.reason;
+  EXPECT_NE(f.reason.find("share no key-name prefix"), std::string::npos) << f.reason;
+}
+
+TEST(ProbeReport, AShorterSharedPrefixIsAKeyNameOfTheServersOwnFormat) {
+  // tlsresume on BoringSSL: a 4-byte name, then a random nonce.
+  auto t1 = ticket(0, 160, 0), t2 = ticket(0, 160, 0), t3 = ticket(0, 160, 0);
+  for (auto* t : {&t1, &t2, &t3}) {
+    for (std::size_t i = 0; i < 4; ++i) (*t)[i] = 0xcd;
+    (*t)[4] = static_cast<unsigned char>(t == &t1 ? 1 : t == &t2 ? 2 : 3);
+  }
+  std::size_t name_bytes = 0;
+  const Finding f = judgeTicketLayout({t1, t2, t3}, &name_bytes);
+  EXPECT_EQ(f.verdict, Verdict::ok) << f.reason;
+  EXPECT_EQ(name_bytes, 4u);
+  EXPECT_NE(f.reason.find("4-byte key name cdcdcdcd"), std::string::npos) << f.reason;
+  EXPECT_EQ(keyNameOf(t1, name_bytes), std::optional<std::string>("cdcdcdcd"));
+  // Three shared bytes could be chance: no name.
+  for (auto* t : {&t1, &t2, &t3}) (*t)[3] = (*t)[4];
+  EXPECT_EQ(judgeTicketLayout({t1, t2, t3}).verdict, Verdict::info);
 }
 
 TEST(ProbeReport, OneTicketOrShortTicketsProveNothing) {
@@ -46,6 +64,20 @@ TEST(ProbeReport, OneTicketOrShortTicketsProveNothing) {
   const Finding f = judgeTicketLayout({ticket(1, 40, 0), ticket(1, 40, 0)});
   EXPECT_EQ(f.verdict, Verdict::info);
   EXPECT_NE(f.reason.find("no room"), std::string::npos) << f.reason;
+}
+
+TEST(ProbeReport, ATls13TicketSaysWhereItsSessionLives) {
+  EXPECT_NE(judgeTls13TicketSize(std::vector<unsigned char>(32, 7)).find("(stateful)"), std::string::npos);
+  // A handle padded with zeros to a session's length (tlsresume on BoringSSL).
+  std::vector<unsigned char> padded(95, 0);
+  for (std::size_t i = 0; i < 17; ++i) padded[i] = static_cast<unsigned char>(0xa1 + i);
+  const std::string p = judgeTls13TicketSize(padded);
+  EXPECT_NE(p.find("only the first 17 vary"), std::string::npos) << p;
+  EXPECT_NE(p.find("(stateful)"), std::string::npos) << p;
+  // A sealed ticket: no telling run of zeros (a few at the end happen by chance).
+  std::vector<unsigned char> sealed(152, 0x5a);
+  for (std::size_t i = 140; i < 152; ++i) sealed[i] = 0;
+  EXPECT_NE(judgeTls13TicketSize(sealed).find("(stateless"), std::string::npos);
 }
 
 TEST(ProbeReport, RotationsAreCountedBetweenSamplesWithAName) {
