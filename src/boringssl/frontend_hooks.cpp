@@ -63,23 +63,55 @@ bool hasExtension(const SSL_CLIENT_HELLO* hello, std::uint16_t type) noexcept {
   return SSL_early_callback_ctx_extension_get(hello, type, &data, &len) == 1;
 }
 
+using NameDigest = std::array<unsigned char, kNameContextBytes>;
+
+// The first kNameContextBytes of SHA-256 over the lower-cased name: DNS names compare
+// without regard to case (RFC 4343); no name at all is a name too.
+NameDigest digestName(std::string_view name) noexcept {
+  SHA256_CTX sha;
+  SHA256_Init(&sha);
+  for (char c : name) {
+    const unsigned char lower = static_cast<unsigned char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    SHA256_Update(&sha, &lower, 1);
+  }
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256_Final(digest, &sha);
+  NameDigest out;
+  std::memcpy(out.data(), digest, out.size());
+  return out;
+}
+
+// The digests of the last server names a worker thread saw, by the bytes as sent: a
+// listener serves a handful of names, and each digest is a SHA-256 block (BoringSSL's
+// portable code here) that every TLS 1.2 handshake would otherwise compute again. Names
+// longer than a slot are digested every time.
+NameDigest nameDigest(std::string_view name) noexcept {
+  struct Slot {
+    std::array<char, 64> name{};
+    std::size_t len = 0;
+    bool used = false;
+    NameDigest digest{};
+  };
+  thread_local std::array<Slot, 8> slots;
+  if (name.size() > Slot{}.name.size()) return digestName(name);
+  Slot& slot = slots[std::hash<std::string_view>{}(name) % slots.size()];
+  if (slot.used && std::string_view(slot.name.data(), slot.len) == name) return slot.digest;
+  slot.digest = digestName(name);
+  std::memcpy(slot.name.data(), name.data(), name.size());
+  slot.len = name.size();
+  slot.used = true;
+  return slot.digest;
+}
+
 // See kNameContextBytes: the host's prefix, then (TLS 1.2) the server name's digest.
 bool setSessionContext(SSL* ssl, const TlsFrontend::Host& host, const ConnectionTls& st) noexcept {
   std::array<unsigned char, TlsFrontend::kStoreKeyHostPrefix + kNameContextBytes> ctx{};
   std::memcpy(ctx.data(), host.sid_ctx.data(), TlsFrontend::kStoreKeyHostPrefix);
   std::size_t len = TlsFrontend::kStoreKeyHostPrefix;
   if (!st.offered_tls13) {
-    // DNS names compare without regard to case (RFC 4343); no name at all is a name too.
-    SHA256_CTX sha;
-    SHA256_Init(&sha);
-    for (char c : st.sent_server_name) {
-      const unsigned char lower = static_cast<unsigned char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-      SHA256_Update(&sha, &lower, 1);
-    }
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256_Final(digest, &sha);
-    std::memcpy(ctx.data() + len, digest, kNameContextBytes);
-    len += kNameContextBytes;
+    const NameDigest digest = nameDigest(st.sent_server_name);
+    std::memcpy(ctx.data() + len, digest.data(), digest.size());
+    len += digest.size();
   }
   return SSL_set_session_id_context(ssl, ctx.data(), len) == 1;
 }
@@ -328,15 +360,18 @@ struct FrontendCallbacks {
   // BoringSSL calls the remove callback only for its internal cache, which we do not use,
   // and never removes a session on an alert itself. RFC 5246 §7.2.2: a session whose
   // connection ended in a fatal alert (sent or received) is forgotten here.
+  // Called at every step of every handshake: the type decides before any lookup.
   static void onInfo(const SSL* ssl, int type, int value) noexcept {
+    const bool done = type == SSL_CB_HANDSHAKE_DONE;
+    if (!done && (!(type & SSL_CB_ALERT) || (value >> 8) != SSL3_AL_FATAL)) return;
     ConnectionTls* st = TlsFrontend::state(ssl);
     if (!st) return;
-    if (type == SSL_CB_HANDSHAKE_DONE) {
+    if (done) {
       // The second ClientHello reaches none of our hooks; the count still says there was one.
       if (SSL_used_hello_retry_request(ssl) && st->client_hellos == 1) st->client_hellos = 2;
       return;
     }
-    if (!(type & SSL_CB_ALERT) || (value >> 8) != SSL3_AL_FATAL || st->keep_on_alert) return;
+    if (st->keep_on_alert) return;
     const ErrorScope errors;
     TlsFrontend* fe = frontendOf(ssl);
     const SSL_SESSION* session = SSL_get_session(ssl);
