@@ -9,6 +9,12 @@ is the tool for "did that change make the handshake cheaper?" on a noisy 2-core 
     bench/handshake_profile.py                       # session-id and ticket-tls13, self
     bench/handshake_profile.py -s ticket-tls12 -n 3000 --nginx --haproxy
     bench/handshake_profile.py --json out/profile.json
+    TLSRESUME_BIN=build-boringssl/tlsresume bench/handshake_profile.py   # the BoringSSL build
+
+The load comes from the same binary's bench client, so a BoringSSL build is driven by a
+BoringSSL client. valgrind's virtual CPU lacks some extensions BoringSSL's assembly picks
+at run time (the SHA extensions among them): its libcrypto share under callgrind is that
+of slower fallback code; our code's and libssl's counts are unaffected.
 
 Needs valgrind and strace (scripts/install-deps.sh installs both).
 """
@@ -278,7 +284,7 @@ def main():
     print("segs/conn: TCP segments per connection, both directions (this machine's OutSegs counter; other TCP "
           "traffic during the run adds to it).")
     print("own code: instructions in the server's own binary (for a peer: nginx or haproxy itself); libc is "
-          "mostly OpenSSL's malloc/free/memset.")
+          "mostly the TLS library's malloc/free/memset.")
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
