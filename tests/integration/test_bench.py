@@ -60,9 +60,22 @@ def leftover_servers():
                 cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        ours = SCRATCH.name in cmd or (cmd.startswith(BIN + " serve ") and "/dev/fd/3" in cmd)
-        if ours and " bench " not in cmd:
+        if " bench " in cmd:
+            continue
+        if SCRATCH.name in cmd:
             found.append(cmd)
+            continue
+        # A server a bench run started has no scratch path in its command line (its config
+        # comes through /dev/fd/3) but inherits the run's TMPDIR: that tells ours from the
+        # servers of tests running beside this one (ctest -j).
+        if cmd.startswith(BIN + " serve ") and "/dev/fd/3" in cmd:
+            try:
+                with open(f"/proc/{pid}/environ", "rb") as f:
+                    env = f.read().split(b"\0")
+            except OSError:
+                continue
+            if ("TMPDIR=" + SCRATCH.name).encode() in env:
+                found.append(cmd)
     return found
 
 
