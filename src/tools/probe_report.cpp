@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "server/json.hpp"
+#include "tlsresume/crypto.hpp"
 
 namespace tlsresume::tools::probe {
 namespace {
@@ -187,7 +188,8 @@ std::string renderTable(const Report& r, bool colour) {
     if (s.size() < w) s.append(w - s.size(), ' ');
     return s;
   };
-  std::string out = "probe " + r.target + (r.server_name.empty() ? " (no SNI)" : " (SNI " + r.server_name + ")") + "\n\n";
+  std::string out = "probe " + r.target + (r.server_name.empty() ? " (no SNI)" : " (SNI " + r.server_name + ")") +
+                    ", client on " + crypto::libraryVersion() + "\n\n";
   out += pad("finding", name_w) + "  verdict  reason\n";
   for (const auto& f : r.findings) {
     std::string v = pad(toString(f.verdict), 7);
@@ -213,8 +215,9 @@ std::string renderTable(const Report& r, bool colour) {
 
 std::string renderJson(const Report& r) {
   using server::jsonString;
+  // The probe's own TLS library: what its client can offer (and so test) depends on it.
   std::string out = "{\"target\": " + jsonString(r.target) + ", \"server_name\": " + jsonString(r.server_name) +
-                    ", \"exit_code\": " + std::to_string(exitCode(r.findings)) + ", \"findings\": [";
+                    ", \"client_library\": " + jsonString(crypto::libraryVersion()) + ", \"exit_code\": " + std::to_string(exitCode(r.findings)) + ", \"findings\": [";
   for (std::size_t i = 0; i < r.findings.size(); ++i) {
     const auto& f = r.findings[i];
     out += (i ? ",\n  " : "\n  ");

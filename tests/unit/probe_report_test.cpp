@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tlsresume/crypto.hpp"
+
 namespace tlsresume::tools::probe {
 namespace {
 
@@ -130,6 +132,8 @@ TEST(ProbeReport, TableIsAlignedAndColouredOnlyWhenAsked) {
   EXPECT_NE(plain.find("0 ok, 1 info, 1 warn, 0 fail"), std::string::npos) << plain;
   EXPECT_EQ(plain.find('\033'), std::string::npos);
   EXPECT_NE(renderTable(r, true).find("\033[33mwarn"), std::string::npos);
+  // What the probe could test depends on its own client's library: the report names it.
+  EXPECT_NE(plain.find(std::string(", client on ") + crypto::libraryVersion() + "\n"), std::string::npos) << plain;
 }
 
 TEST(ProbeReport, JsonCarriesTheExitCodeAndEscapes) {
@@ -138,6 +142,7 @@ TEST(ProbeReport, JsonCarriesTheExitCodeAndEscapes) {
   EXPECT_NE(j.find("\"exit_code\": 2"), std::string::npos) << j;
   EXPECT_NE(j.find("\"reason\": \"said \\\"no\\\"\""), std::string::npos) << j;
   EXPECT_NE(j.find("\"server_name\": \"\""), std::string::npos) << j;
+  EXPECT_NE(j.find(std::string("\"client_library\": \"") + crypto::libraryVersion() + "\""), std::string::npos) << j;
 }
 
 }  // namespace
