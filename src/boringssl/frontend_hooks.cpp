@@ -43,13 +43,6 @@ constexpr const char* kTls12Ciphers =
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 constexpr const char* kGroups = "X25519:P-256:P-384";
 
-int connectionIndex() {
-  static const int index = SSL_get_ex_new_index(
-      0, nullptr, nullptr, nullptr,
-      [](void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<ConnectionTls*>(ptr); });
-  return index;
-}
-
 std::string_view extension(const SSL_CLIENT_HELLO* hello, std::uint16_t type) noexcept {
   const std::uint8_t* data = nullptr;
   std::size_t len = 0;
@@ -420,7 +413,6 @@ SslCtxPtr TlsFrontend::makeContext(const CertifiedKey& cert, const std::string& 
 }
 
 void TlsFrontend::installHooks() {
-  connectionIndex();  // allocate the ex_data slot before any thread races for it
   // One number of TLS 1.3 tickets for the listener: the hosts agree (unsupported() refused
   // them otherwise), so it is the first issuing host's.
   std::size_t tickets = 0;
@@ -452,30 +444,6 @@ void TlsFrontend::installHooks() {
   SSL_CTX_set_session_psk_dhe_timeout(c, static_cast<std::uint32_t>(longest.count()));
   SSL_CTX_set_num_tickets(c, tickets == 0 ? 2 : tickets);
   installTicketHooks(library(), c);
-}
-
-SslPtr TlsFrontend::newConnection() const {
-  SslPtr ssl(SSL_new(listenerContext()));
-  if (!ssl) return nullptr;
-  auto* st = new (std::nothrow) ConnectionTls();
-  if (!st || SSL_set_ex_data(ssl.get(), connectionIndex(), st) != 1) {
-    delete st;
-    return nullptr;
-  }
-  return ssl;
-}
-
-ConnectionTls* TlsFrontend::state(const SSL* ssl) noexcept {
-  return static_cast<ConnectionTls*>(SSL_get_ex_data(ssl, connectionIndex()));
-}
-
-HandshakeKind TlsFrontend::handshakeKind(const SSL* ssl) const noexcept {
-  if (!SSL_session_reused(ssl)) return HandshakeKind::full;
-  const ConnectionTls* st = state(ssl);
-  if (st && st->ticket_opened) return HandshakeKind::ticket;
-  if (st && st->cache_hit)
-    return SSL_version(ssl) == TLS1_3_VERSION ? HandshakeKind::stateful_ticket : HandshakeKind::session_id;
-  return HandshakeKind::ticket;
 }
 
 TicketResult judgeAndRecord(TlsFrontend& fe, ConnectionTls& st, const TicketAppData& data, bool tls13) noexcept {

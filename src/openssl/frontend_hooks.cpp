@@ -23,13 +23,6 @@ constexpr const char* kTls12Ciphers =
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 constexpr const char* kGroups = "X25519:P-256:P-384";
 
-int connectionIndex() {
-  static const int index = SSL_get_ex_new_index(
-      0, nullptr, nullptr, nullptr,
-      [](void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<ConnectionTls*>(ptr); });
-  return index;
-}
-
 std::string_view extension(SSL* ssl, unsigned type) {
   const unsigned char* data = nullptr;
   size_t len = 0;
@@ -399,7 +392,6 @@ SslCtxPtr TlsFrontend::makeContext(const CertifiedKey& cert, const std::string& 
 }
 
 void TlsFrontend::installHooks() {
-  connectionIndex();  // allocate the ex_data slot before any thread races for it
   SSL_CTX* c = listenerContext();
   // On every host context, not only the listener's: after SSL_set_SSL_CTX OpenSSL calls the
   // callback of the SSL's current context, so a second ClientHello (after a
@@ -421,30 +413,6 @@ void TlsFrontend::installHooks() {
   for (const auto& h : hosts_) longest = std::max(longest, h.policy.session_lifetime);
   SSL_CTX_set_timeout(c, static_cast<long>(longest.count()));
   installTicketHooks(c);
-}
-
-SslPtr TlsFrontend::newConnection() const {
-  SslPtr ssl(SSL_new(listenerContext()));
-  if (!ssl) return nullptr;
-  auto* st = new (std::nothrow) ConnectionTls();
-  if (!st || SSL_set_ex_data(ssl.get(), connectionIndex(), st) != 1) {
-    delete st;
-    return nullptr;
-  }
-  return ssl;
-}
-
-ConnectionTls* TlsFrontend::state(const SSL* ssl) noexcept {
-  return static_cast<ConnectionTls*>(SSL_get_ex_data(ssl, connectionIndex()));
-}
-
-HandshakeKind TlsFrontend::handshakeKind(const SSL* ssl) const noexcept {
-  if (!SSL_session_reused(const_cast<SSL*>(ssl))) return HandshakeKind::full;
-  const ConnectionTls* st = state(ssl);
-  if (st && st->ticket_opened) return HandshakeKind::ticket;
-  if (st && st->cache_hit)
-    return SSL_version(ssl) == TLS1_3_VERSION ? HandshakeKind::stateful_ticket : HandshakeKind::session_id;
-  return HandshakeKind::ticket;
 }
 
 TicketResult judgeSessionChain(TlsFrontend& fe, ConnectionTls& st, SSL_SESSION* session) noexcept {

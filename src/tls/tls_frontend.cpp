@@ -3,6 +3,7 @@
 #include "tls/tls_frontend.hpp"
 
 #include <algorithm>
+#include <new>
 #include <stdexcept>
 
 #include <openssl/sha.h>
@@ -23,6 +24,14 @@ std::string hostSessionIdContext(const std::string& host_name) {
   return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
 }
 
+// The SSL's ex_data slot for its ConnectionTls, freed with the SSL.
+int connectionIndex() {
+  static const int index = SSL_get_ex_new_index(
+      0, nullptr, nullptr, nullptr,
+      [](void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<ConnectionTls*>(ptr); });
+  return index;
+}
+
 }  // namespace
 
 TlsFrontend::TlsFrontend(const std::vector<HostSpec>& hosts, SessionStore& store, RevocationList& revocations,
@@ -30,6 +39,7 @@ TlsFrontend::TlsFrontend(const std::vector<HostSpec>& hosts, SessionStore& store
     : library_(makeLibrary()), store_(store), revocations_(revocations), stats_(stats), clock_(clock), keyring_(keyring) {
   if (hosts.empty()) throw std::invalid_argument("TlsFrontend needs at least one host");
   if (const std::string why = unsupported(hosts); !why.empty()) throw std::invalid_argument(why);
+  connectionIndex();  // allocate the ex_data slot before any thread races for it
   for (const auto& spec : hosts) {
     Host h;
     h.name = spec.name;
@@ -50,6 +60,31 @@ TlsFrontend::TlsFrontend(const std::vector<HostSpec>& hosts, SessionStore& store
 }
 
 TlsFrontend::~TlsFrontend() = default;
+
+SslPtr TlsFrontend::newConnection() const {
+  SslPtr ssl(SSL_new(listenerContext()));
+  if (!ssl) return nullptr;
+  auto* st = new (std::nothrow) ConnectionTls();
+  if (!st || SSL_set_ex_data(ssl.get(), connectionIndex(), st) != 1) {
+    delete st;
+    return nullptr;
+  }
+  return ssl;
+}
+
+ConnectionTls* TlsFrontend::state(const SSL* ssl) noexcept {
+  return static_cast<ConnectionTls*>(SSL_get_ex_data(ssl, connectionIndex()));
+}
+
+// Which hook accepted the session tells the kinds apart; the library only says "reused".
+HandshakeKind TlsFrontend::handshakeKind(const SSL* ssl) const noexcept {
+  if (!SSL_session_reused(const_cast<SSL*>(ssl))) return HandshakeKind::full;
+  const ConnectionTls* st = state(ssl);
+  if (st && st->ticket_opened) return HandshakeKind::ticket;
+  if (st && st->cache_hit)
+    return SSL_version(ssl) == TLS1_3_VERSION ? HandshakeKind::stateful_ticket : HandshakeKind::session_id;
+  return HandshakeKind::ticket;
+}
 
 std::size_t TlsFrontend::hostForServerName(std::string_view sni) const noexcept {
   if (sni.empty()) return 0;
