@@ -362,9 +362,16 @@ void checkIsolation(Checker& c) {
       c.add(notMeasured(k.name, "one TLS 1.3 ticket per connection: none left to offer under " + b));
       continue;
     }
-    const Outcome control = c.connect(under(a, k.version, k.no_ticket, false), control_s);
+    Outcome control = c.connect(under(a, k.version, k.no_ticket, false), control_s);
+    // A server may store a TLS 1.2 session after its last flight has left (OpenSSL calls
+    // the new-session callback once its Finished is flushed): a client as quick as this one
+    // can be back first. Once more, a moment later, before calling it "does not resume".
+    if (control.ok() && !control.reused && k.no_ticket) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      control = c.connect(under(a, k.version, k.no_ticket, false), control_s);
+    }
     if (!control.ok() || !control.reused) {
-      c.add(notMeasured(k.name, std::string("a ") + k.what + " does not resume even under " + a));
+      c.add(notMeasured(k.name, std::string("a ") + k.what + " does not resume even under " + a + ": " + describe(control)));
       continue;
     }
     const Outcome r = c.connect(under(b, k.version, k.no_ticket, false), offer_s);
