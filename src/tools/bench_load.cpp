@@ -319,6 +319,7 @@ class Generator {
         }
       } else {
         char buf[16384];
+        errno = 0;  // a clean EOF leaves it 0 (see `eof` below)
         r = SSL_read(ssl, buf, sizeof buf);
         if (r > 0) {
           const std::size_t keep = std::min<std::size_t>(
@@ -330,7 +331,11 @@ class Generator {
       const int err = SSL_get_error(ssl, r);
       if (err == SSL_ERROR_WANT_READ) return watch(s, EPOLLIN);
       if (err == SSL_ERROR_WANT_WRITE) return watch(s, EPOLLOUT);
-      if (s.phase == Phase::reading && (err == SSL_ERROR_ZERO_RETURN || !s.response.empty())) {
+      // The server ended the connection: close_notify, or an EOF without one, which OpenSSL
+      // (told to ignore it) reports as ZERO_RETURN and BoringSSL as a system call error with
+      // no errno and nothing queued.
+      const bool eof = err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && errno == 0 && ERR_peek_error() == 0);
+      if (s.phase == Phase::reading && (eof || !s.response.empty())) {
         ERR_clear_error();  // a server that resets after a full response has still answered
         return finish(s, {});
       }

@@ -15,7 +15,7 @@ import tempfile
 import threading
 import unittest
 
-from harness import BIN, Server, free_port, make_cert, read_http_head
+from harness import BIN, Server, free_port, make_cert, read_http_head, tls_library
 
 COUNT = "200"
 SMALL = ["--count", COUNT, "--concurrency", "4"]
@@ -150,7 +150,8 @@ class BenchAgainstSelf(unittest.TestCase):
         doc = self.doc
         self.assertEqual(doc["version"], 1)
         self.assertIsInstance(doc["machine"]["nproc"], int)
-        self.assertIn("OpenSSL", doc["machine"]["openssl"])
+        # "openssl" names this binary's TLS library, whichever it is.
+        self.assertIn("BoringSSL" if tls_library() == "boringssl" else "OpenSSL", doc["machine"]["openssl"])
         for key in ("targets", "scenarios", "certs"):
             self.assertIsInstance(doc["settings"][key], list)
         self.assertEqual(doc["settings"]["count"], int(COUNT))
