@@ -27,6 +27,22 @@ std::string cell(std::string s) {
   return s;
 }
 
+// A table's header (after the opening "|" the caller wrote), its alignment row (the first
+// `text_columns` left-aligned, numbers right-aligned) and its rows.
+template <typename Columns, typename Rows>
+void tableBody(std::ostream& md, const Columns& cols, std::size_t text_columns, const Rows& rows) {
+  for (const auto& c : cols) md << " " << c << " |";
+  md << "\n|";
+  for (std::size_t i = 0; i < cols.size(); ++i) md << (i < text_columns ? "---|" : "--:|");
+  md << "\n";
+  for (const auto& r : rows) {
+    md << "|";
+    for (const auto& v : r) md << " " << cell(v) << " |";
+    md << "\n";
+  }
+  md << "\n";
+}
+
 void settings(std::ostream& md, const RunResult& run) {
   const auto& o = run.options;
   const auto& m = run.machine;
@@ -81,17 +97,7 @@ void splitSection(std::ostream& md, const RunResult& run) {
           "alone in memory, same handshake) + rest (the server's own work: event loop, objects, the HTTP exchange, "
           "and what the library does over a socket but not in memory). (CPU−TCP)/floor is 1 for a server that adds "
           "nothing to its library.\n\n|";
-    const auto cols = splitColumns();
-    for (const auto& c : cols) md << " " << c << " |";
-    md << "\n|";
-    for (std::size_t i = 0; i < cols.size(); ++i) md << (i < 3 ? "---|" : "--:|");
-    md << "\n";
-    for (const auto& r : rows) {
-      md << "|";
-      for (const auto& v : r) md << " " << cell(v) << " |";
-      md << "\n";
-    }
-    md << "\n";
+    tableBody(md, splitColumns(), 3, rows);
   }
   const auto tickets = ticketSizes(run);
   if (!tickets.empty()) {
@@ -142,17 +148,7 @@ void fleetSection(std::ostream& md, const RunResult& run) {
         "resumed handshake is `redis-server`'s own CPU time over the cell divided by the resumed handshakes; "
         "Redis cmds/hs counts every command Redis ran (session writes and lookups, and the servers' key, "
         "revocation and heartbeat polls) per handshake.\n\n|";
-  const auto cols = fleetColumns();
-  for (const auto& c : cols) md << " " << c << " |";
-  md << "\n|";
-  for (std::size_t i = 0; i < cols.size(); ++i) md << (i < 2 ? "---|" : "--:|");
-  md << "\n";
-  for (const auto& r : rows) {
-    md << "|";
-    for (const auto& v : r) md << " " << cell(v) << " |";
-    md << "\n";
-  }
-  md << "\n";
+  tableBody(md, fleetColumns(), 2, rows);
 }
 
 void figures(std::ostream& md, const RunResult& run) {
