@@ -132,7 +132,11 @@ class OutOfDescriptors(unittest.TestCase):
                         return "200 OK" in https_get(port, client_context())[0]
                     except OSError:
                         return False
-                self.assertTrue(wait_for(serves, timeout=15), "accepting did not resume")
+                if not wait_for(serves, timeout=15):
+                    out.flush()
+                    out.seek(0)
+                    self.fail("accepting did not resume; the server said: " + out.read()[-3000:]
+                              + f"; open descriptors: {len(os.listdir(f'/proc/{proc.pid}/fd'))} of {limit}")
                 self.assertIsNone(proc.poll())
                 out.flush()
                 out.seek(0)
