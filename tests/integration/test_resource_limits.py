@@ -101,6 +101,12 @@ class ResetWhileHeldBack(unittest.TestCase):
 
 class OutOfDescriptors(unittest.TestCase):
     def test_running_out_of_descriptors_pauses_accepting_instead_of_spinning(self):
+        if "undefined" in os.environ.get("TLSRESUME_SANITIZE", ""):
+            # UBSan checks a vptr it has not cached by probing the vtable's memory through a
+            # pipe() (sanitizer_common's IsAccessibleMemoryRange): with every descriptor taken
+            # the probe fails and UBSan reports a live object as "invalid vptr" and halts.
+            # The plain build (make test) runs this test.
+            self.skipTest("UBSan's vptr check probes memory with pipe(), which fails while every descriptor is taken")
         port = free_port()
         log = open(os.devnull, "w")
         out_path = f"/tmp/tlsresume-emfile-{os.getpid()}.log"
