@@ -56,8 +56,9 @@ void EventLoop::run(const std::function<void()>& after_batch, const std::functio
   auto next_tick = std::chrono::steady_clock::now() + tick;
   for (;;) {
     const auto now = std::chrono::steady_clock::now();
-    const auto wait_ms =
-        std::max<long long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - now).count());
+    // Rounded up: truncated, the last fraction of a millisecond before each tick became
+    // epoll_wait(..., 0) again and again, a busy loop until the tick came.
+    const auto wait_ms = std::max<long long>(0, std::chrono::ceil<std::chrono::milliseconds>(next_tick - now).count());
     const int n = epoll_wait(epoll_fd_, events, kBatch, static_cast<int>(wait_ms));
     if (n < 0 && errno != EINTR) throw std::runtime_error("epoll_wait failed");
     bool stopping = false;
