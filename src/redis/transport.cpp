@@ -16,6 +16,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "tls/ossl_ptr.hpp"
+
 namespace tlsresume::redis {
 namespace {
 
@@ -23,16 +25,6 @@ std::string errnoText(int err) {
   std::string text = std::strerror(err);
   for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return text;
-}
-
-// The newest reason on this thread's OpenSSL error queue, and the queue cleared.
-std::string opensslError() {
-  unsigned long code = 0;
-  unsigned long last = 0;
-  while ((code = ERR_get_error()) != 0) last = code;
-  if (last == 0) return "unknown TLS error";
-  const char* reason = ERR_reason_error_string(last);
-  return reason ? reason : "OpenSSL error " + std::to_string(last);
 }
 
 bool isIpLiteral(const std::string& name) {
@@ -81,14 +73,14 @@ std::vector<Address> resolve(const Endpoint& endpoint, std::string* error) {
 
 tls::SslCtxPtr makeClientContext(const std::string& ca_file) {
   tls::SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
-  if (!ctx) throw std::runtime_error("redis TLS: cannot create a context: " + opensslError());
+  if (!ctx) throw std::runtime_error("redis TLS: cannot create a context: " + tls::lastError());
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
   const int loaded = ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx.get())
                                      : SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr);
   if (loaded != 1)
     throw std::runtime_error("redis TLS: cannot load CA certificates" +
-                             (ca_file.empty() ? std::string() : " from " + ca_file) + ": " + opensslError());
+                             (ca_file.empty() ? std::string() : " from " + ca_file) + ": " + tls::lastError());
   // Partial writes keep the link's output buffer simple: SSL_write reports what it took.
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   return ctx;
@@ -128,7 +120,7 @@ bool Transport::startTls(SSL_CTX* ctx, const std::string& server_name, std::stri
   ERR_clear_error();
   ssl_.reset(SSL_new(ctx));
   if (!ssl_ || SSL_set_fd(ssl_.get(), fd_) != 1) {
-    *error = "TLS: " + opensslError();
+    *error = "TLS: " + tls::lastError();
     ssl_.reset();
     return false;
   }
@@ -140,7 +132,7 @@ bool Transport::startTls(SSL_CTX* ctx, const std::string& server_name, std::stri
   const int named = ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_.get()), server_name.c_str())
                        : SSL_set1_host(ssl_.get(), server_name.c_str());
   if (named != 1) {
-    *error = "TLS: cannot set the name to verify: " + opensslError();
+    *error = "TLS: cannot set the name to verify: " + tls::lastError();
     ssl_.reset();
     return false;
   }
@@ -167,7 +159,7 @@ Transport::Io Transport::handshake(std::string* error) {
         std::string("TLS handshake failed: certificate verify failed (") + X509_verify_cert_error_string(verify) + ")";
   } else {
     const int err = errno;
-    std::string reason = opensslError();
+    std::string reason = tls::lastError();
     if (reason == "unknown TLS error") reason = err ? errnoText(err) : "connection closed during the handshake";
     *error = "TLS handshake failed: " + reason;
   }
@@ -188,7 +180,7 @@ Transport::Io Transport::tlsFailure(int rc, std::string* error) {
       *error = errnoText(errno);
       return Io::failed;
     default:
-      *error = "TLS: " + opensslError();
+      *error = "TLS: " + tls::lastError();
       return Io::failed;
   }
 }
